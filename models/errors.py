@@ -1,0 +1,122 @@
+"""Errors that carry their wire code: the one exception tree of Sparring.
+
+The core and the codec raise these; only the WebSocket transport catches them, sends an
+`error` message and closes the connection when `close_code` is set.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+# WebSocket close codes used by protocol v1 (RFC 6455).
+CLOSE_UNSUPPORTED_DATA = 1003
+CLOSE_POLICY_VIOLATION = 1008
+CLOSE_MESSAGE_TOO_BIG = 1009
+CLOSE_TRY_AGAIN_LATER = 1013
+
+
+class SparringError(Exception):
+    """Root of every error that reaches a client.
+
+    Attributes:
+        code: the wire string of the `error` message.
+        close_code: None when the connection survives, else the WebSocket close code.
+    """
+
+    code: ClassVar[str] = "internal"
+    close_code: ClassVar[int | None] = None
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadMessage(SparringError):
+    """Malformed JSON or a message that fails validation; the connection survives."""
+
+    code = "bad_message"
+
+
+class UnknownType(SparringError):
+    """A text frame whose `type` this server does not know; the connection survives."""
+
+    code = "unknown_type"
+
+
+class HelloRequired(SparringError):
+    """Anything but `create` or `hello` before `hello`: a protocol violation."""
+
+    code = "hello_required"
+    close_code = CLOSE_POLICY_VIOLATION
+
+
+class BadToken(SparringError):
+    """A join token that no live session knows."""
+
+    code = "bad_token"
+    close_code = CLOSE_POLICY_VIOLATION
+
+
+class TokenExpired(SparringError):
+    """A join token of a session that has ended."""
+
+    code = "token_expired"
+    close_code = CLOSE_POLICY_VIOLATION
+
+
+class RoleTaken(SparringError):
+    """A second connection for a role that allows one (the rep, a stereo customer)."""
+
+    code = "role_taken"
+    close_code = CLOSE_POLICY_VIOLATION
+
+
+class BadAudioFormat(SparringError):
+    """An audio format the server cannot take (rate, channels, encoding)."""
+
+    code = "bad_audio_format"
+    close_code = CLOSE_UNSUPPORTED_DATA
+
+
+class BadAudio(SparringError):
+    """An audio frame that cannot be decoded; it is dropped, the connection survives."""
+
+    code = "bad_audio"
+
+
+class FrameTooBig(SparringError):
+    """A frame over the 64 KiB limit of protocol v1."""
+
+    code = "too_big"
+    close_code = CLOSE_MESSAGE_TOO_BIG
+
+
+class BadConsent(SparringError):
+    """A consent message that cannot be honoured as sent (missing scope, bad proxy)."""
+
+    code = "bad_consent"
+
+
+class Forbidden(SparringError):
+    """A message the sender's role may not send (e.g. `whisper` from a customer)."""
+
+    code = "forbidden"
+
+
+class NotAllowedNow(SparringError):
+    """A valid message at the wrong moment (a second `hello`, `create` after `hello`)."""
+
+    code = "bad_state"
+
+
+class BadPlaybook(SparringError):
+    """A playbook that fails validation; the message names the place and the problem."""
+
+    code = "bad_playbook"
+
+
+class ServerBusy(SparringError):
+    """The server holds as many sessions as it is configured for."""
+
+    code = "server_busy"
+    close_code = CLOSE_TRY_AGAIN_LATER

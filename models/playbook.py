@@ -1,0 +1,254 @@
+"""The playbook: a trainer's evaluation form as machine-readable rules and texts.
+
+Schema and validation only; `server/core/rules.py` applies it. Loaded from TOML; every
+error names the offending key (and its line where it can be found) and the problem.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import tomllib
+from importlib import resources
+from pathlib import Path
+
+import msgspec
+
+from models.errors import BadPlaybook
+from models.wire import Severity
+
+LANGUAGES = ("en", "nl")
+
+
+def _share(name: str, value: float) -> None:
+    if not 0.0 < value < 1.0:
+        raise ValueError(f"{name} must be a share between 0 and 1, got {value}")
+
+
+def _positive(name: str, value: float) -> None:
+    if value <= 0:
+        raise ValueError(f"{name} must be > 0, got {value}")
+
+
+
+class Texts(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A nudge text per language; `{placeholders}` are filled from the evidence."""
+
+    en: str
+    nl: str
+
+    def get(self, language: str) -> str:
+        return self.nl if language == "nl" else self.en
+
+
+class Pacing(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """How often nudges may appear (coaching.md, "How to nudge": Rhema study)."""
+
+    warmup_s: float = 45.0
+    min_gap_s: float = 20.0
+    rule_cooldown_s: float = 90.0
+    toast_s: float = 8.0
+
+    def __post_init__(self) -> None:
+        for name in ("warmup_s", "min_gap_s", "rule_cooldown_s", "toast_s"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0")
+
+
+class _Rule(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    enabled: bool = True
+    priority: int = 5  # higher goes first when several rules want to speak
+    severity: Severity = Severity.INFO
+
+
+class TalkRatioRule(_Rule, frozen=True, kw_only=True):
+    """Rep share of speech time; won deals average 43:57, conversion drops above 65% (Gong)."""
+
+    priority: int = 6
+    severity: Severity = Severity.WARN
+
+    threshold: float = 0.65
+    recover_below: float = 0.60
+    window_s: float = 120.0
+    min_window_speech_s: float = 30.0
+    text: Texts = Texts(
+        en="You have talked {rep_pct}% — let them talk",
+        nl="Je hebt {rep_pct}% gepraat — laat de klant aan het woord",
+    )
+
+    def __post_init__(self) -> None:
+        _share("threshold", self.threshold)
+        _share("recover_below", self.recover_below)
+        if self.recover_below > self.threshold:
+            raise ValueError("recover_below must not exceed threshold")
+        _positive("window_s", self.window_s)
+
+
+class MonologueRule(_Rule, frozen=True, kw_only=True):
+    """Longest rep monologue; won meetings stay under about 76 s (one vendor's study)."""
+
+    priority: int = 7
+    severity: Severity = Severity.WARN
+
+    threshold_s: float = 60.0
+    pause_s: float = 1.5
+    text: Texts = Texts(
+        en="Talking for {monologue_s}s — pause and ask a question",
+        nl="Je praat al {monologue_s}s — pauzeer en stel een vraag",
+    )
+
+    def __post_init__(self) -> None:
+        _positive("threshold_s", self.threshold_s)
+        _positive("pause_s", self.pause_s)
+
+
+class InterruptionRule(_Rule, frozen=True, kw_only=True):
+    """Rep starting over the customer; backchannels under 1 s are not interruptions."""
+
+    priority: int = 8
+    severity: Severity = Severity.WARN
+
+    count: int = 2
+    window_s: float = 180.0
+    min_overlap_s: float = 0.5
+    backchannel_max_s: float = 1.0
+    text: Texts = Texts(
+        en="Let them finish — {count} interruptions",
+        nl="Laat de klant uitpraten — {count} keer onderbroken",
+    )
+
+    def __post_init__(self) -> None:
+        if self.count < 1:
+            raise ValueError("count must be >= 1")
+        _positive("window_s", self.window_s)
+
+
+class PatienceRule(_Rule, frozen=True, kw_only=True):
+    """Response gap after the customer; top reps pause about 1.5 s vs 0.3 s (Gong)."""
+
+    priority: int = 3
+    severity: Severity = Severity.INFO
+
+    threshold_s: float = 0.4
+    last_n: int = 5
+    text: Texts = Texts(
+        en="Pause before you answer (gap {gap_ms} ms)",
+        nl="Neem even de tijd voor je antwoordt ({gap_ms} ms)",
+    )
+
+    def __post_init__(self) -> None:
+        if self.last_n < 1:
+            raise ValueError("last_n must be >= 1")
+
+
+class DeadAirRule(_Rule, frozen=True, kw_only=True):
+    """Nobody speaks; a 1 s silence already feels long, 6 s is dead air."""
+
+    priority: int = 4
+    severity: Severity = Severity.INFO
+
+    threshold_s: float = 6.0
+    text: Texts = Texts(
+        en="Silence for {silence_s}s — ask an open question",
+        nl="Al {silence_s}s stilte — stel een open vraag",
+    )
+
+    def __post_init__(self) -> None:
+        _positive("threshold_s", self.threshold_s)
+
+
+class Rules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    talk_ratio: TalkRatioRule = TalkRatioRule()
+    monologue: MonologueRule = MonologueRule()
+    interruption: InterruptionRule = InterruptionRule()
+    patience: PatienceRule = PatienceRule()
+    dead_air: DeadAirRule = DeadAirRule()
+
+
+class Playbook(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    name: str = "Default"
+    description: str = ""
+    pacing: Pacing = Pacing()
+    rules: Rules = Rules()
+
+    def __post_init__(self) -> None:
+        for rule_name in Rules.__struct_fields__:
+            rule = getattr(self.rules, rule_name)
+            fields = _PLACEHOLDERS[rule_name]
+            for language in LANGUAGES:
+                text = rule.text.get(language)
+                for _, field, _, _ in string.Formatter().parse(text):
+                    if field and field not in fields:
+                        raise ValueError(
+                            f"rules.{rule_name}.text.{language}: unknown placeholder "
+                            f"{{{field}}}; known: {', '.join(sorted(fields))}"
+                        )
+
+
+# The evidence fields each rule's text may use.
+_PLACEHOLDERS: dict[str, frozenset[str]] = {
+    "talk_ratio": frozenset({"rep_pct", "customer_pct", "window_s"}),
+    "monologue": frozenset({"monologue_s"}),
+    "interruption": frozenset({"count", "window_s"}),
+    "patience": frozenset({"gap_ms", "gap_s"}),
+    "dead_air": frozenset({"silence_s"}),
+}
+
+
+def parse_playbook(text: str, source: str = "<playbook>") -> Playbook:
+    """Parses and validates a TOML playbook.
+
+    Raises:
+        BadPlaybook: with the source, line where known, the key path and the problem.
+    """
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise BadPlaybook(f"{source}: {exc}") from None
+    try:
+        return msgspec.convert(data, Playbook)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        match = re.search(r"at `\$\.([^`]+)`", message)
+        where = ""
+        if match:
+            path = match.group(1)
+            line = _line_of(text, path)
+            where = f" (line {line}, {path})" if line else f" ({path})"
+            message = message[: match.start()].rstrip(" -")
+        raise BadPlaybook(f"{source}{where}: {message}") from None
+
+
+def load_playbook(path: str | Path) -> Playbook:
+    """Loads a playbook file; see `parse_playbook`."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise BadPlaybook(f"cannot read playbook {p}: {exc.strerror}") from None
+    return parse_playbook(text, source=str(p))
+
+
+def default_playbook() -> Playbook:
+    """The playbook shipped with the server (server/playbooks/default.toml)."""
+    text = resources.files("server").joinpath("playbooks/default.toml").read_text("utf-8")
+    return parse_playbook(text, source="default.toml")
+
+
+def _line_of(text: str, path: str) -> int | None:
+    """Best-effort line of a dotted key path in TOML text (tables or dotted keys)."""
+    parts = path.split(".")
+    lines = text.splitlines()
+    table: list[str] = []
+    for number, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if line.startswith("[") and not line.startswith("[["):
+            table = line.strip("[] ").split(".")
+            if table == parts:
+                return number
+            continue
+        key = line.split("=", 1)[0].strip()
+        if "=" in line and table + key.split(".") == parts[: len(table) + len(key.split("."))]:
+            if len(table) + len(key.split(".")) >= len(parts) - 1:
+                return number
+    return None

@@ -1,0 +1,48 @@
+"""The session report: what a rep and trainer go through after a practice call."""
+
+from __future__ import annotations
+
+import msgspec
+
+from models.wire import Nudge, Role, TalkShare, Transcript
+
+
+class ConsentRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """One grant or withdrawal in the consent ledger."""
+
+    participant: str
+    role: Role
+    name: str
+    granted: bool
+    scopes: tuple[str, ...]
+    on_behalf_of: str | None  # "customer" when the rep consented for them on one device
+    given_by: str  # name of the person who sent the consent
+    audio_time_s: float
+    wall_time: float  # Unix time, from the transport
+    erase: bool = False
+
+
+class InterruptionRecord(msgspec.Struct, frozen=True, kw_only=True):
+    at_s: float
+    overlap_s: float
+
+
+class SessionReport(msgspec.Struct, frozen=True, kw_only=True):
+    session: str
+    title: str
+    language: str
+    status: str
+    duration_s: float
+    talk: TalkShare
+    rep_speech_s: float
+    customer_speech_s: float
+    longest_monologue_s: float
+    interruptions: tuple[InterruptionRecord, ...]
+    overlaps: int
+    response_gaps_s: tuple[float, ...]
+    mean_response_gap_s: float | None
+    nudges: tuple[Nudge, ...]
+    transcript: tuple[Transcript, ...]
+    consent: tuple[ConsentRecord, ...]
+    dropped_before_consent_s: float
+    erased: bool = False

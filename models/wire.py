@@ -1,0 +1,226 @@
+"""Protocol v1 wire messages: small frozen structs, tagged on `type`.
+
+Client-to-server and server-to-client messages of ../docs/protocol.md. Unknown fields are
+ignored on decode so that newer clients keep working (extend, never break).
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Literal
+
+import msgspec
+
+PROTOCOL_VERSION = 1
+MAX_FRAME_BYTES = 64 * 1024
+SUPPORTED_RATES_HZ = (8000, 16000, 44100, 48000)
+SCOPES = ("coaching", "transcript", "trainer_view")
+
+
+class Role(str, Enum):
+    REP = "rep"
+    CUSTOMER = "customer"
+    OBSERVER = "observer"
+    TRAINER = "trainer"
+
+
+class Severity(str, Enum):
+    INFO = "info"
+    WARN = "warn"
+
+
+Language = Literal["en", "nl", "auto"]
+
+
+class _Message(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
+    """Base of every wire message."""
+
+
+# --- client to server -------------------------------------------------------------------
+
+
+class AudioFormat(msgspec.Struct, frozen=True, kw_only=True):
+    format: Literal["pcm_s16le"] = "pcm_s16le"
+    rate: int = 16000
+    channels: int = 1
+
+    def __post_init__(self) -> None:
+        if self.rate not in SUPPORTED_RATES_HZ:
+            allowed = ", ".join(str(r) for r in SUPPORTED_RATES_HZ)
+            raise ValueError(f"rate must be one of {allowed}, got {self.rate}")
+        if self.channels not in (1, 2):
+            raise ValueError(f"channels must be 1 or 2, got {self.channels}")
+
+    @property
+    def bytes_per_frame(self) -> int:
+        """Bytes of one sample frame (all channels)."""
+        return 2 * self.channels
+
+
+class Create(_Message, frozen=True, kw_only=True, tag="create"):
+    title: str = ""
+    language: Language = "en"
+    playbook: str = "default"
+    key: str | None = None
+
+
+class Hello(_Message, frozen=True, kw_only=True, tag="hello"):
+    token: str | None = None
+    trainer_key: str | None = None
+    name: str = ""
+    client: str = ""
+    audio: AudioFormat | None = None
+
+    def __post_init__(self) -> None:
+        if (self.token is None) == (self.trainer_key is None):
+            raise ValueError("hello needs exactly one of token or trainer_key")
+        if len(self.name) > 80:
+            raise ValueError(f"name must be at most 80 characters, got {len(self.name)}")
+
+
+class Consent(_Message, frozen=True, kw_only=True, tag="consent"):
+    granted: bool
+    scopes: tuple[str, ...] = ("coaching",)
+    on_behalf_of: Literal["customer"] | None = None
+    name: str | None = None
+    erase: bool = False
+
+    def __post_init__(self) -> None:
+        unknown = [s for s in self.scopes if s not in SCOPES]
+        if unknown:
+            raise ValueError(f"unknown consent scope {unknown[0]!r}; known: {', '.join(SCOPES)}")
+
+
+class End(_Message, frozen=True, kw_only=True, tag="end"):
+    pass
+
+
+class Whisper(_Message, frozen=True, kw_only=True, tag="whisper"):
+    text: str
+    session: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.text.strip():
+            raise ValueError("whisper text must not be empty")
+        if len(self.text) > 200:
+            raise ValueError(f"whisper text must be at most 200 characters, got {len(self.text)}")
+
+
+class Watch(_Message, frozen=True, kw_only=True, tag="watch"):
+    session: str
+
+
+ClientMessage = Create | Hello | Consent | End | Whisper | Watch
+CLIENT_TYPES = frozenset({"create", "hello", "consent", "end", "whisper", "watch"})
+
+
+# --- server to client -------------------------------------------------------------------
+
+
+class _ServerMessage(_Message, frozen=True, kw_only=True):
+    seq: int = 0
+
+
+class RoleTokens(msgspec.Struct, frozen=True, kw_only=True):
+    rep: str
+    customer: str
+    observer: str
+
+
+class Created(_ServerMessage, frozen=True, kw_only=True, tag="created"):
+    session: str
+    tokens: RoleTokens
+    join_urls: RoleTokens
+
+
+class Welcome(_ServerMessage, frozen=True, kw_only=True, tag="welcome"):
+    """Sent right after a successful `hello` (an extension of v1)."""
+
+    session: str
+    role: Role
+    name: str
+    protocol: int = PROTOCOL_VERSION
+
+
+class ParticipantView(msgspec.Struct, frozen=True, kw_only=True):
+    role: Role
+    name: str
+    connected: bool
+    consented: bool
+    on_behalf: bool = False
+    scopes: tuple[str, ...] = ()
+
+
+class State(_ServerMessage, frozen=True, kw_only=True, tag="state"):
+    session: str
+    live: bool
+    status: Literal["waiting", "live", "paused", "ended"]
+    waiting_for: tuple[str, ...]
+    participants: tuple[ParticipantView, ...]
+    dropped_before_consent_s: float
+    title: str = ""
+    language: str = "en"
+
+
+class Nudge(_ServerMessage, frozen=True, kw_only=True, tag="nudge"):
+    id: str
+    rule: str
+    text: str
+    severity: Severity
+    at: float
+    evidence: dict[str, float | int | str] = {}
+
+
+class Word(msgspec.Struct, frozen=True, kw_only=True):
+    w: str
+    start: float
+    end: float
+
+
+class Transcript(_ServerMessage, frozen=True, kw_only=True, tag="transcript"):
+    speaker: Literal["rep", "customer"]
+    segment: int
+    text: str
+    final: bool
+    start: float
+    end: float
+    words: tuple[Word, ...] = ()
+
+
+class TalkShare(msgspec.Struct, frozen=True, kw_only=True):
+    rep: float
+    customer: float
+
+
+class QuestionCounts(msgspec.Struct, frozen=True, kw_only=True):
+    open: int = 0
+    closed: int = 0
+
+
+class Metrics(_ServerMessage, frozen=True, kw_only=True, tag="metrics"):
+    at: float
+    talk: TalkShare
+    talk_window: TalkShare
+    longest_monologue_s: float
+    current_monologue_s: float
+    interruptions: int
+    overlaps: int
+    mean_response_gap_s: float | None
+    silence_s: float
+    questions: QuestionCounts = QuestionCounts()
+    wpm: float | None = None
+
+
+class Report(_ServerMessage, frozen=True, kw_only=True, tag="report"):
+    session: str
+    url: str
+
+
+class ErrorMessage(_ServerMessage, frozen=True, kw_only=True, tag="error"):
+    code: str
+    message: str
+
+
+ServerMessage = (
+    Created | Welcome | State | Nudge | Transcript | Metrics | Report | ErrorMessage
+)

@@ -1,0 +1,109 @@
+"""Wiring only: the hub, the transports, the bus and the ASR pool of one server process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from types import TracebackType
+
+from websockets.asyncio.server import Server as WsServer
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.http11 import Request, Response
+
+from models.playbook import Playbook, default_playbook, load_playbook
+from server.bus.local import LocalBus
+from server.config import Config
+from server.core.hub import SessionHub
+from server.core.session import Outputs, Session
+from server.stats import Stats
+from server.transport.http import handle_http
+from server.transport.ws import LiveConnection
+
+log = logging.getLogger("sparring")
+
+
+class App:
+    """Everything one server process shares across connections."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        playbooks: dict[str, Playbook] = {"default": default_playbook()}
+        if config.playbook:
+            custom = load_playbook(config.playbook)
+            playbooks["default"] = custom
+            playbooks[custom.name] = custom
+        self.hub = SessionHub(playbooks, max_sessions=config.max_sessions)
+        self.bus = LocalBus()
+        self.stats = Stats()
+        self.connections: dict[str, LiveConnection] = {}
+        self.http_url = ""
+
+    def carry_out(self, session: Session, out: Outputs, arrived_at: float = 0.0) -> None:
+        """Carries out a core command's outputs, in the order the core requires."""
+        connections = self.connections
+        for pid, message in out.sends:
+            conn = connections.get(pid)
+            if conn is not None:
+                conn.enqueue(message, arrived_at)
+        for message in out.publish:
+            self.bus.publish(session.id, message)
+        for pid in out.closes:
+            conn = connections.pop(pid, None)
+            if conn is not None:
+                conn.close_soon(1000)
+        if session.is_ended:
+            self.hub.retire(session)
+
+    def public_base_url(self, ws: ServerConnection) -> str:
+        if self.config.public_url:
+            return self.config.public_url.rstrip("/")
+        host = ws.request.headers.get("Host") if ws.request else None
+        proto = ws.request.headers.get("X-Forwarded-Proto", "http") if ws.request else "http"
+        return f"{proto}://{host}" if host else self.http_url
+
+    async def handle(self, ws: ServerConnection) -> None:
+        await LiveConnection(ws, self).run()
+
+    def process_request(self, ws: ServerConnection, request: Request) -> Response | None:
+        return handle_http(self, request)
+
+
+class Server:
+    """An embedded Sparring server: `async with Server(Config(port=0)) as srv: srv.http_url`."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.app = App(config)
+        self._ws: WsServer | None = None
+
+    async def __aenter__(self) -> Server:
+        self._ws = await serve(
+            self.app.handle,
+            self.config.host,
+            self.config.port,
+            process_request=self.app.process_request,
+            compression=None,  # audio does not compress; deflate would only cost CPU
+            max_size=1 << 20,  # larger frames than 64 KiB get a coded error first
+            server_header="sparring",
+        )
+        sock = next(iter(self._ws.sockets))
+        host, port = sock.getsockname()[:2]
+        self.port = port
+        shown = host if ":" not in host else f"[{host}]"
+        self.http_url = f"http://{shown}:{port}"
+        self.ws_url = f"ws://{shown}:{port}/v1/live"
+        self.app.http_url = self.http_url
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._ws is not None
+        self._ws.close()
+        await self._ws.wait_closed()
+
+    async def serve_forever(self) -> None:
+        await asyncio.Future()

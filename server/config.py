@@ -1,0 +1,21 @@
+"""Server configuration: one frozen value built by the CLI or by tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    host: str = "127.0.0.1"
+    port: int = 8765
+    playbook: str | None = None  # path to a TOML playbook; None: the shipped default
+    model: str = "tiny.en"  # tiny.en | base | PATH | none
+    language: str = "en"  # default session language when `create` names none
+    mqtt: str | None = None  # mqtt://host:1883
+    trainer_key: str | None = None
+    db: str | None = None
+    public_url: str | None = None  # base URL for join links, when behind a proxy
+    max_sessions: int = 1000
+    asr_workers: int | None = None
+    node: str = "node-1"

@@ -1,0 +1,107 @@
+"""The registry of sessions and their join tokens.
+
+Pure: token randomness is injected, so tests can fix it. Tokens are unguessable (192
+bits), scoped to one session and one role; tokens of ended sessions read as expired.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import OrderedDict
+from collections.abc import Callable
+
+from models.errors import BadToken, ServerBusy, TokenExpired
+from models.playbook import Playbook
+from models.wire import Create, Role, RoleTokens
+from server.core.session import Session
+
+# Ended sessions stay readable (reports, expired-token answers) up to this many.
+KEEP_ENDED_SESSIONS = 1000
+
+
+def _token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def _session_id() -> str:
+    return secrets.token_hex(8)
+
+
+class SessionHub:
+    """Creates sessions, resolves tokens to (session, role), forgets old ended sessions."""
+
+    def __init__(
+        self,
+        playbooks: dict[str, Playbook],
+        *,
+        max_sessions: int = 1000,
+        make_token: Callable[[], str] = _token,
+        make_session_id: Callable[[], str] = _session_id,
+    ) -> None:
+        self.playbooks = playbooks
+        self.max_sessions = max_sessions
+        self.sessions: dict[str, Session] = {}
+        self._ended: OrderedDict[str, Session] = OrderedDict()
+        self._tokens: dict[str, tuple[str, Role]] = {}
+        self._make_token = make_token
+        self._make_session_id = make_session_id
+
+    def create(self, msg: Create, *, default_language: str = "en") -> tuple[Session, RoleTokens]:
+        """Starts a session from a `create` message.
+
+        Raises:
+            BadMessage: an unknown playbook name.
+            ServerBusy: the server holds `max_sessions` open sessions.
+        """
+        from models.errors import BadMessage
+
+        playbook = self.playbooks.get(msg.playbook)
+        if playbook is None:
+            known = ", ".join(sorted(self.playbooks))
+            raise BadMessage(f"unknown playbook {msg.playbook!r}; known: {known}")
+        if len(self.sessions) >= self.max_sessions:
+            raise ServerBusy(f"this server holds its maximum of {self.max_sessions} sessions")
+        session_id = self._make_session_id()
+        language = msg.language if msg.language else default_language
+        session = Session(session_id, title=msg.title, language=language, playbook=playbook)
+        tokens = RoleTokens(rep=self._make_token(), customer=self._make_token(), observer=self._make_token())
+        for role, token in ((Role.REP, tokens.rep), (Role.CUSTOMER, tokens.customer), (Role.OBSERVER, tokens.observer)):
+            self._tokens[token] = (session_id, role)
+        self.sessions[session_id] = session
+        return session, tokens
+
+    def resolve(self, token: str) -> tuple[Session, Role]:
+        """The session and role a join token opens.
+
+        Raises:
+            BadToken: no session knows the token.
+            TokenExpired: the token's session has ended.
+        """
+        entry = self._tokens.get(token)
+        if entry is None:
+            raise BadToken("unknown join token")
+        session_id, role = entry
+        session = self.sessions.get(session_id)
+        if session is None or session.is_ended:
+            raise TokenExpired("this session has ended; ask for a new link")
+        return session, role
+
+    def get(self, session_id: str) -> Session | None:
+        return self.sessions.get(session_id) or self._ended.get(session_id)
+
+    def token_role(self, session_id: str, token: str) -> Role | None:
+        """The role `token` holds in `session_id`, ended or not; None if it holds none."""
+        entry = self._tokens.get(token)
+        if entry is None or entry[0] != session_id:
+            return None
+        return entry[1]
+
+    def retire(self, session: Session) -> None:
+        """Moves an ended session to the bounded list of ended ones."""
+        if self.sessions.pop(session.id, None) is None:
+            return
+        self._ended[session.id] = session
+        while len(self._ended) > KEEP_ENDED_SESSIONS:
+            old_id, _ = self._ended.popitem(last=False)
+            for token in [t for t, (sid, _) in self._tokens.items() if sid == old_id]:
+                del self._tokens[token]

@@ -1,0 +1,142 @@
+"""Read-only HTTP over the WebSocket port: pages, static assets, health, metrics, reports.
+
+websockets parses GET alone, so nothing here changes state (protocol.md, Endpoints).
+"""
+
+from __future__ import annotations
+
+import html
+import mimetypes
+import re
+from http import HTTPStatus
+from importlib import resources
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, urlsplit
+
+from websockets.datastructures import Headers
+from websockets.http11 import Request, Response
+
+from models import codec
+from models.report import SessionReport
+
+if TYPE_CHECKING:
+    from server.app import App
+
+_STATIC_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+_REPORT_PATH = re.compile(r"^/v1/sessions/([0-9a-f]{1,64})/report$")
+_SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+def respond(status: HTTPStatus, body: bytes, content_type: str) -> Response:
+    headers = Headers(_SECURITY_HEADERS)
+    headers["Content-Type"] = content_type
+    headers["Content-Length"] = str(len(body))
+    return Response(status.value, status.phrase, headers, body)
+
+
+def _text(status: HTTPStatus, text: str) -> Response:
+    return respond(status, text.encode(), "text/plain; charset=utf-8")
+
+
+def _asset(name: str) -> bytes | None:
+    if not _STATIC_NAME.match(name):
+        return None
+    file = resources.files("client").joinpath("overlay", name)
+    try:
+        return file.read_bytes()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None
+
+
+def handle_http(app: App, request: Request) -> Response | None:
+    """Answers a plain GET; returns None to let a WebSocket handshake on /v1/live go on."""
+    url = urlsplit(request.path)
+    path = url.path
+    if path == "/v1/live":
+        return None
+    if request.headers.get("Upgrade", "").lower() == "websocket":
+        return _text(HTTPStatus.NOT_FOUND, "WebSocket endpoint is /v1/live\n")
+    if path == "/healthz":
+        return _text(HTTPStatus.OK, "ok\n")
+    if path == "/metrics":
+        body, content_type = app.stats.exposition(app)
+        return respond(HTTPStatus.OK, body, content_type)
+    if path in ("/", "/index.html"):
+        page = _asset("index.html")
+        if page is None:
+            return _text(HTTPStatus.NOT_FOUND, "participant page missing\n")
+        return respond(HTTPStatus.OK, page, "text/html; charset=utf-8")
+    if path.startswith("/static/"):
+        name = path.removeprefix("/static/")
+        data = _asset(name)
+        if data is None:
+            return _text(HTTPStatus.NOT_FOUND, "not found\n")
+        content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        if content_type.startswith("text/") or content_type.endswith("javascript"):
+            content_type += "; charset=utf-8"
+        return respond(HTTPStatus.OK, data, content_type)
+    match = _REPORT_PATH.match(path)
+    if match:
+        return _report(app, request, match.group(1), parse_qs(url.query))
+    return _text(HTTPStatus.NOT_FOUND, "not found\n")
+
+
+def _report(app: App, request: Request, session_id: str, query: dict[str, list[str]]) -> Response:
+    token = ""
+    auth = request.headers.get("Authorization", "")
+    if auth.lower().startswith("bearer "):
+        token = auth[7:].strip()
+    elif "token" in query:
+        token = query["token"][0]
+    session = app.hub.get(session_id)
+    allowed = session is not None and (
+        app.hub.token_role(session_id, token) is not None
+        or (app.config.trainer_key is not None and token == app.config.trainer_key)
+    )
+    if not allowed or session is None:
+        # One answer for "no such session" and "wrong token": ids are not probed.
+        return _text(HTTPStatus.NOT_FOUND, "no report for this session and token\n")
+    report = session.report()
+    wants_html = query.get("format", [""])[0] == "html" or "text/html" in request.headers.get(
+        "Accept", ""
+    )
+    if wants_html:
+        return respond(HTTPStatus.OK, render_report_html(report).encode(), "text/html; charset=utf-8")
+    return respond(HTTPStatus.OK, codec.encode(report), "application/json")
+
+
+def render_report_html(report: SessionReport) -> str:
+    """A plain, printable scorecard page."""
+    e = html.escape
+    rows = "".join(
+        f"<tr><td>{n.at:.0f}s</td><td>{e(n.rule)}</td><td>{e(n.text)}</td></tr>"
+        for n in report.nudges
+    )
+    ledger = "".join(
+        f"<tr><td>{c.audio_time_s:.1f}s</td><td>{e(c.role.value)}</td><td>{e(c.name)}</td>"
+        f"<td>{'granted' if c.granted else 'withdrew'}</td><td>{e(', '.join(c.scopes))}</td>"
+        f"<td>{e(c.on_behalf_of or '')} {e('by ' + c.given_by if c.on_behalf_of else '')}</td></tr>"
+        for c in report.consent
+    )
+    lines = "".join(
+        f"<p><b>{e(t.speaker)}</b> <small>{t.start:.1f}s</small> {e(t.text)}</p>"
+        for t in report.transcript
+    )
+    gap = "—" if report.mean_response_gap_s is None else f"{report.mean_response_gap_s:.2f} s"
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Sparring report: {e(report.title or report.session)}</title>
+<style>body{{font:15px/1.4 system-ui,sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem}}
+table{{border-collapse:collapse;width:100%}}td,th{{border-bottom:1px solid #ddd;padding:.3rem;text-align:left}}</style>
+</head><body><h1>{e(report.title or "Practice call")}</h1>
+<p>Session {e(report.session)} · {report.duration_s:.0f} s analysed · status {e(report.status)}</p>
+<h2>Talk time</h2><p>Rep {report.talk.rep * 100:.0f}% · customer {report.talk.customer * 100:.0f}%
+· longest monologue {report.longest_monologue_s:.0f} s · interruptions {len(report.interruptions)}
+· mean response gap {gap}</p>
+<h2>Nudges</h2><table><tr><th>at</th><th>rule</th><th>text</th></tr>{rows}</table>
+<h2>Transcript</h2>{lines or "<p>None kept.</p>"}
+<h2>Consent ledger</h2><table><tr><th>at</th><th>role</th><th>name</th><th>what</th><th>scopes</th><th>on behalf</th></tr>{ledger}</table>
+</body></html>"""

@@ -1,0 +1,215 @@
+"""The WebSocket adapter of `WS /v1/live`: decode, feed the core, send what it returns.
+
+Holds no rule. The only place that catches `SparringError`: it sends an `error` message
+and closes the connection when the error carries a close code. One connection's failure
+never reaches another session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import TYPE_CHECKING
+
+import msgspec
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from models import codec
+from models.errors import (
+    BadToken,
+    Forbidden,
+    FrameTooBig,
+    HelloRequired,
+    NotAllowedNow,
+    SparringError,
+)
+from models.wire import (
+    MAX_FRAME_BYTES,
+    Consent,
+    Create,
+    Created,
+    End,
+    ErrorMessage,
+    Hello,
+    Nudge,
+    Role,
+    RoleTokens,
+    ServerMessage,
+    Watch,
+    Welcome,
+    Whisper,
+)
+from server.core.session import Outputs, Session
+
+if TYPE_CHECKING:
+    from server.app import App
+
+log = logging.getLogger("sparring.ws")
+
+# Messages waiting for one slow reader before its connection is dropped.
+OUTBOX_LIMIT = 2000
+_CLOSE = object()
+
+
+class LiveConnection:
+    """One client connection: its participant, its outbox and its sequence numbers."""
+
+    def __init__(self, ws: ServerConnection, app: App) -> None:
+        self.ws = ws
+        self.app = app
+        self.session: Session | None = None
+        self.pid: str | None = None
+        self.role: Role | None = None
+        self._seq = 0
+        self._outbox: asyncio.Queue[tuple[object, float]] = asyncio.Queue(OUTBOX_LIMIT)
+        self._closing = False
+
+    # --- sending ------------------------------------------------------------------------
+
+    def enqueue(self, message: ServerMessage, arrived_at: float = 0.0) -> None:
+        """Queues a message; a reader too slow to keep up is disconnected, not waited for."""
+        if self._closing:
+            return
+        try:
+            self._outbox.put_nowait((message, arrived_at))
+        except asyncio.QueueFull:
+            log.warning("dropping %s: outbox full", self.pid)
+            self._closing = True
+            self._outbox = asyncio.Queue()
+            self._outbox.put_nowait((_CLOSE, 1008.0))
+
+    def close_soon(self, code: int = 1000) -> None:
+        if not self._closing:
+            self._closing = True
+            self._outbox.put_nowait((_CLOSE, float(code)))
+
+    async def _writer(self) -> None:
+        ws = self.ws
+        stats = self.app.stats
+        while True:
+            message, arrived_at = await self._outbox.get()
+            if message is _CLOSE:
+                await ws.close(int(arrived_at), "session ended" if arrived_at == 1000 else "")
+                return
+            assert isinstance(message, msgspec.Struct)
+            self._seq += 1
+            payload = codec.encode(msgspec.structs.replace(message, seq=self._seq))
+            try:
+                await ws.send(payload.decode())
+            except ConnectionClosed:
+                return
+            if isinstance(message, Nudge):
+                stats.nudges_total.labels(message.rule).inc()
+                if arrived_at:
+                    stats.observe_nudge_latency(time.perf_counter() - arrived_at)
+
+    # --- receiving ----------------------------------------------------------------------
+
+    async def run(self) -> None:
+        writer = asyncio.create_task(self._writer(), name=f"conn[{id(self)}].writer")
+        try:
+            async for data in self.ws:
+                arrived_at = time.perf_counter()
+                try:
+                    if isinstance(data, str):
+                        self._on_text(data)
+                    else:
+                        self._on_audio(data, arrived_at)
+                except SparringError as exc:
+                    self.enqueue(ErrorMessage(code=exc.code, message=exc.message))
+                    if exc.close_code is not None:
+                        self.close_soon(exc.close_code)
+                        break
+                except Exception:  # a bug must not take other sessions down
+                    log.exception("internal error on %s", self.pid)
+                    self.enqueue(ErrorMessage(code="internal", message="internal server error"))
+                    self.close_soon(1011)
+                    break
+        except ConnectionClosed:
+            pass
+        finally:
+            self._left()
+            with contextlib.suppress(asyncio.TimeoutError, ConnectionClosed):
+                await asyncio.wait_for(writer, timeout=5)
+            writer.cancel()
+
+    def _on_text(self, data: str) -> None:
+        if len(data) > MAX_FRAME_BYTES:
+            raise FrameTooBig(f"text frame of {len(data)} bytes is over the 64 KiB limit")
+        message = codec.decode_client(data)
+        if self.session is None:
+            match message:
+                case Create():
+                    self._create(message)
+                case Hello():
+                    self._hello(message)
+                case _:
+                    raise HelloRequired(f"send hello before {message.__struct_config__.tag}")
+            return
+        session, pid = self.session, self.pid
+        assert pid is not None
+        wall = time.time()
+        match message:
+            case Consent():
+                self.app.carry_out(session, session.consent(pid, message, wall))
+            case End():
+                self.app.carry_out(session, session.end(pid, wall))
+            case Whisper():
+                if self.role is not Role.OBSERVER:
+                    raise Forbidden("only a trainer or an observer may whisper to the rep")
+                self.app.carry_out(session, session.whisper(self._name(), message.text))
+            case Hello() | Create():
+                raise NotAllowedNow(f"{message.__struct_config__.tag} after hello")
+            case Watch():
+                raise Forbidden("watch needs a trainer key")
+
+    def _on_audio(self, data: bytes, arrived_at: float) -> None:
+        if len(data) > MAX_FRAME_BYTES:
+            raise FrameTooBig(f"audio frame of {len(data)} bytes is over the 64 KiB limit")
+        if self.session is None or self.pid is None:
+            raise HelloRequired("send hello before audio")
+        session = self.session
+        self.app.stats.audio_bytes += len(data)
+        self.app.carry_out(session, session.feed_audio(self.pid, data), arrived_at)
+
+    def _create(self, message: Create) -> None:
+        if self.app.config.trainer_key and message.key not in (None, self.app.config.trainer_key):
+            raise BadToken("wrong creation key")
+        session, tokens = self.app.hub.create(message, default_language=self.app.config.language)
+        base = self.app.public_base_url(self.ws)
+        urls = RoleTokens(
+            rep=f"{base}/#join={tokens.rep}",
+            customer=f"{base}/#join={tokens.customer}",
+            observer=f"{base}/#join={tokens.observer}",
+        )
+        self.app.stats.sessions_created += 1
+        self.enqueue(Created(session=session.id, tokens=tokens, join_urls=urls))
+
+    def _hello(self, message: Hello) -> None:
+        if message.token is None:
+            raise BadToken("this server has no trainer dashboard yet; join with a token")
+        session, role = self.app.hub.resolve(message.token)
+        pid, out = session.join(role, message.name, message.audio)
+        self.session, self.pid, self.role = session, pid, role
+        self.app.connections[pid] = self
+        self.enqueue(Welcome(session=session.id, role=role, name=session.participants[pid].name))
+        self.app.carry_out(session, out)
+
+    def _name(self) -> str:
+        if self.session is None or self.pid is None:
+            return ""
+        p = self.session.participants.get(self.pid)
+        return p.name if p else ""
+
+    def _left(self) -> None:
+        session, pid = self.session, self.pid
+        if session is None or pid is None:
+            return
+        self.app.connections.pop(pid, None)
+        try:
+            self.app.carry_out(session, session.leave(pid, time.time()))
+        except Exception:
+            log.exception("error while %s left", pid)
