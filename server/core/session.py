@@ -7,6 +7,7 @@ close `closes`). Wall time enters only as a value for the consent ledger.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from models.errors import BadAudioFormat, BadConsent, Forbidden, NotAllowedNow, RoleTaken
@@ -31,7 +32,7 @@ from server.core.pacing import NudgePacer
 from server.core.party import PartyStream
 from server.core.rules import RuleBook
 from server.core.turns import Interrupted, Turns, TurnSettings
-from server.core.vad import FRAME_MS
+from server.core.vad import FRAME_MS, FrameVad
 
 # A party whose audio lags the other's by more than this counts as silent for what it
 # missed, so one stalled connection never stalls the other's coaching (protocol.md, Time).
@@ -94,6 +95,7 @@ class Session:
         language: str = "en",
         playbook: Playbook,
         report_url: str = "",
+        vad_factory: Callable[[], FrameVad] = FrameVad,
     ) -> None:
         self.id = session_id
         self.title = title
@@ -109,7 +111,7 @@ class Session:
         self.erased = False
         self._next_participant = 0
         self._next_nudge = 0
-        self._parties = {Role.REP: PartyStream(), Role.CUSTOMER: PartyStream()}
+        self._parties = {Role.REP: PartyStream(vad_factory()), Role.CUSTOMER: PartyStream(vad_factory())}
         rules = playbook.rules
         self.turns = Turns(
             TurnSettings(

@@ -1,0 +1,164 @@
+"""The `sparring` command: serve, join, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from urllib.parse import urlsplit, urlunsplit
+
+from models import codec
+from models.errors import SparringError
+from models.wire import ErrorMessage, Report, ServerMessage, State
+
+
+def ws_url_of(server: str) -> str:
+    """Accepts http(s)://host:port, ws(s)://host:port or host:port; returns the live URL."""
+    if "://" not in server:
+        server = f"http://{server}"
+    parts = urlsplit(server)
+    scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
+    path = parts.path if parts.path.endswith("/v1/live") else "/v1/live"
+    return urlunsplit((scheme, parts.netloc, path, "", ""))
+
+
+def token_of(value: str) -> str:
+    """Accepts a bare token or a join link (`...#join=TOKEN`)."""
+    return value.split("#join=", 1)[1] if "#join=" in value else value
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from server.app import Server
+    from server.config import Config
+
+    config = Config(
+        host=args.host,
+        port=args.port,
+        playbook=args.playbook,
+        model=args.model,
+        language=args.language,
+        public_url=args.public_url,
+    )
+
+    async def run() -> None:
+        async with Server(config) as srv:
+            print(f"Sparring is listening on {srv.http_url}", flush=True)
+            print(f"  participant page: {srv.http_url}/", flush=True)
+            print(f"  live WebSocket:   {srv.ws_url}", flush=True)
+            print(f"  health, metrics:  {srv.http_url}/healthz  {srv.http_url}/metrics", flush=True)
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(NotImplementedError):
+                    loop.add_signal_handler(sig, stop.set)
+            await stop.wait()
+            print("stopping", flush=True)
+
+    try:
+        asyncio.run(run())
+    except SparringError as exc:
+        print(f"sparring: {exc.message}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"sparring: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _print_event(message: ServerMessage) -> None:
+    print(codec.encode(message).decode(), flush=True)
+
+
+def _join(args: argparse.Namespace) -> int:
+    from client.stream import Participant, read_audio
+
+    async def run() -> int:
+        url = ws_url_of(args.server)
+        token = token_of(args.token)
+        if args.wav:
+            audio = read_audio(args.wav)
+            audio_format = audio.format()
+        else:
+            from client.capture import MIC_FORMAT, microphone_frames
+
+            audio = None
+            audio_format = MIC_FORMAT
+        async with Participant(url, token, args.name, audio_format, on_message=_print_event) as me:
+            if audio is not None and audio.channels == 2:
+                if not args.customer_name:
+                    print("sparring: stereo needs --customer-name (the customer consents on this device)", file=sys.stderr)
+                    return 2
+                await me.consent()
+                await me.consent(on_behalf_of="customer", name=args.customer_name)
+            else:
+                await me.consent()
+            print(f"waiting for every party to consent ...", file=sys.stderr, flush=True)
+            waiter = asyncio.create_task(me.live.wait())
+            done, _ = await asyncio.wait([waiter, asyncio.create_task(me.ended.wait())], return_when=asyncio.FIRST_COMPLETED)
+            if not me.live.is_set():
+                return 1
+            if audio is not None:
+                await me.stream(audio.frames(), speed=args.speed)
+            else:
+                await me.stream(microphone_frames())
+            await me.end()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(me.ended.wait(), timeout=10)
+            errors = me.of_type(ErrorMessage)
+            return 1 if errors else 0
+
+    try:
+        return asyncio.run(run())
+    except KeyboardInterrupt:
+        return 130
+    except OSError as exc:
+        print(f"sparring: cannot reach {args.server}: {exc}", file=sys.stderr)
+        return 2
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from client.demo import run_demo
+
+    return asyncio.run(run_demo(call=args.call, speed=args.speed, color=not args.no_color))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="sparring", description="Consent-first live conversation coach")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8765)
+    serve.add_argument("--playbook", help="TOML playbook (default: the shipped one)")
+    serve.add_argument("--model", default="none", help="tiny.en | base | PATH | none")
+    serve.add_argument("--language", default="en", choices=["en", "nl", "auto"])
+    serve.add_argument("--public-url", help="base URL for join links behind a proxy")
+    serve.set_defaults(func=_serve)
+
+    join = sub.add_parser("join", help="join a session and stream a file or the microphone")
+    join.add_argument("--server", required=True, help="http://host:port of the server")
+    join.add_argument("--token", required=True, help="join token or join link")
+    source = join.add_mutually_exclusive_group(required=True)
+    source.add_argument("--wav", help="WAV/FLAC file (stereo: left rep, right customer)")
+    source.add_argument("--mic", action="store_true", help="the microphone (pip install 'sparring[mic]')")
+    join.add_argument("--speed", type=float, default=1.0, help="x real time; 0 = as fast as possible")
+    join.add_argument("--name", default="", help="your name as others see it")
+    join.add_argument("--customer-name", help="stereo mode: the customer consenting on this device")
+    join.set_defaults(func=_join)
+
+    demo = sub.add_parser("demo", help="stream a bundled practice call through an embedded server")
+    demo.add_argument("--call", default="pushy", help="good | pushy | nl_good | nl_pushy")
+    demo.add_argument("--speed", type=float, default=6.0, help="x real time")
+    demo.add_argument("--no-color", action="store_true")
+    demo.set_defaults(func=_demo)
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

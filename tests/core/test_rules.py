@@ -1,0 +1,105 @@
+"""Table-driven rule tests through the session core: scripted speech in, nudges out."""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+
+from models.playbook import Pacing, Playbook, default_playbook
+from tests.core.harness import make_session
+
+R, C, BOTH, NONE = (True, False), (False, True), (True, True), (False, False)
+
+
+def s(seconds: float, who: tuple[bool, bool]) -> tuple[float, bool, bool]:
+    return (seconds, *who)
+
+
+def alternate(total_s: float, rep_s: float, customer_s: float, gap_s: float = 0.8) -> list:
+    """Polite turn-taking: rep, gap, customer, gap, ... for `total_s`."""
+    script, t = [], 0.0
+    while t < total_s:
+        script += [s(rep_s, R), s(gap_s, NONE), s(customer_s, C), s(gap_s, NONE)]
+        t += rep_s + customer_s + 2 * gap_s
+    return script
+
+
+CASES = [
+    # id, script, expected rules (in order of firing)
+    ("balanced call: nothing", alternate(200, 5, 8), []),
+    ("72% rep over 120 s: one talk_ratio", alternate(200, 13, 5), ["talk_ratio"]),
+    # A 66 s monologue also lifts the 2-minute talk share over 65% on its way.
+    ("65 s monologue after warm-up: talk_ratio, then monologue", alternate(50, 4, 6) + [s(66, R), s(1, NONE)] + alternate(30, 3, 6), ["talk_ratio", "monologue"]),
+    ("backchannels under 1 s are not interruptions", [s(50, NONE)] + [s(4, C), s(0.5, BOTH), s(3, C), s(1, NONE), s(3, R), s(1, NONE)] * 8, []),
+    ("two interruptions in 3 minutes: interruption", alternate(50, 4, 6) + [s(3, C), s(1.5, BOTH), s(3, R), s(1, NONE), s(3, C), s(1.5, BOTH), s(3, R), s(1, NONE)] + alternate(30, 4, 6), ["interruption"]),
+    ("one interruption: nothing", alternate(50, 4, 6) + [s(3, C), s(1.5, BOTH), s(3, R), s(1, NONE)] + alternate(30, 4, 6), []),
+    ("8 s of silence after warm-up: dead_air", alternate(50, 4, 6) + [s(8, NONE)] + alternate(10, 4, 6), ["dead_air"]),
+    ("quick replies: patience", alternate(80, 4, 6, gap_s=0.15), ["patience"]),
+    ("warm-up: nothing in the first 45 s even when pushy", [s(40, R), s(2, NONE)], []),
+]
+
+
+@pytest.mark.parametrize("script, expected", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_rules_table(script: list, expected: list[str]) -> None:
+    h = make_session()
+    h.play(script)
+    assert [n.rule for n in h.nudges()] == expected
+
+
+def test_rules_talk_ratio_text_carries_the_number() -> None:
+    h = make_session()
+    h.play(alternate(200, 13, 5))
+    (nudge,) = h.nudges()
+    pct = nudge.evidence["rep_pct"]
+    assert f"{pct}%" in nudge.text and 65 < int(pct) < 80
+    assert nudge.evidence["window_s"] == 120
+
+
+def test_rules_talk_ratio_waits_for_recovery_before_firing_again() -> None:
+    h = make_session()
+    h.play(alternate(400, 13, 5))  # stays above 65% throughout: hysteresis keeps it quiet
+    assert [n.rule for n in h.nudges()] == ["talk_ratio"]
+    h.play(alternate(150, 3, 10) + alternate(200, 13, 5))  # recovers, then rises again
+    assert [n.rule for n in h.nudges()] == ["talk_ratio", "talk_ratio"]
+
+
+def test_rules_cooldown_and_global_gap_space_nudges() -> None:
+    h = make_session()
+    h.play(alternate(50, 4, 6) + [s(3, C), s(1.5, BOTH), s(3, R), s(1, NONE)] * 2 + [s(70, R), s(2, NONE)])
+    nudges = h.nudges()
+    assert [n.rule for n in nudges] == ["interruption", "talk_ratio", "monologue"]
+    times = [n.at for n in nudges]
+    assert all(b - a >= 20 for a, b in zip(times, times[1:]))
+
+
+def test_rules_priority_picks_the_most_important_first() -> None:
+    h = make_session()
+    # At the end of warm-up both interruption (8) and talk_ratio (6) hold.
+    h.play([s(2, C), s(1.5, BOTH), s(30, R), s(2, C), s(1.5, BOTH), s(30, R), s(1, NONE)])
+    rules = [n.rule for n in h.nudges()]
+    assert rules[0] == "interruption"
+
+
+def test_rules_disabled_rule_never_fires() -> None:
+    base = default_playbook()
+    rules = msgspec.structs.replace(
+        base.rules, talk_ratio=msgspec.structs.replace(base.rules.talk_ratio, enabled=False)
+    )
+    h = make_session(msgspec.structs.replace(base, rules=rules))
+    h.play(alternate(200, 13, 5))
+    assert h.nudges() == []
+
+
+def test_rules_dutch_session_gets_dutch_text() -> None:
+    h = make_session()
+    h.session.language = "nl"
+    h.play(alternate(200, 13, 5))
+    (nudge,) = h.nudges()
+    assert "gepraat" in nudge.text
+
+
+def test_pacing_warmup_is_configurable() -> None:
+    h = make_session(Playbook(pacing=Pacing(warmup_s=0, min_gap_s=20, rule_cooldown_s=90)))
+    h.play([s(2, C), s(1.5, BOTH), s(3, R), s(2, C), s(1.5, BOTH), s(3, R), s(1, NONE)])
+    assert [n.rule for n in h.nudges()] == ["interruption"]
+    assert h.nudges()[0].at < 15

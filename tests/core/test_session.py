@@ -1,0 +1,175 @@
+"""The session core without sockets: consent gate, liveness, replay invariance, lag bound."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import msgspec
+import pytest
+
+from client.stream import read_audio
+from models.errors import BadAudio, BadAudioFormat, BadConsent, RoleTaken
+from models.playbook import default_playbook
+from models.wire import AudioFormat, Consent, Metrics, Nudge, Role, State
+from server.core.session import Session
+from tests.core.harness import SILENCE, SPEECH, make_session
+
+
+def test_session_audio_before_consent_is_dropped_and_counted() -> None:
+    h = make_session(live=False)
+    h.play([(10, True, True)])
+    assert h.session.turns.frame == 0  # nothing analysed
+    assert not any(isinstance(m, (Metrics, Nudge)) for m in h.sent())
+    assert h.session.dropped_before_consent_s == pytest.approx(20.0, abs=0.1)  # both parties
+
+
+def test_session_is_live_only_when_rep_and_customer_consented() -> None:
+    h = make_session(live=False)
+    h.session.consent(h.rep, Consent(granted=True), 0.0)
+    assert not h.session.is_live
+    assert h.session.waiting_for() == ("customer consent",)
+    h.session.consent(h.customer, Consent(granted=True), 0.0)
+    assert h.session.is_live
+
+
+def test_session_observer_without_consent_holds_analysis() -> None:
+    h = make_session()
+    observer, _ = h.session.join(Role.OBSERVER, "Trainer", None)
+    assert not h.session.is_live
+    h.session.consent(observer, Consent(granted=True), 0.0)
+    assert h.session.is_live
+
+
+def test_session_withdrawal_stops_analysis_at_once() -> None:
+    h = make_session()
+    h.play([(5, True, False)])
+    frames = h.session.turns.frame
+    out = h.session.consent(h.customer, Consent(granted=False), 1.0)
+    assert out.cancel_asr and not h.session.is_live
+    states = [m for _, m in out.sends if isinstance(m, State)]
+    assert {pid for pid, m in out.sends if isinstance(m, State)} == {h.rep, h.customer}
+    assert all(not s.live for s in states)
+    before = len(h.outputs)
+    h.play([(30, True, True)])
+    assert h.session.turns.frame == frames
+    assert not any(isinstance(m, (Metrics, Nudge)) for o in h.outputs[before:] for _, m in o.sends)
+
+
+def test_session_consent_ledger_records_grants_and_withdrawals() -> None:
+    h = make_session()
+    h.play([(3, True, False)])
+    h.session.consent(h.customer, Consent(granted=False), 1234.5)
+    ledger = h.session.report().consent
+    assert [(c.role, c.granted) for c in ledger] == [
+        (Role.REP, True), (Role.CUSTOMER, True), (Role.CUSTOMER, False)
+    ]
+    assert ledger[-1].wall_time == 1234.5 and ledger[-1].audio_time_s > 2.9
+
+
+def test_session_erase_deletes_analysis_but_keeps_the_ledger() -> None:
+    h = make_session()
+    h.play([(60, True, False)])
+    h.session.consent(h.rep, Consent(granted=False, erase=True), 1.0)
+    report = h.session.report()
+    assert report.erased and report.nudges == () and report.duration_s == 0
+    assert report.consent[-1].erase
+
+
+def test_session_second_rep_is_refused() -> None:
+    h = make_session()
+    with pytest.raises(RoleTaken):
+        h.session.join(Role.REP, "Eve", AudioFormat())
+
+
+def test_session_rep_leaving_pauses_and_can_return() -> None:
+    h = make_session()
+    h.play([(2, True, False)])
+    h.session.leave(h.rep, 0.0)
+    assert h.session.status == "paused"
+    rep, _ = h.session.join(Role.REP, "Anna", AudioFormat())
+    h.session.consent(rep, Consent(granted=True), 0.0)
+    assert h.session.is_live
+
+
+def test_session_ends_when_everyone_leaves() -> None:
+    h = make_session()
+    h.session.leave(h.rep, 0.0)
+    out = h.session.leave(h.customer, 0.0)
+    assert h.session.is_ended and out.sends == []
+
+
+def test_session_odd_byte_length_is_bad_audio() -> None:
+    h = make_session()
+    with pytest.raises(BadAudio, match="odd byte length 4411"):
+        h.session.feed_audio(h.rep, b"\x00" * 4411)
+
+
+def test_session_stereo_needs_proxy_consent_for_the_customer() -> None:
+    session = Session("s2", playbook=default_playbook())
+    rep, _ = session.join(Role.REP, "Anna", AudioFormat(channels=2))
+    session.consent(rep, Consent(granted=True), 0.0)
+    assert not session.is_live
+    with pytest.raises(BadConsent):
+        session.consent(rep, Consent(granted=True, on_behalf_of="customer"), 0.0)  # no name
+    session.consent(rep, Consent(granted=True, on_behalf_of="customer", name="Bob"), 0.0)
+    assert session.is_live
+    record = session.report().consent[-1]
+    assert record.role is Role.CUSTOMER and record.on_behalf_of == "customer"
+    assert record.given_by == "Anna" and record.name == "Bob"
+    with pytest.raises(RoleTaken):
+        session.join(Role.CUSTOMER, "Bob again", AudioFormat())
+
+
+def test_session_stereo_only_for_the_rep() -> None:
+    session = Session("s3", playbook=default_playbook())
+    with pytest.raises(BadAudioFormat):
+        session.join(Role.CUSTOMER, "Bob", AudioFormat(channels=2))
+
+
+def test_session_stalled_party_counts_as_silent_past_the_lag_bound() -> None:
+    h = make_session()
+    for _ in range(200):  # 6 s of rep speech, nothing from the customer
+        h.session.feed_audio(h.rep, SPEECH)
+    # Analysis went on to within the 2 s bound (plus the smoother's undecided frames).
+    assert h.session.turns.frame >= 200 - 67 - 12
+    for _ in range(200):  # the customer's late audio for the missed time is dropped
+        h.session.feed_audio(h.customer, SPEECH)
+    assert h.session.turns.customer_frames < 80
+
+
+def test_session_nothing_is_sent_to_the_customer_but_state() -> None:
+    h = make_session()
+    h.play([(70, True, False), (2, False, False)])
+    kinds = {type(m).__name__ for m in h.sent(h.customer)}
+    assert kinds <= {"State"}
+    assert any(isinstance(m, Metrics) for m in h.sent(h.rep))
+
+
+def _feed_call(name: str, chunk_s: float) -> list[bytes]:
+    """Streams a bundled call through a real-VAD session; returns every message, encoded."""
+    calls = resources.files("client").joinpath("calls")
+    with resources.as_file(calls / f"{name}.rep.flac") as rep_path, resources.as_file(
+        calls / f"{name}.customer.flac"
+    ) as customer_path:
+        rep_audio, customer_audio = read_audio(rep_path), read_audio(customer_path)
+    session = Session("replay", playbook=default_playbook())
+    rep, _ = session.join(Role.REP, "Anna", rep_audio.format())
+    customer, _ = session.join(Role.CUSTOMER, "Bob", customer_audio.format())
+    session.consent(rep, Consent(granted=True), 0.0)
+    session.consent(customer, Consent(granted=True), 0.0)
+    out: list[bytes] = []
+    for a, b in zip(rep_audio.frames(chunk_s), customer_audio.frames(chunk_s), strict=True):
+        for o in (session.feed_audio(rep, a), session.feed_audio(customer, b)):
+            out.extend(msgspec.json.encode(m) + pid.encode() for pid, m in o.sends)
+    for pid, m in session.end(rep, 0.0).sends:
+        out.append(msgspec.json.encode(m) + pid.encode())
+    return out
+
+
+def test_session_replay_in_other_chunking_gives_identical_outputs() -> None:
+    # Audio time, not arrival time: 100 ms frames (live) and 1 s frames (10x faster
+    # with the same per-message overhead) must give the same metrics and nudges.
+    live = _feed_call("pushy", 0.1)
+    fast = _feed_call("pushy", 1.0)
+    assert live == fast
+    assert any(b'"type":"nudge"' in m for m in live)

@@ -1,0 +1,43 @@
+"""Playbook validation: every error names where and what."""
+
+from __future__ import annotations
+
+import pytest
+
+from models.errors import BadPlaybook
+from models.playbook import default_playbook, load_playbook, parse_playbook
+
+
+def test_playbook_default_ships_with_both_languages() -> None:
+    p = default_playbook()
+    for name in ("talk_ratio", "monologue", "interruption", "patience", "dead_air"):
+        rule = getattr(p.rules, name)
+        assert rule.text.en and rule.text.nl
+    assert p.pacing.warmup_s == 45 and p.rules.talk_ratio.threshold == 0.65
+
+
+def test_playbook_partial_override_keeps_other_defaults() -> None:
+    p = parse_playbook("[rules.talk_ratio]\nthreshold = 0.7\n")
+    assert p.rules.talk_ratio.threshold == 0.7
+    assert p.rules.talk_ratio.priority == 6 and p.rules.talk_ratio.severity.value == "warn"
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("[rules.talk_ratio]\nthreshold = 1.5\n", "threshold must be a share"),
+        ("[rules.monologue]\nthreshhold_s = 3\n", "unknown field `threshhold_s`"),
+        ("[rules.monologue]\nthreshold_s = 'a'\n", "line 2, rules.monologue.threshold_s"),
+        ("x = [", "my.toml"),
+        ('[rules.dead_air]\ntext = {en="{oops}", nl="x"}\n', "unknown placeholder {oops}"),
+        ("[rules.speed]\nenabled = true\n", "unknown field `speed`"),
+    ],
+)
+def test_playbook_errors_name_the_problem(text: str, fragment: str) -> None:
+    with pytest.raises(BadPlaybook, match=fragment.replace("{", r"\{").replace("}", r"\}").replace("(", r"\(")):
+        parse_playbook(text, "my.toml")
+
+
+def test_playbook_missing_file_is_a_clear_error(tmp_path) -> None:
+    with pytest.raises(BadPlaybook, match="cannot read playbook"):
+        load_playbook(tmp_path / "nope.toml")
