@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8765)
     serve.add_argument("--playbook", help="TOML playbook (default: the shipped one)")
-    serve.add_argument("--model", default="none", help="tiny.en | base | PATH | none")
+    serve.add_argument("--model", default="tiny.en", help="tiny.en | base | PATH | none")
     serve.add_argument("--language", default="en", choices=["en", "nl", "auto"])
     serve.add_argument("--public-url", help="base URL for join links behind a proxy")
     serve.set_defaults(func=_serve)

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from types import TracebackType
 
 from websockets.asyncio.server import Server as WsServer
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.http11 import Request, Response
 
+import numpy as np
+
 from models.playbook import Playbook, default_playbook, load_playbook
+from server.asr.engine import Recognizer
+from server.asr.jobs import AsrJob, Recognition
+from server.asr.pool import AsrPool
 from server.bus.local import LocalBus
 from server.config import Config
 from server.core.hub import SessionHub
@@ -21,9 +27,16 @@ from server.transport.ws import LiveConnection
 
 log = logging.getLogger("sparring")
 
+# One model, shared: on 2 cores, ASR_WORKERS recognitions in parallel with
+# ASR_THREADS CTranslate2 threads each (see bench/bench_asr.py for the measurement).
+ASR_WORKERS = 2
+ASR_THREADS = 1
+
 
 class App:
     """Everything one server process shares across connections."""
+
+    asr: AsrPool | None
 
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -33,10 +46,51 @@ class App:
             playbooks["default"] = custom
             playbooks[custom.name] = custom
         self.hub = SessionHub(playbooks, max_sessions=config.max_sessions)
+        self.asr = None
+        self.recognizer: Recognizer | None = None
         self.bus = LocalBus()
         self.stats = Stats()
         self.connections: dict[str, LiveConnection] = {}
         self.http_url = ""
+
+    async def start(self) -> None:
+        """Loads the speech model (once per process) and starts the recognition pool."""
+        if self.config.model.lower() == "none":
+            return
+        loop = asyncio.get_running_loop()
+        workers = self.config.asr_workers or ASR_WORKERS
+        self.recognizer = await loop.run_in_executor(
+            None,
+            lambda: Recognizer(
+                self.config.model, cpu_threads=ASR_THREADS, num_workers=workers
+            ),
+        )
+        log.warning(
+            "speech model %s loaded in %.2f s from %s",
+            self.recognizer.name, self.recognizer.load_s, self.recognizer.model_info.path,
+        )
+        self.hub.transcribes = self.recognizer.supports
+        self.asr = AsrPool(self.recognizer, self._on_recognition, workers=workers)
+        await self.asr.start()
+
+    async def stop(self) -> None:
+        if self.asr is not None:
+            await self.asr.close()
+
+    def _on_recognition(self, job: AsrJob, recognition: Recognition) -> None:
+        session = self.hub.get(job.session_id)
+        if session is None:
+            return
+        out = session.on_recognition(
+            job.speaker, job.segment, job.final, recognition.words, job.start_s,
+            recognition.language, recognition.language_probability,
+        )
+        self.carry_out(session, out)
+
+    def before_audio(self, session: Session) -> None:
+        """Tells the session how often partials are affordable now (degrades under load)."""
+        if self.asr is not None and session.asr:
+            session.set_partial_interval(self.asr.partial_interval_s())
 
     def carry_out(self, session: Session, out: Outputs, arrived_at: float = 0.0) -> None:
         """Carries out a core command's outputs, in the order the core requires."""
@@ -47,6 +101,20 @@ class App:
                 conn.enqueue(message, arrived_at)
         for message in out.publish:
             self.bus.publish(session.id, message)
+        if self.asr is not None:
+            now = time.monotonic()
+            for request in out.asr_jobs:
+                audio = np.frombuffer(request.pcm, dtype="<i2").astype(np.float32) / 32768.0
+                self.asr.submit(
+                    AsrJob(
+                        session_id=session.id, speaker=request.speaker,  # type: ignore[arg-type]
+                        segment=request.segment, final=request.final, audio=audio,
+                        start_s=request.start_s, language=request.language,
+                        submitted_at_s=now, prompt=request.prompt,
+                    )
+                )
+            if out.cancel_asr:
+                self.asr.cancel_session(session.id)
         for pid in out.closes:
             conn = connections.pop(pid, None)
             if conn is not None:
@@ -77,6 +145,7 @@ class Server:
         self._ws: WsServer | None = None
 
     async def __aenter__(self) -> Server:
+        await self.app.start()
         self._ws = await serve(
             self.app.handle,
             self.config.host,
@@ -104,6 +173,7 @@ class Server:
         assert self._ws is not None
         self._ws.close()
         await self._ws.wait_closed()
+        await self.app.stop()
 
     async def serve_forever(self) -> None:
         await asyncio.Future()

@@ -45,6 +45,8 @@ class SessionHub:
         self._tokens: dict[str, tuple[str, Role]] = {}
         self._make_token = make_token
         self._make_session_id = make_session_id
+        # Which languages the loaded speech model transcribes; None: recognition is off.
+        self.transcribes: Callable[[str], bool] | None = None
 
     def create(self, msg: Create, *, default_language: str = "en") -> tuple[Session, RoleTokens]:
         """Starts a session from a `create` message.
@@ -63,7 +65,13 @@ class SessionHub:
             raise ServerBusy(f"this server holds its maximum of {self.max_sessions} sessions")
         session_id = self._make_session_id()
         language = msg.language if msg.language else default_language
-        session = Session(session_id, title=msg.title, language=language, playbook=playbook)
+        asr = self.transcribes is not None and (language == "auto" or self.transcribes(language))
+        if language == "auto" and self.transcribes is not None and not self.transcribes("nl"):
+            asr = True  # an English-only model: "auto" can only mean English
+            language = "en"
+        session = Session(
+            session_id, title=msg.title, language=language, playbook=playbook, asr=asr
+        )
         tokens = RoleTokens(rep=self._make_token(), customer=self._make_token(), observer=self._make_token())
         for role, token in ((Role.REP, tokens.rep), (Role.CUSTOMER, tokens.customer), (Role.OBSERVER, tokens.observer)):
             self._tokens[token] = (session_id, role)

@@ -1,54 +1,158 @@
-"""One speaking party's audio path: 30 ms framing, VAD, smoothing, decided labels.
+"""One speaking party's audio path: 30 ms framing, VAD, smoothing, decided labels, utterances.
 
 Pure: fed 16 kHz PCM16, it keeps decided speech labels until the session's joint
-timeline takes them. Its clock is the frames it has delivered while live.
+timeline takes them, and, when recognition is wanted, the audio of the current utterance
+(never more), cut into partial and final recognition requests. Frame indexes are joint
+frames of the session (30 ms of audio time each).
 """
 
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
+from typing import Protocol
 
-from server.core.vad import FRAME_BYTES, FrameVad, SpeechSmoother
+from server.core.vad import FRAME_BYTES, FRAME_S, MIN_SPEECH_FRAMES, FrameVad, SpeechSmoother
+
+# Audio kept before a speech start and after a speech end: word onsets and tails that the
+# VAD misses by a frame or two would otherwise be clipped from recognition.
+PRE_ROLL_FRAMES = 7  # 210 ms
+POST_ROLL_FRAMES = 7
+# Whisper decodes at most 30 s; a long run without a pause is cut at a soft limit on the
+# first unvoiced frame, or at the hard limit wherever it is.
+SOFT_MAX_UTTERANCE_FRAMES = round(15 / FRAME_S)
+HARD_MAX_UTTERANCE_FRAMES = round(25 / FRAME_S)
+
+
+class VoiceDetector(Protocol):
+    def is_voiced(self, frame: bytes) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class UtteranceAudio:
+    """Audio of one utterance for recognition: a partial so far, or the final whole."""
+
+    start_frame: int  # first frame of speech
+    audio_start_frame: int  # first frame of `pcm` (pre-roll included)
+    pcm: bytes
+    final: bool
+
+    @property
+    def start_s(self) -> float:
+        return round(self.audio_start_frame * FRAME_S, 3)
 
 
 class PartyStream:
-    """The rep's or the customer's stream of decided speech labels."""
+    """The rep's or the customer's stream of decided speech labels and utterances."""
 
-    __slots__ = ("_vad", "_smoother", "_buffer", "_labels", "_base", "_raw_frames")
+    __slots__ = (
+        "_vad", "_smoother", "_buffer", "_labels", "_base", "_next_raw",
+        "keep_audio", "partial_every_frames", "_audio", "_audio_base", "_utt_start",
+        "_last_partial_len",
+    )
 
-    def __init__(self, vad: FrameVad | None = None) -> None:
+    def __init__(self, vad: VoiceDetector | None = None) -> None:
         self._vad = vad or FrameVad()
         self._smoother = SpeechSmoother()
         self._buffer = bytearray()
         self._labels: deque[bool] = deque()
         self._base = 0  # joint frame index of _labels[0]
-        self._raw_frames = 0  # frames framed since alignment (decided or not)
+        self._next_raw = 0  # joint frame index of the next frame to be framed
+        self.keep_audio = False  # set by the session: recognition wanted and consented
+        self.partial_every_frames: int | None = round(1.0 / FRAME_S)
+        self._audio = bytearray()
+        self._audio_base = 0  # joint frame index of the first frame in _audio
+        self._utt_start: int | None = None
+        self._last_partial_len = 0
 
-    def feed(self, pcm: bytes) -> None:
-        """Frames 16 kHz PCM16 audio, runs the VAD, keeps decided labels."""
+    def feed(self, pcm: bytes) -> list[UtteranceAudio]:
+        """Frames 16 kHz PCM16 audio, runs the VAD, keeps decided labels.
+
+        Returns:
+            Utterance audio due for recognition (empty unless `keep_audio`).
+        """
         buffer = self._buffer
         buffer += pcm
         n_frames = len(buffer) // FRAME_BYTES
+        out: list[UtteranceAudio] = []
         if not n_frames:
-            return
+            return out
         view = memoryview(buffer)
         is_voiced = self._vad.is_voiced
         push = self._smoother.push
         labels = self._labels
+        keep = self.keep_audio
         for i in range(n_frames):
-            label, count = push(is_voiced(bytes(view[i * FRAME_BYTES : (i + 1) * FRAME_BYTES])))
+            frame = bytes(view[i * FRAME_BYTES : (i + 1) * FRAME_BYTES])
+            voiced = is_voiced(frame)
+            label, count = push(voiced)
+            if keep:
+                self._audio += frame
+            self._next_raw += 1
             if count:
+                first = self._base + len(labels)
                 labels.extend((label,) * count)
+                if keep:
+                    self._on_decided(label, first, out)
+            if keep and self._utt_start is not None:
+                self._check_utterance(voiced, out)
         view.release()
         del buffer[: n_frames * FRAME_BYTES]
-        self._raw_frames += n_frames
+        if keep and self._utt_start is None:
+            self._trim(self._next_raw - PRE_ROLL_FRAMES - MIN_SPEECH_FRAMES)
+        return out
 
-    def flush(self) -> None:
+    def _on_decided(self, label: bool, first: int, out: list[UtteranceAudio]) -> None:
+        if label and self._utt_start is None:
+            self._utt_start = first
+            self._last_partial_len = 0
+        elif not label and self._utt_start is not None:
+            if first > self._utt_start:  # else a length cut already took this speech
+                out.append(self._cut(first + POST_ROLL_FRAMES, final=True))
+            self._utt_start = None
+
+    def _check_utterance(self, voiced: bool, out: list[UtteranceAudio]) -> None:
+        assert self._utt_start is not None
+        length = self._next_raw - self._utt_start
+        if length >= HARD_MAX_UTTERANCE_FRAMES or (
+            length >= SOFT_MAX_UTTERANCE_FRAMES and not voiced
+        ):
+            out.append(self._cut(self._next_raw, final=True))
+            self._utt_start = self._next_raw
+            self._last_partial_len = 0
+            return
+        every = self.partial_every_frames
+        if every is not None and length - self._last_partial_len >= every:
+            self._last_partial_len = length
+            out.append(self._cut(self._next_raw, final=False))
+
+    def _cut(self, end: int, *, final: bool) -> UtteranceAudio:
+        assert self._utt_start is not None
+        start = max(self._audio_base, self._utt_start - PRE_ROLL_FRAMES)
+        end = min(end, self._audio_base + len(self._audio) // FRAME_BYTES)
+        pcm = bytes(self._audio[(start - self._audio_base) * FRAME_BYTES : (end - self._audio_base) * FRAME_BYTES])
+        if final:
+            self._trim(end - PRE_ROLL_FRAMES)
+        return UtteranceAudio(start_frame=self._utt_start, audio_start_frame=start, pcm=pcm, final=final)
+
+    def _trim(self, keep_from: int) -> None:
+        drop = keep_from - self._audio_base
+        if drop > 0:
+            del self._audio[: drop * FRAME_BYTES]
+            self._audio_base = keep_from
+
+    def flush(self) -> list[UtteranceAudio]:
         """Decides every undecided frame as silence: the stream has ended."""
+        out: list[UtteranceAudio] = []
         label, count = self._smoother.flush()
+        first = self._base + len(self._labels)
         if count:
             self._labels.extend((label,) * count)
+        if self.keep_audio and self._utt_start is not None:
+            out.append(self._cut(first + count, final=True))
+            self._utt_start = None
         self._buffer.clear()
+        return out
 
     def align(self, frame: int) -> None:
         """Starts this party's clock at joint frame `frame`, forgetting everything before."""
@@ -56,7 +160,10 @@ class PartyStream:
         self._labels.clear()
         self._smoother.flush()
         self._base = frame
-        self._raw_frames = 0
+        self._next_raw = frame
+        self._audio.clear()
+        self._audio_base = frame
+        self._utt_start = None
 
     @property
     def decided_end(self) -> int:

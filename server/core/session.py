@@ -26,13 +26,29 @@ from models.wire import (
     State,
     TalkShare,
     Transcript,
+    Word,
 )
 from server.core.audio import AudioInput
 from server.core.pacing import NudgePacer
-from server.core.party import PartyStream
+from server.asr.commit import SegmentCommitter
+from server.asr.jobs import Word as AsrWord
+from server.core.party import PartyStream, UtteranceAudio, VoiceDetector
 from server.core.rules import RuleBook
 from server.core.turns import Interrupted, Turns, TurnSettings
-from server.core.vad import FRAME_MS, FrameVad
+from server.core.vad import FRAME_MS, FRAME_S, FrameVad
+
+@dataclass(frozen=True, slots=True)
+class AsrRequest:
+    """Audio of one party's utterance to recognise; the adapter hands it to the ASR pool."""
+
+    speaker: str  # "rep" | "customer"
+    segment: int
+    final: bool
+    pcm: bytes  # 16 kHz PCM16 mono
+    start_s: float  # session audio time of pcm[0]
+    language: str | None  # None: detect
+    prompt: str | None = None
+
 
 # A party whose audio lags the other's by more than this counts as silent for what it
 # missed, so one stalled connection never stalls the other's coaching (protocol.md, Time).
@@ -72,7 +88,7 @@ class Outputs:
 
     sends: list[tuple[str, ServerMessage]] = field(default_factory=list)
     publish: list[ServerMessage] = field(default_factory=list)
-    asr_jobs: list[object] = field(default_factory=list)
+    asr_jobs: list[AsrRequest] = field(default_factory=list)
     cancel_asr: bool = False
     closes: list[str] = field(default_factory=list)
 
@@ -95,7 +111,8 @@ class Session:
         language: str = "en",
         playbook: Playbook,
         report_url: str = "",
-        vad_factory: Callable[[], FrameVad] = FrameVad,
+        vad_factory: Callable[[], VoiceDetector] = FrameVad,
+        asr: bool = False,
     ) -> None:
         self.id = session_id
         self.title = title
@@ -123,6 +140,13 @@ class Session:
         )
         self._rules = RuleBook(playbook)
         self._pacer = NudgePacer(playbook.pacing)
+        self.asr = asr
+        self.detected_language: str | None = None
+        self._next_segment = 0
+        self._open_segment: dict[str, int] = {}  # speaker -> segment being spoken
+        self._committers: dict[int, SegmentCommitter] = {}  # segments awaiting their final
+        self._shown_partial: set[int] = set()
+        self._last_final_text: dict[str, str] = {}
 
     # --- queries ------------------------------------------------------------------------
 
@@ -317,14 +341,126 @@ class Session:
                 p.audio.decode(data)  # raises BadAudio for the framing error
             return out
         if len(channels) == 2:
-            self._parties[Role.REP].feed(channels[0])
-            self._parties[Role.CUSTOMER].feed(channels[1])
+            self._request_asr(Role.REP, self._parties[Role.REP].feed(channels[0]), out)
+            self._request_asr(Role.CUSTOMER, self._parties[Role.CUSTOMER].feed(channels[1]), out)
         else:
             party = self._parties.get(p.role)
             if party is not None:
-                party.feed(channels[0])
+                self._request_asr(p.role, party.feed(channels[0]), out)
         self._advance(out)
         return out
+
+    def set_partial_interval(self, seconds: float | None) -> None:
+        """How often to ask for partial transcripts; None turns partials off (overload)."""
+        frames = None if seconds is None else max(1, round(seconds / FRAME_S))
+        for party in self._parties.values():
+            party.partial_every_frames = frames
+
+    def on_recognition(
+        self,
+        speaker: str,
+        segment: int,
+        final: bool,
+        words: list[AsrWord] | tuple[AsrWord, ...],
+        start_s: float,
+        language: str | None = None,
+        language_probability: float = 0.0,
+    ) -> Outputs:
+        """Takes a recognition result back into the session (see `AsrRequest`).
+
+        Results for segments cancelled by a pause or withdrawal are dropped. Partials of a
+        segment replace each other; its final is sent once and never changes.
+        """
+        out = Outputs()
+        committer = self._committers.get(segment)
+        if committer is None:
+            return out  # cancelled (pause, withdrawal) or already final
+        if language and self.language == "auto" and final and language_probability >= 0.5:
+            self.detected_language = self.detected_language or language
+        if final:
+            del self._committers[segment]
+            final_words = committer.on_final(words)
+            shown = segment in self._shown_partial
+            self._shown_partial.discard(segment)
+            if not final_words and not shown:
+                return out
+            message = self._transcript(speaker, segment, final_words, start_s, final=True)
+            if final_words:
+                self.transcript.append(message)
+                self._last_final_text[speaker] = message.text
+            if self.is_ended:
+                return out  # kept for the report; the connections are gone
+            self._send_transcript(out, message, speaker)
+            return out
+        view = committer.on_partial(words)
+        if view is None or not view.words or not self.is_live:
+            return out
+        self._shown_partial.add(segment)
+        self._send_transcript(out, self._transcript(speaker, segment, view.words, start_s, final=False), speaker)
+        return out
+
+    def _transcript(
+        self, speaker: str, segment: int, words: tuple[AsrWord, ...], start_s: float, *, final: bool
+    ) -> Transcript:
+        wire_words = tuple(
+            Word(w=w.w, start=round(start_s + w.start_s, 3), end=round(start_s + w.end_s, 3))
+            for w in words
+        )
+        return Transcript(
+            speaker=speaker,  # type: ignore[arg-type]
+            segment=segment,
+            text=" ".join(w.w for w in words).strip(),
+            final=final,
+            start=wire_words[0].start if wire_words else start_s,
+            end=wire_words[-1].end if wire_words else start_s,
+            words=wire_words,
+        )
+
+    def _send_transcript(self, out: Outputs, message: Transcript, speaker: str) -> None:
+        trainer_view = self.all_granted("trainer_view")
+        for p in self.participants.values():
+            if not p.connected or p.on_behalf:
+                continue
+            if (
+                p.role is Role.REP
+                or (p.role is Role.OBSERVER and trainer_view)
+                or (p.role is Role.CUSTOMER and p.scopes is not None and "transcript" in p.scopes)
+            ):
+                out.sends.append((p.id, message))
+        if trainer_view and message.final:
+            out.publish.append(message)
+
+    def _request_asr(self, role: Role, utterances: list[UtteranceAudio], out: Outputs) -> None:
+        speaker = role.value
+        for utterance in utterances:
+            segment = self._open_segment.get(speaker)
+            if segment is None:
+                self._next_segment += 1
+                segment = self._open_segment[speaker] = self._next_segment
+                self._committers[segment] = SegmentCommitter()
+            if utterance.final:
+                del self._open_segment[speaker]
+            language = self.language if self.language != "auto" else self.detected_language
+            out.asr_jobs.append(
+                AsrRequest(
+                    speaker=speaker,
+                    segment=segment,
+                    final=utterance.final,
+                    pcm=utterance.pcm,
+                    start_s=utterance.start_s,
+                    language=language,
+                    prompt=self._last_final_text.get(speaker, "")[-200:] or None,
+                )
+            )
+
+    def _update_audio_keeping(self) -> None:
+        """Keeps utterance audio only for recognition that is wanted and consented."""
+        for role, party in self._parties.items():
+            p = self._by_role(role)
+            party.keep_audio = bool(
+                self.asr and self.is_live and p is not None
+                and p.scopes is not None and "transcript" in p.scopes
+            )
 
     def whisper(self, sender: str, text: str) -> Outputs:
         """A trainer's or observer's manual nudge, shown to the rep alone (no pacing)."""
@@ -379,7 +515,14 @@ class Session:
             self.turns.pause()
             for party in self._parties.values():
                 party.align(self.turns.frame)  # discard what was not analysed yet
+            self._cancel_segments()
             out.cancel_asr = True
+        self._update_audio_keeping()
+
+    def _cancel_segments(self) -> None:
+        self._open_segment.clear()
+        self._committers.clear()
+        self._shown_partial.clear()
 
     def _advance(self, out: Outputs, *, drain: bool = False) -> None:
         """Runs the joint timeline as far as both parties' decided labels allow.
@@ -477,6 +620,8 @@ class Session:
         """Deletes everything kept of the session's analysis; the ledger stays as proof."""
         self.nudges.clear()
         self.transcript.clear()
+        self._last_final_text.clear()
+        self._cancel_segments()
         self.turns = Turns(self.turns.settings)
         self._rules = RuleBook(self.playbook)
         self.erased = True
@@ -486,13 +631,12 @@ class Session:
             return out
         was_live = self.is_live
         if was_live:
-            for party in self._parties.values():
-                party.flush()
+            for role, party in self._parties.items():
+                self._request_asr(role, party.flush(), out)  # the last words still count
             self._advance(out, drain=True)  # what was said before the end counts
         self.status = "ended"
         if was_live:
             self.turns.pause()
-            out.cancel_asr = True
         report = Report(session=self.id, url=self.report_url)
         ids = self.connected_ids()
         for pid in ids:

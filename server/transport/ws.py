@@ -173,6 +173,7 @@ class LiveConnection:
             raise HelloRequired("send hello before audio")
         session = self.session
         self.app.stats.audio_bytes += len(data)
+        self.app.before_audio(session)
         self.app.carry_out(session, session.feed_audio(self.pid, data), arrived_at)
 
     def _create(self, message: Create) -> None:

@@ -1,0 +1,121 @@
+"""Value types shared by the ASR engine, commit policy and pool: jobs in, recognitions out.
+
+Pure data: no model, no asyncio. Times in a ``Recognition`` are seconds relative to the
+start of the audio that was recognised; ``AsrJob.start_s`` maps them to session audio time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+SAMPLE_RATE_HZ = 16_000
+
+Speaker = Literal["rep", "customer"]
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    """One recognised word.
+
+    Attributes:
+        w: The word as spoken, with attached punctuation, without surrounding spaces.
+        start_s: Start, seconds from the start of the recognised audio.
+        end_s: End, seconds from the start of the recognised audio.
+        probability: Mean token probability of the word (1.0 when unknown).
+    """
+
+    w: str
+    start_s: float
+    end_s: float
+    probability: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not self.start_s <= self.end_s:
+            raise ValueError(f"word {self.w!r} starts at {self.start_s} after its end {self.end_s}")
+
+    def shifted(self, offset_s: float) -> Word:
+        """Return the same word with both times moved by ``offset_s``."""
+        return Word(self.w, self.start_s + offset_s, self.end_s + offset_s, self.probability)
+
+
+@dataclass(frozen=True, slots=True)
+class Recognition:
+    """The outcome of recognising one stretch of audio.
+
+    Attributes:
+        text: Recognised text; empty for silence, noise or a rejected hypothesis.
+        words: Words with times relative to the audio start (empty when text is empty).
+        language: Language code used or detected (``en`` for English-only models).
+        language_probability: Probability of ``language`` (1.0 when it was forced).
+        avg_logprob: Average token log probability of the hypothesis.
+        no_speech_prob: Whisper's probability that the audio holds no speech.
+        compression_ratio: zlib compression ratio of the raw text; high means repetitive.
+        duration_s: Length of the audio recognised.
+        compute_s: Wall time the recognition took.
+        rejected: Why the text was blanked (``quiet``, ``no_speech``, ``low_confidence``,
+            ``hallucination``), or None when it was kept.
+    """
+
+    text: str
+    words: tuple[Word, ...] = ()
+    language: str = "en"
+    language_probability: float = 1.0
+    avg_logprob: float = 0.0
+    no_speech_prob: float = 0.0
+    compression_ratio: float = 0.0
+    duration_s: float = 0.0
+    compute_s: float = 0.0
+    rejected: str | None = None
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class AsrJob:
+    """A request to recognise the current utterance of one party.
+
+    Attributes:
+        session_id: The session the audio belongs to.
+        speaker: ``rep`` or ``customer``.
+        segment: Utterance number within the session (protocol ``segment``).
+        final: True for the end-of-utterance decode (never dropped), False for a partial.
+        audio: The whole utterance so far, float32 mono at 16 kHz.
+        start_s: Session audio time of the utterance start.
+        language: Forced language, or None to detect.
+        submitted_at_s: ``time.monotonic()`` at submission, for latency statistics.
+        prompt: Optional text that preceded this utterance, to condition the decoder.
+    """
+
+    session_id: str
+    speaker: Speaker
+    segment: int
+    final: bool
+    audio: np.ndarray = field(repr=False)
+    start_s: float
+    language: str | None
+    submitted_at_s: float
+    prompt: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.speaker not in ("rep", "customer"):
+            raise ValueError(f"speaker must be 'rep' or 'customer', got {self.speaker!r}")
+        if self.audio.ndim != 1 or self.audio.dtype != np.float32:
+            raise ValueError(
+                f"audio must be 1-D float32, got {self.audio.ndim}-D {self.audio.dtype}"
+            )
+
+    @property
+    def stream(self) -> tuple[str, str]:
+        """The (session, speaker) pair whose jobs must run in order."""
+        return (self.session_id, self.speaker)
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        """The (session, speaker, segment) triple that partials coalesce on."""
+        return (self.session_id, self.speaker, self.segment)
+
+    @property
+    def duration_s(self) -> float:
+        """Length of the audio in seconds."""
+        return len(self.audio) / SAMPLE_RATE_HZ

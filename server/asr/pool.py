@@ -1,0 +1,400 @@
+"""Shared recognition queue: fair scheduling of ASR jobs from all sessions onto one model.
+
+Owns the queue, the worker threads and the degrade level. Jobs of one party (session,
+speaker) run one at a time and in order; finals go before partials and are never dropped;
+partials coalesce. Knows nothing of coaching; results go to the ``on_result`` callback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from server.asr.jobs import AsrJob, Recognition
+
+log = logging.getLogger(__name__)
+
+# Degrade thresholds on the wait a new job faces: backlog x mean service time / workers,
+# or the age of the oldest queued job if larger. Partials are worth showing when
+# they arrive within about a second; past that they are noise that delays finals.
+DEGRADE_SLOW_WAIT_S = 0.6
+DEGRADE_OFF_WAIT_S = 1.5
+# Recover only when well below the threshold that raised the level (hysteresis).
+DEGRADE_RECOVER_FACTOR = 0.5
+PARTIAL_INTERVAL_S = {0: 1.0, 1: 2.0}
+DEFAULT_MAX_QUEUED_PARTIALS = 64
+LATENCY_SAMPLES = 2000
+# Exponential moving average weight for the service time.
+EWMA_ALPHA = 0.2
+
+Stream = tuple[str, str]
+ResultCallback = Callable[[AsrJob, Recognition], None]
+
+
+class SupportsRecognize(Protocol):
+    """What the pool needs of a recognizer (``engine.Recognizer`` or a test double)."""
+
+    def recognize(
+        self,
+        audio: np.ndarray,
+        *,
+        language: str | None,
+        final: bool,
+        prompt: str | None = None,
+    ) -> Recognition:
+        """Recognise one utterance, blocking."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class PoolStats:
+    """A snapshot of the pool for metrics (all latencies in seconds).
+
+    Attributes:
+        queued_partials: Partial jobs waiting.
+        queued_finals: Final jobs waiting.
+        running: Jobs in a worker now.
+        degrade_level: 0 normal, 1 partials every 2 s, 2 partials off.
+        submitted: Jobs submitted since start.
+        completed: Jobs whose result was delivered.
+        coalesced: Partials replaced by a newer one or made moot by their final.
+        dropped_overflow: Oldest partials dropped because the queue was full.
+        dropped_degraded: Partials refused because partials are off (level 2).
+        cancelled: Jobs dropped or discarded by ``cancel_session``.
+        failed: Jobs whose recognition raised (delivered as empty, ``rejected="error"``).
+        partial_latency_p50_s: Submission to result, partials.
+        partial_latency_p95_s: Same, 95th percentile.
+        final_latency_p50_s: Submission to result, finals.
+        final_latency_p95_s: Same, 95th percentile.
+        queue_wait_p95_s: Submission to start of work, all jobs.
+        service_mean_s: Moving average of the time one recognition takes.
+    """
+
+    queued_partials: int
+    queued_finals: int
+    running: int
+    degrade_level: int
+    submitted: int
+    completed: int
+    coalesced: int
+    dropped_overflow: int
+    dropped_degraded: int
+    cancelled: int
+    failed: int
+    partial_latency_p50_s: float | None
+    partial_latency_p95_s: float | None
+    final_latency_p50_s: float | None
+    final_latency_p95_s: float | None
+    queue_wait_p95_s: float | None
+    service_mean_s: float
+
+
+class AsrPool:
+    """Runs ASR jobs from all sessions on one recognizer, fairly, in worker threads.
+
+    Use as ``async with AsrPool(...) as pool`` (or ``await pool.start()`` /
+    ``await pool.close()``); ``submit`` and ``cancel_session`` are plain calls made from
+    the event loop thread, and ``on_result`` is called there too.
+
+    Args:
+        recognizer: The shared model (``engine.Recognizer``); its ``num_workers`` should be
+            at least ``workers`` for calls to run in parallel.
+        on_result: Called with each job and its recognition, in order per party.
+        workers: Worker threads (parallel recognitions).
+        max_queued_partials: Queue bound for partials; the oldest are dropped beyond it.
+            Finals are never dropped.
+        clock: Monotonic clock, the one ``AsrJob.submitted_at_s`` was taken with.
+    """
+
+    def __init__(
+        self,
+        recognizer: SupportsRecognize,
+        on_result: ResultCallback,
+        *,
+        workers: int = 2,
+        max_queued_partials: int = DEFAULT_MAX_QUEUED_PARTIALS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
+        self._recognizer = recognizer
+        self._on_result = on_result
+        self._workers = workers
+        self._max_queued_partials = max_queued_partials
+        self._clock = clock
+        # session -> speaker -> that party's queued jobs (in order); insertion order of
+        # both dicts is the round-robin order.
+        self._queues: OrderedDict[str, OrderedDict[str, deque[AsrJob]]] = OrderedDict()
+        self._busy: set[Stream] = set()
+        self._running: dict[int, AsrJob] = {}
+        self._discard: set[int] = set()
+        self._wakeup = asyncio.Event()
+        self._executor: ThreadPoolExecutor | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._level = 0
+        self._service_mean_s = 0.0
+        self._counts = dict.fromkeys(
+            (
+                "submitted",
+                "completed",
+                "coalesced",
+                "dropped_overflow",
+                "dropped_degraded",
+                "cancelled",
+                "failed",
+            ),
+            0,
+        )
+        self._partial_latency_s: deque[float] = deque(maxlen=LATENCY_SAMPLES)
+        self._final_latency_s: deque[float] = deque(maxlen=LATENCY_SAMPLES)
+        self._queue_wait_s: deque[float] = deque(maxlen=LATENCY_SAMPLES)
+
+    async def __aenter__(self) -> AsrPool:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        """Start the worker tasks and threads."""
+        if self._tasks:
+            return
+        self._executor = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="asr")
+        self._tasks = [
+            asyncio.create_task(self._work(), name=f"asr.worker[{i}]") for i in range(self._workers)
+        ]
+
+    async def close(self) -> None:
+        """Stop the workers; queued jobs are dropped, running ones finish in their thread."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+
+    # -- commands -----------------------------------------------------------------------
+
+    def submit(self, job: AsrJob) -> None:
+        """Queue a job.
+
+        A partial replaces a queued partial of the same segment, and is dropped if that
+        segment's final is queued or partials are off (``degrade_level == 2``). A final
+        removes queued partials of its segment and earlier ones. Never blocks; finals are
+        never dropped.
+
+        Args:
+            job: The job; ``job.audio`` must not be modified afterwards.
+        """
+        self._counts["submitted"] += 1
+        speakers = self._queues.setdefault(job.session_id, OrderedDict())
+        queue = speakers.setdefault(job.speaker, deque())
+        if job.final:
+            # Its segment's partials, and any left of earlier segments, are moot now.
+            kept = [j for j in queue if j.final or j.segment > job.segment]
+            self._counts["coalesced"] += len(queue) - len(kept)
+            queue.clear()
+            queue.extend(kept)
+            queue.append(job)
+        else:
+            if self._level >= 2:
+                self._counts["dropped_degraded"] += 1
+                self._prune(job.session_id, job.speaker)
+                return
+            for index, queued in enumerate(queue):
+                if queued.segment != job.segment:
+                    continue
+                self._counts["coalesced"] += 1
+                if not queued.final:
+                    queue[index] = job  # keep the older job's place in line
+                break
+            else:
+                queue.append(job)
+                self._enforce_partial_bound()
+        self._update_level()
+        self._wakeup.set()
+
+    def cancel_session(self, session_id: str) -> int:
+        """Drop the session's queued jobs and discard results of its running ones.
+
+        Args:
+            session_id: The session that stopped being live.
+
+        Returns:
+            The number of jobs dropped or discarded.
+        """
+        speakers = self._queues.pop(session_id, None)
+        dropped = sum(len(q) for q in speakers.values()) if speakers else 0
+        for key, job in self._running.items():
+            if job.session_id == session_id and key not in self._discard:
+                self._discard.add(key)
+                dropped += 1
+        self._counts["cancelled"] += dropped
+        self._update_level()
+        return dropped
+
+    # -- queries ------------------------------------------------------------------------
+
+    @property
+    def degrade_level(self) -> int:
+        """0 normal, 1 partials less often, 2 partials off."""
+        return self._level
+
+    def partial_interval_s(self) -> float | None:
+        """How often a session should submit partials now; None means not at all."""
+        return PARTIAL_INTERVAL_S.get(self._level)
+
+    def queue_depth(self) -> int:
+        """Jobs waiting (not running)."""
+        return sum(len(q) for speakers in self._queues.values() for q in speakers.values())
+
+    def stats(self) -> PoolStats:
+        """A snapshot of queue depth, counters and latency percentiles."""
+        finals = sum(
+            1 for speakers in self._queues.values() for q in speakers.values() for j in q if j.final
+        )
+        return PoolStats(
+            queued_partials=self.queue_depth() - finals,
+            queued_finals=finals,
+            running=len(self._running),
+            degrade_level=self._level,
+            partial_latency_p50_s=_percentile(self._partial_latency_s, 50),
+            partial_latency_p95_s=_percentile(self._partial_latency_s, 95),
+            final_latency_p50_s=_percentile(self._final_latency_s, 50),
+            final_latency_p95_s=_percentile(self._final_latency_s, 95),
+            queue_wait_p95_s=_percentile(self._queue_wait_s, 95),
+            service_mean_s=self._service_mean_s,
+            **self._counts,
+        )
+
+    # -- scheduling ---------------------------------------------------------------------
+
+    def _enforce_partial_bound(self) -> None:
+        partials = [j for speakers in self._queues.values() for q in speakers.values() for j in q]
+        partials = [j for j in partials if not j.final]
+        excess = len(partials) - self._max_queued_partials
+        if excess <= 0:
+            return
+        for job in sorted(partials, key=lambda j: j.submitted_at_s)[:excess]:
+            self._queues[job.session_id][job.speaker].remove(job)
+            self._counts["dropped_overflow"] += 1
+
+    def _pick(self) -> AsrJob | None:
+        """Next job: the first final in round-robin order, else the first partial."""
+        for want_final in (True, False):
+            for session_id, speakers in self._queues.items():
+                for speaker, queue in speakers.items():
+                    if not queue or (session_id, speaker) in self._busy:
+                        continue
+                    if queue[0].final is not want_final:
+                        continue
+                    job = queue.popleft()
+                    # Round-robin: this party and this session go to the back of the line.
+                    speakers.move_to_end(speaker)
+                    self._queues.move_to_end(session_id)
+                    self._prune(session_id, speaker)
+                    return job
+        return None
+
+    def _prune(self, session_id: str, speaker: str) -> None:
+        speakers = self._queues.get(session_id)
+        if speakers is None:
+            return
+        if speaker in speakers and not speakers[speaker]:
+            del speakers[speaker]
+        if not speakers:
+            del self._queues[session_id]
+
+    def _update_level(self) -> None:
+        queued = [j for speakers in self._queues.values() for q in speakers.values() for j in q]
+        estimated_wait_s = len(queued) * self._service_mean_s / self._workers
+        oldest_wait_s = self._clock() - min((j.submitted_at_s for j in queued), default=0.0)
+        pressure_s = max(estimated_wait_s, oldest_wait_s if queued else 0.0)
+        level = self._level
+        if pressure_s >= DEGRADE_OFF_WAIT_S:
+            level = 2
+        elif pressure_s >= DEGRADE_SLOW_WAIT_S:
+            level = max(level, 1)
+        if level == 2 and pressure_s < DEGRADE_OFF_WAIT_S * DEGRADE_RECOVER_FACTOR:
+            level = 1
+        if level == 1 and pressure_s < DEGRADE_SLOW_WAIT_S * DEGRADE_RECOVER_FACTOR:
+            level = 0
+        if level != self._level:
+            log.info(
+                "ASR degrade level %d -> %d (%d queued, wait %.2f s)",
+                self._level,
+                level,
+                len(queued),
+                pressure_s,
+            )
+            self._level = level
+
+    async def _work(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            job = self._pick()
+            if job is None:
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            key = id(job)
+            stream = job.stream
+            self._busy.add(stream)
+            self._running[key] = job
+            started_s = self._clock()
+            wait_s = max(0.0, started_s - job.submitted_at_s)
+            self._queue_wait_s.append(wait_s)
+            try:
+                recognition = await loop.run_in_executor(self._executor, self._recognize, job)
+            finally:
+                self._busy.discard(stream)
+                self._running.pop(key, None)
+                self._wakeup.set()  # this party's next job may be runnable now
+            done_s = self._clock()
+            service_s = done_s - started_s
+            if self._service_mean_s == 0.0:
+                self._service_mean_s = service_s
+            else:
+                self._service_mean_s += EWMA_ALPHA * (service_s - self._service_mean_s)
+            self._update_level()
+            if key in self._discard:
+                self._discard.discard(key)
+                continue
+            (self._final_latency_s if job.final else self._partial_latency_s).append(
+                done_s - job.submitted_at_s
+            )
+            self._counts["completed"] += 1
+            try:
+                self._on_result(job, recognition)
+            except Exception:
+                log.exception("on_result failed for %s segment %d", job.stream, job.segment)
+
+    def _recognize(self, job: AsrJob) -> Recognition:
+        try:
+            return self._recognizer.recognize(
+                job.audio, language=job.language, final=job.final, prompt=job.prompt
+            )
+        except Exception:
+            # A final must still reach the session, so deliver an empty result.
+            log.exception("recognition failed for %s segment %d", job.stream, job.segment)
+            self._counts["failed"] += 1
+            return Recognition(text="", duration_s=job.duration_s, rejected="error")
+
+
+def _percentile(samples: deque[float], q: float) -> float | None:
+    if not samples:
+        return None
+    return float(np.percentile(np.fromiter(samples, dtype=np.float64), q))
