@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from models.playbook import Playbook, default_playbook
 from models.wire import AudioFormat, Consent, Nudge, Role, ServerMessage
-from server.core.session import Outputs, Session
+from server.core.session import AsrRequest, Outputs, Session
 from server.core.vad import FRAME_BYTES
 
 
@@ -41,17 +41,23 @@ class Harness:
     def sent(self, pid: str | None = None) -> list[ServerMessage]:
         return [m for o in self.outputs for p, m in o.sends if pid is None or p == pid]
 
+    def asr_jobs(self) -> list[AsrRequest]:
+        return [j for o in self.outputs for j in o.asr_jobs]
+
     def nudges(self) -> list[Nudge]:
         return [m for m in self.sent(self.rep) if isinstance(m, Nudge)]
 
 
-def make_session(playbook: Playbook | None = None, *, live: bool = True) -> Harness:
-    session = Session("s1", playbook=playbook or default_playbook(), vad_factory=ScriptedVad)
+def make_session(
+    playbook: Playbook | None = None, *, live: bool = True, asr: bool = False,
+    scopes: tuple[str, ...] = ("coaching", "transcript"),
+) -> Harness:
+    session = Session("s1", playbook=playbook or default_playbook(), vad_factory=ScriptedVad, asr=asr)
     rep, _ = session.join(Role.REP, "Anna", AudioFormat())
     customer, _ = session.join(Role.CUSTOMER, "Bob", AudioFormat())
     harness = Harness(session, rep, customer)
     if live:
-        harness.outputs.append(session.consent(rep, Consent(granted=True), 0.0))
-        harness.outputs.append(session.consent(customer, Consent(granted=True), 0.0))
+        harness.outputs.append(session.consent(rep, Consent(granted=True, scopes=scopes), 0.0))
+        harness.outputs.append(session.consent(customer, Consent(granted=True, scopes=scopes), 0.0))
         assert session.is_live
     return harness

@@ -1,0 +1,105 @@
+"""Recognition requests and results in the session core, with scripted speech (no model)."""
+
+from __future__ import annotations
+
+from models.wire import Consent, Transcript
+from server.asr.jobs import Word
+from tests.core.harness import make_session
+
+
+def words(*texts: str) -> list[Word]:
+    return [Word(t, i * 0.4, i * 0.4 + 0.3) for i, t in enumerate(texts)]
+
+
+def test_asr_nothing_is_requested_before_consent() -> None:
+    h = make_session(asr=True, live=False)
+    h.play([(5, True, True)])
+    assert h.asr_jobs() == []
+
+
+def test_asr_partials_about_every_second_and_one_final_per_utterance() -> None:
+    h = make_session(asr=True)
+    h.play([(4.5, True, False), (1, False, False)])
+    jobs = h.asr_jobs()
+    partials = [j for j in jobs if not j.final]
+    finals = [j for j in jobs if j.final]
+    assert 3 <= len(partials) <= 5
+    assert len(finals) == 1 and finals[0].speaker == "rep"
+    assert {j.segment for j in jobs} == {finals[0].segment}
+    # The final holds the whole utterance plus pre- and post-roll, nothing more.
+    assert 4.5 <= len(finals[0].pcm) / 32000 <= 5.0
+
+
+def test_asr_no_recognition_without_the_transcript_scope() -> None:
+    h = make_session(asr=True, scopes=("coaching",))
+    h.play([(3, True, True), (1, False, False)])
+    assert h.asr_jobs() == []
+    assert h.session.turns.rep_frames > 0  # audio coaching still runs
+
+
+def test_asr_partials_off_under_overload_but_finals_still_come() -> None:
+    h = make_session(asr=True)
+    h.session.set_partial_interval(None)
+    h.play([(4, True, False), (1, False, False)])
+    assert [j.final for j in h.asr_jobs()] == [True]
+
+
+def test_asr_long_speech_is_cut_below_whisper_window() -> None:
+    h = make_session(asr=True)
+    h.play([(40, True, False), (1, False, False)])
+    finals = [j for j in h.asr_jobs() if j.final]
+    assert len(finals) >= 2
+    assert all(len(j.pcm) / 32000 <= 25.5 for j in finals)
+
+
+def test_asr_final_is_sent_once_and_never_changes() -> None:
+    h = make_session(asr=True)
+    h.play([(2, True, False), (1, False, False)])
+    final = next(j for j in h.asr_jobs() if j.final)
+    out = h.session.on_recognition("rep", final.segment, True, words("what", "do", "you", "need"), final.start_s)
+    sent = [m for _, m in out.sends if isinstance(m, Transcript)]
+    assert sent and sent[0].final and sent[0].text == "what do you need"
+    again = h.session.on_recognition("rep", final.segment, True, words("something", "else"), final.start_s)
+    assert again.sends == []
+    late_partial = h.session.on_recognition("rep", final.segment, False, words("x"), final.start_s)
+    assert late_partial.sends == []
+    assert [t.text for t in h.session.transcript] == ["what do you need"]
+
+
+def test_asr_partials_replace_each_other_with_a_stable_prefix() -> None:
+    h = make_session(asr=True)
+    h.play([(3, True, False)])
+    segment = h.asr_jobs()[0].segment
+    first = h.session.on_recognition("rep", segment, False, words("how", "do"), 0.0)
+    second = h.session.on_recognition("rep", segment, False, words("how", "do", "you"), 0.0)
+    texts = [m.text for o in (first, second) for _, m in o.sends if isinstance(m, Transcript)]
+    assert texts[-1].startswith("how do")
+
+
+def test_asr_results_after_withdrawal_are_dropped() -> None:
+    h = make_session(asr=True)
+    h.play([(3, True, False)])
+    segment = h.asr_jobs()[0].segment
+    out = h.session.consent(h.customer, Consent(granted=False), 0.0)
+    assert out.cancel_asr
+    late = h.session.on_recognition("rep", segment, True, words("too", "late"), 0.0)
+    assert late.sends == [] and h.session.transcript == []
+
+
+def test_asr_customer_sees_transcripts_only_with_the_transcript_scope() -> None:
+    h = make_session(asr=True)
+    h.session.consent(h.customer, Consent(granted=True, scopes=("coaching",)), 0.0)
+    h.play([(2, True, False), (1, False, False)])
+    final = next(j for j in h.asr_jobs() if j.final)
+    out = h.session.on_recognition("rep", final.segment, True, words("hello"), final.start_s)
+    assert {pid for pid, _ in out.sends} == {h.rep}
+
+
+def test_asr_words_are_placed_in_session_audio_time() -> None:
+    h = make_session(asr=True)
+    h.play([(5, False, False), (2, True, False), (1, False, False)])
+    final = next(j for j in h.asr_jobs() if j.final)
+    assert 4.7 < final.start_s < 5.0
+    out = h.session.on_recognition("rep", final.segment, True, words("hi"), final.start_s)
+    (message,) = {m for _, m in out.sends}
+    assert message.words[0].start == round(final.start_s, 3)
