@@ -1,0 +1,728 @@
+// Sparring participant page: start or join a practice call, consent, microphone
+// capture, and the live overlay (analysis indicator, talk share, nudges, transcript).
+// Wire protocol v1: one WebSocket at /v1/live; JSON text frames, binary PCM audio frames.
+
+const CLIENT = 'web/1.0';
+const NUDGE_SHOW_MS = 8000; // a nudge fades after ~8 s
+const NUDGE_FADE_MS = 1000;
+const MAX_TRANSCRIPT_LINES = 300;
+const SLOW_SEND_BYTES = 2 * 1024 * 1024; // audio queued in the socket before we warn
+
+const ROLE_LABEL = { rep: 'Rep', customer: 'Customer', observer: 'Observer', trainer: 'Trainer' };
+
+// Element references are taken once: the live panel may move into a picture-in-picture
+// window, where document.getElementById no longer finds it.
+const el = {};
+for (const node of document.querySelectorAll('[id]')) {
+  el[node.id.replace(/-([a-z])/g, (_, c) => c.toUpperCase())] = node;
+}
+
+const S = {
+  ws: null,
+  token: null, // the join token this page says hello with
+  name: '',
+  role: null,
+  session: null,
+  created: null, // the `created` answer, when this page started the call
+  stereo: false,
+  customerName: '',
+  welcomed: false,
+  consented: false,
+  consentShown: false,
+  live: false,
+  ended: false,
+  lastSeq: null,
+  participants: [],
+  mic: null,
+  lines: new Map(), // "speaker:segment" -> {li, final}
+  nudgeTimers: [],
+  pip: null,
+  slowWarned: false,
+};
+
+// ---------------------------------------------------------------- small helpers
+
+function show(...nodes) { for (const n of nodes) n.hidden = false; }
+function hide(...nodes) { for (const n of nodes) n.hidden = true; }
+function h(tag, attrs = {}, ...children) {
+  const n = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'class') n.className = v;
+    else if (k === 'text') n.textContent = v;
+    else n.setAttribute(k, v);
+  }
+  for (const c of children) n.append(c);
+  return n;
+}
+function pct(x) { return `${Math.round(x * 100)}%`; }
+function fmtSeconds(s) {
+  if (typeof s !== 'number' || !isFinite(s)) return '—';
+  s = Math.round(s);
+  return s < 60 ? `${s} s` : `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+function roleLabel(r) { return ROLE_LABEL[r] || (r ? String(r) : 'Participant'); }
+
+/** Show a message that must not be missed. `key` replaces an earlier alert with the same key. */
+function alertMsg(kind, content, key) {
+  if (key) for (const old of el.alerts.querySelectorAll(`[data-key="${key}"]`)) old.remove();
+  const close = h('button', { class: 'x', type: 'button', 'aria-label': 'Dismiss', text: '×' });
+  const body = h('div', { class: 'alert-body' });
+  if (content instanceof Node) body.append(content); else body.textContent = content;
+  const box = h('div', { class: `alert ${kind}` }, body, close);
+  if (key) box.dataset.key = key;
+  close.addEventListener('click', () => box.remove());
+  el.alerts.append(box);
+  return box;
+}
+function clearAlert(key) {
+  for (const old of el.alerts.querySelectorAll(`[data-key="${key}"]`)) old.remove();
+}
+
+function send(obj) {
+  if (S.ws && S.ws.readyState === WebSocket.OPEN) {
+    S.ws.send(JSON.stringify(obj));
+    return true;
+  }
+  return false;
+}
+
+function wsUrl() {
+  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/live`;
+}
+
+function joinUrlFor(role) {
+  const fromServer = S.created && S.created.join_urls && S.created.join_urls[role];
+  if (fromServer) return new URL(fromServer, location.href).href;
+  const token = S.created && S.created.tokens && S.created.tokens[role];
+  return token ? `${location.origin}/#join=${encodeURIComponent(token)}` : '';
+}
+
+// ---------------------------------------------------------------- connection
+
+/** Open the live connection; `first` is the message sent once it is open. */
+function connect(first) {
+  S.lastSeq = null;
+  S.welcomed = false;
+  const ws = new WebSocket(wsUrl());
+  ws.binaryType = 'arraybuffer';
+  S.ws = ws;
+  ws.addEventListener('open', () => {
+    clearAlert('conn');
+    ws.send(JSON.stringify(first));
+  });
+  ws.addEventListener('message', (ev) => {
+    if (typeof ev.data !== 'string') return; // the server sends no binary frames to us
+    let msg;
+    try { msg = JSON.parse(ev.data); } catch { return; }
+    if (ws !== S.ws) return;
+    onMessage(msg);
+  });
+  ws.addEventListener('close', (ev) => {
+    if (ws !== S.ws) return;
+    onClosed(ev);
+  });
+  ws.addEventListener('error', () => { /* the close event follows and says more */ });
+}
+
+function helloMsg() {
+  return {
+    type: 'hello',
+    token: S.token,
+    name: S.name,
+    client: CLIENT,
+    audio: { format: 'pcm_s16le', rate: 16000, channels: S.stereo ? 2 : 1 },
+  };
+}
+
+function onClosed(ev) {
+  stopMic();
+  S.live = false;
+  if (S.ended) {
+    renderIndicator({ live: false, ended: true });
+    return;
+  }
+  const why = ev.reason ? `: ${ev.reason}` : '';
+  if (!S.welcomed && !S.consentShown) {
+    alertMsg('error', `Could not join the call (connection closed, ${ev.code}${why}).`, 'conn');
+    setFormsBusy(false);
+    return;
+  }
+  renderIndicator({ live: false, disconnected: true });
+  alertMsg('error', `Connection closed (${ev.code}${why}). Analysis is off.`, 'conn');
+  hide(el.btnWithdraw, el.btnResume, el.pipWithdrawMirror);
+  if (S.token) show(el.btnRejoin);
+  setFormsBusy(false);
+}
+
+function checkSeq(msg) {
+  if (typeof msg.seq !== 'number') return;
+  if (S.lastSeq !== null && msg.seq !== S.lastSeq + 1) {
+    const missed = msg.seq - S.lastSeq - 1;
+    const what = missed > 0
+      ? `${missed} message${missed === 1 ? '' : 's'} from the server went missing (seq ${S.lastSeq} → ${msg.seq}).`
+      : `Messages arrived out of order (seq ${S.lastSeq} → ${msg.seq}).`;
+    alertMsg('warn', `${what} What you see may be incomplete.`, 'seq');
+  }
+  S.lastSeq = msg.seq;
+}
+
+function onMessage(msg) {
+  checkSeq(msg);
+  switch (msg.type) {
+    case 'created': return onCreated(msg);
+    case 'welcome': return onWelcome(msg);
+    case 'state': return onState(msg);
+    case 'metrics': return onMetrics(msg);
+    case 'nudge': return showNudge(msg);
+    case 'whisper': return showNudge({ ...msg, rule: 'manual' });
+    case 'transcript': return onTranscript(msg);
+    case 'report': return onReport(msg);
+    case 'error': return onError(msg);
+    default: return undefined; // v1 may grow new message types: ignore what we do not know
+  }
+}
+
+// ---------------------------------------------------------------- start / join
+
+function setFormsBusy(busy) {
+  el.startSubmit.disabled = busy;
+  el.joinSubmit.disabled = busy;
+}
+
+function onStart(ev) {
+  ev.preventDefault();
+  const name = el.startName.value.trim();
+  const title = el.startTitle.value.trim();
+  S.stereo = el.startStereo.checked;
+  S.customerName = el.startCustomerName.value.trim();
+  if (!name || !title) return;
+  if (S.stereo && !S.customerName) {
+    el.startCustomerName.focus();
+    alertMsg('warn', 'Enter the customer’s name for one-device mode.', 'form');
+    return;
+  }
+  clearAlert('form');
+  S.name = name;
+  rememberName(name);
+  el.sessionTitle.textContent = title;
+  setFormsBusy(true);
+  connect({ type: 'create', title, language: el.startLanguage.value, playbook: 'default' });
+}
+
+function onCreated(msg) {
+  S.created = msg;
+  S.session = msg.session;
+  S.token = msg.tokens && msg.tokens.rep;
+  S.role = 'rep';
+  if (!S.token) {
+    alertMsg('error', 'The server created the call but sent no rep token.', 'conn');
+    return;
+  }
+  el.linkCustomer.value = joinUrlFor('customer');
+  el.linkObserver.value = joinUrlFor('observer');
+  el.inviteCustomer.hidden = S.stereo; // the customer sits at this device
+  el.inviteH.textContent = S.stereo ? 'Invite an observer' : 'Invite your partner';
+  show(el.invite);
+  send(helloMsg()); // continue as the rep on the same connection
+}
+
+function onJoin(ev) {
+  ev.preventDefault();
+  const name = el.joinName.value.trim();
+  if (!name) return;
+  S.name = name;
+  rememberName(name);
+  setFormsBusy(true);
+  connect(helloMsg());
+}
+
+function rememberName(name) {
+  try { localStorage.setItem('sparring.name', name); } catch { /* private mode */ }
+}
+
+function onWelcome(msg) {
+  S.welcomed = true;
+  if (msg.role) S.role = msg.role;
+  if (msg.session) S.session = msg.session;
+  if (msg.name) S.name = msg.name;
+  if (msg.title) el.sessionTitle.textContent = msg.title;
+  enterConsent();
+}
+
+// ---------------------------------------------------------------- consent
+
+function enterConsent() {
+  hide(el.screenStart, el.screenJoin);
+  setRoleUi();
+  el.consentRole.textContent = S.stereo ? 'rep, with the customer at this device' : roleLabel(S.role).toLowerCase();
+  if (S.stereo) {
+    show(el.consentStereo);
+    if (!el.consentCustomerName.value) el.consentCustomerName.value = S.customerName;
+  }
+  el.consentMicNote.textContent = S.role === 'observer'
+    ? 'As an observer your microphone is not used.'
+    : 'Your microphone starts only after you agree.';
+  S.consentShown = true;
+  show(el.screenConsent);
+  hide(el.screenLive);
+  updateAgree();
+  window.scrollTo(0, 0);
+  el.consentAgree.focus({ preventScroll: true });
+}
+
+function updateAgree() {
+  el.consentAgree.disabled = S.stereo
+    && !(el.consentCustomerAgrees.checked && el.consentCustomerName.value.trim());
+}
+
+function scopes() {
+  return [el.scopeCoaching, el.scopeTranscript, el.scopeTrainer]
+    .filter((c) => c.checked).map((c) => c.value);
+}
+
+async function onAgree() {
+  const sc = scopes();
+  if (!sc.includes('coaching')) return;
+  if (S.stereo) {
+    const cname = el.consentCustomerName.value.trim();
+    if (!el.consentCustomerAgrees.checked || !cname) return updateAgree();
+    S.customerName = cname;
+  }
+  if (!send({ type: 'consent', granted: true, scopes: sc })) return;
+  if (S.stereo) {
+    send({ type: 'consent', granted: true, scopes: sc, on_behalf_of: 'customer', name: S.customerName });
+  }
+  S.consented = true;
+  enterLive();
+  if (S.role !== 'observer') await startMic();
+}
+
+function onDecline() {
+  send({ type: 'end' });
+  S.ended = true;
+  try { S.ws && S.ws.close(1000, 'declined'); } catch { /* already closed */ }
+  hide(el.screenConsent, el.invite);
+  alertMsg('info', 'You left the call. No audio was sent.', 'conn');
+}
+
+function onWithdraw() {
+  send({ type: 'consent', granted: false });
+  stopMic();
+  S.consented = false;
+  hide(el.btnWithdraw, el.pipWithdrawMirror);
+  show(el.btnResume);
+  // Until the server confirms, show paused right away: never claim analysis is on after a withdrawal.
+  renderIndicator({ live: false, waiting_for: [S.stereo ? 'rep and customer' : 'you'] });
+}
+
+function onResume() { enterConsent(); }
+
+// ---------------------------------------------------------------- live view
+
+function setRoleUi() {
+  const coached = S.role === 'rep' || S.role === 'observer' || S.role === 'trainer';
+  el.talk.hidden = !coached;
+  el.stats.hidden = !coached;
+  el.btnEnd.textContent = S.role === 'rep' ? 'End call' : 'Leave';
+  el.legendRep = el.talk.querySelector('.legend span');
+  if (el.legendRep) el.legendRep.lastChild.textContent = S.role === 'rep' ? 'You' : 'Rep';
+  el.mic.hidden = S.role === 'observer';
+}
+
+function enterLive() {
+  hide(el.screenConsent, el.btnResume, el.btnRejoin);
+  show(el.screenLive, el.btnWithdraw);
+  el.pipWithdrawMirror.hidden = !S.pip;
+  el.btnPip.hidden = !('documentPictureInPicture' in window);
+  window.scrollTo(0, 0);
+  renderState();
+}
+
+function onState(msg) {
+  S.live = !!msg.live;
+  S.participants = Array.isArray(msg.participants) ? msg.participants : [];
+  S.lastState = msg;
+  if (msg.title) el.sessionTitle.textContent = msg.title;
+  if (msg.session) S.session = msg.session;
+  // A server that skips `welcome` still lets us through to the consent screen.
+  if (!S.welcomed && !S.consentShown && S.token) enterConsent();
+  renderState();
+}
+
+function renderState() {
+  const msg = S.lastState || { live: false, waiting_for: [] };
+  if (msg.status === 'ended') markEnded();
+  if (S.ended) renderIndicator({ live: false, ended: true });
+  else renderIndicator({ ...msg, live: !!msg.live && S.consented });
+  renderParticipants();
+  const dropped = msg.dropped_before_consent_s;
+  if (typeof dropped === 'number' && dropped > 0) {
+    el.dropped.textContent = `${dropped.toFixed(1)} s of audio discarded unheard before everyone agreed.`;
+    show(el.dropped);
+  }
+  // Keep the invite links in view until the customer has joined.
+  if (S.created && !S.stereo) {
+    const cust = S.participants.find((p) => p.role === 'customer' && p.connected !== false);
+    el.invite.hidden = !!(cust && cust.consented) || S.ended;
+  }
+}
+
+function renderIndicator(st) {
+  const ind = el.indicator;
+  let text;
+  if (st.ended) text = 'Call ended — analysis off';
+  else if (st.disconnected) text = 'Disconnected — analysis off';
+  else if (st.live) text = 'Analysis ON';
+  else {
+    const w = Array.isArray(st.waiting_for) ? st.waiting_for.filter(Boolean) : [];
+    text = w.length ? `Analysis paused — waiting for: ${w.join(', ')}` : 'Analysis paused';
+  }
+  ind.classList.toggle('on', !!st.live && !st.ended && !st.disconnected);
+  ind.classList.toggle('off', !(st.live && !st.ended && !st.disconnected));
+  if (el.indicatorText.textContent !== text) el.indicatorText.textContent = text;
+  const sub = st.live && !st.ended && !st.disconnected ? 'raw audio never stored' : '';
+  if (el.indicatorSub.textContent !== sub) el.indicatorSub.textContent = sub;
+  if (S.pip) S.pip.document.title = st.live ? '● Analysis ON' : 'Analysis paused';
+}
+
+function renderParticipants() {
+  const list = el.participants;
+  list.replaceChildren();
+  for (const p of S.participants) {
+    const yes = !!p.consented;
+    const tick = h('span', { class: `tick ${yes ? 'yes' : 'no'}`, 'aria-hidden': 'true', text: yes ? '✓' : '' });
+    const who = h('span', { class: 'who', text: p.name || roleLabel(p.role) });
+    if (p.role === S.role && (p.name === S.name || !p.name)) who.classList.add('me');
+    const role = h('span', { class: 'role', text: roleLabel(p.role) });
+    let status = yes ? 'consented' : 'no consent yet';
+    if (p.on_behalf) status = yes ? 'consented on the rep’s device' : 'on the rep’s device';
+    if (p.connected === false) status = yes ? 'offline' : 'not joined';
+    const st = h('span', { class: 'st', text: status });
+    const li = h('li', {}, tick, who, role, st);
+    li.setAttribute('aria-label', `${p.name || roleLabel(p.role)}, ${roleLabel(p.role)}, ${status}`);
+    list.append(li);
+  }
+}
+
+function share(obj) {
+  if (!obj) return null;
+  const r = Number(obj.rep) || 0;
+  const c = Number(obj.customer) || 0;
+  if (r + c <= 0) return null;
+  return r / (r + c);
+}
+
+function onMetrics(m) {
+  const w = share(m.talk_window);
+  const all = share(m.talk);
+  const me = S.role === 'rep' ? 'You' : 'Rep';
+  if (w !== null) {
+    el.talkRep.style.width = pct(w);
+    el.talkCust.style.width = pct(1 - w);
+    el.talkLabel.textContent = `${me} ${pct(w)} · Customer ${pct(1 - w)}`;
+    el.talkBar.setAttribute('aria-label', `Talk share, recent: ${me.toLowerCase()} ${pct(w)}, customer ${pct(1 - w)}`);
+  }
+  if (all !== null) {
+    el.talkRepAll.style.width = pct(all);
+    el.talkCustAll.style.width = pct(1 - all);
+    el.talkAllLabel.textContent = `whole call: ${me.toLowerCase()} ${pct(all)}`;
+    el.talkBarAll.setAttribute('aria-label', `Talk share, whole call: ${me.toLowerCase()} ${pct(all)}, customer ${pct(1 - all)}`);
+  }
+  el.talk.dataset.updated = String(m.at ?? Date.now());
+  if ('longest_monologue_s' in m) el.statMonologue.textContent = fmtSeconds(m.longest_monologue_s);
+  if ('interruptions' in m) el.statInterruptions.textContent = String(m.interruptions);
+  if (m.questions) el.statQuestions.textContent = `${m.questions.open ?? 0}/${m.questions.closed ?? 0}`;
+  if ('wpm' in m && m.wpm !== null) el.statWpm.textContent = String(Math.round(m.wpm));
+}
+
+// ---------------------------------------------------------------- nudges
+
+function evidenceText(ev) {
+  if (!ev || typeof ev !== 'object') return '';
+  const parts = [];
+  for (const [k, v] of Object.entries(ev)) {
+    if (typeof v !== 'number') continue;
+    if (k === 'rep_share') parts.push(`you: ${pct(v)}`);
+    else if (k === 'customer_share') parts.push(`customer: ${pct(v)}`);
+    else if (k === 'window_s') parts.push(v >= 60 ? `last ${Math.round(v / 60)} min` : `last ${Math.round(v)} s`);
+    else if (k.endsWith('_s')) parts.push(`${k.slice(0, -2).replace(/_/g, ' ')}: ${fmtSeconds(v)}`);
+    else if (k.endsWith('_share') || k.endsWith('_ratio')) parts.push(`${k.replace(/_(share|ratio)$/, '').replace(/_/g, ' ')}: ${pct(v)}`);
+    else parts.push(`${k.replace(/_/g, ' ')}: ${Math.round(v * 10) / 10}`);
+    if (parts.length >= 3) break;
+  }
+  return parts.join(' · ');
+}
+
+function showNudge(n) {
+  for (const t of S.nudgeTimers) clearTimeout(t);
+  S.nudgeTimers = [];
+  const manual = n.rule === 'manual' || n.type === 'whisper';
+  const sev = n.severity === 'warn' ? 'warn' : 'info';
+  const from = (n.evidence && typeof n.evidence.from === 'string' && n.evidence.from) || n.from;
+  const meta = manual ? `From ${from || 'your trainer'}` : evidenceText(n.evidence);
+  const toast = h('div', { class: `toast ${manual ? 'manual' : sev}` },
+    h('div', {},
+      h('div', { class: 'toast-text', text: n.text || '' }),
+      meta ? h('div', { class: 'toast-meta', text: meta }) : ''));
+  toast.dataset.rule = n.rule || '';
+  toast.dataset.severity = sev;
+  el.nudge.replaceChildren(toast); // a newer nudge replaces the older one
+  S.nudgeTimers.push(setTimeout(() => toast.classList.add('fading'), NUDGE_SHOW_MS));
+  S.nudgeTimers.push(setTimeout(() => { if (toast.parentNode) toast.remove(); }, NUDGE_SHOW_MS + NUDGE_FADE_MS));
+}
+
+// ---------------------------------------------------------------- transcript
+
+function speakerLabel(role) {
+  if (role === S.role && !S.stereo) return 'You';
+  const p = S.participants.find((x) => x.role === role && x.name);
+  return p ? p.name : roleLabel(role);
+}
+
+function onTranscript(t) {
+  const key = `${t.speaker}:${t.segment}`;
+  let line = S.lines.get(key);
+  if (line && line.final) return; // a final line is never changed
+  show(el.transcriptCard);
+  const list = el.transcript;
+  const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+  if (!line) {
+    const li = h('li', {},
+      h('span', { class: `spk ${t.speaker}`, text: speakerLabel(t.speaker) }),
+      h('span', { class: 'txt' }));
+    line = { li, final: false };
+    S.lines.set(key, line);
+    list.append(li);
+    while (list.children.length > MAX_TRANSCRIPT_LINES) list.firstElementChild.remove();
+  }
+  line.li.querySelector('.txt').textContent = t.text || '';
+  line.final = !!t.final;
+  line.li.classList.toggle('partial', !line.final);
+  if (nearBottom) list.scrollTop = list.scrollHeight;
+}
+
+// ---------------------------------------------------------------- report, errors, end
+
+function onReport(msg) {
+  if (!msg.url) return;
+  const u = new URL(msg.url, location.href);
+  u.searchParams.set('format', 'html');
+  if (S.token && !u.searchParams.has('token')) u.searchParams.set('token', S.token);
+  el.reportLink.href = u.href;
+  markEnded();
+  show(el.report);
+  show(el.screenLive);
+}
+
+function onError(msg) {
+  const box = h('div', {}, h('code', { text: msg.code || 'error' }), ` — ${msg.message || 'Something went wrong.'}`);
+  alertMsg('error', box, `err-${msg.code || 'x'}`);
+  if (!S.welcomed && !S.consentShown) setFormsBusy(false);
+}
+
+function onEnd() {
+  send({ type: 'end' });
+  markEnded(S.role === 'rep' ? 'Call ended' : 'Left');
+}
+
+/** The call is over for this page: no more audio, no withdraw (nothing left to withdraw from). */
+function markEnded(label = 'Call ended') {
+  if (S.ended) return;
+  S.ended = true;
+  stopMic();
+  hide(el.btnWithdraw, el.btnResume, el.pipWithdrawMirror, el.invite);
+  el.btnEnd.disabled = true;
+  el.btnEnd.textContent = label;
+  renderIndicator({ live: false, ended: true });
+}
+
+function onRejoin() {
+  hide(el.btnRejoin);
+  clearAlert('conn');
+  S.consented = false;
+  S.consentShown = false;
+  connect(helloMsg());
+}
+
+// ---------------------------------------------------------------- microphone
+
+async function startMic() {
+  if (S.mic) return;
+  const channels = S.stereo ? 2 : 1;
+  const mic = { stopped: false };
+  S.mic = mic;
+  try {
+    const constraints = S.stereo
+      ? { channelCount: { ideal: 2 }, echoCancellation: false, noiseSuppression: false, autoGainControl: false }
+      : { channelCount: { ideal: 1 }, echoCancellation: true, noiseSuppression: true, autoGainControl: true };
+    mic.stream = await navigator.mediaDevices.getUserMedia({ audio: constraints, video: false });
+    if (mic.stopped) return releaseMic(mic);
+    try {
+      mic.ctx = new AudioContext({ sampleRate: 16000, latencyHint: 'interactive' });
+    } catch {
+      mic.ctx = new AudioContext({ latencyHint: 'interactive' }); // the worklet resamples
+    }
+    await mic.ctx.audioWorklet.addModule('/static/capture-worklet.js');
+    if (mic.stopped) return releaseMic(mic);
+    mic.src = mic.ctx.createMediaStreamSource(mic.stream);
+    mic.node = new AudioWorkletNode(mic.ctx, 'sparring-capture', {
+      numberOfInputs: 1,
+      numberOfOutputs: 1,
+      channelCount: channels,
+      channelCountMode: 'explicit',
+      channelInterpretation: channels === 2 ? 'discrete' : 'speakers',
+      processorOptions: { channels },
+    });
+    mic.sink = mic.ctx.createGain();
+    mic.sink.gain.value = 0; // keeps the graph pulled; nothing is played back
+    mic.src.connect(mic.node).connect(mic.sink).connect(mic.ctx.destination);
+    mic.node.port.onmessage = (e) => onFrame(mic, e.data);
+    if (mic.ctx.state === 'suspended') await mic.ctx.resume();
+    const track = mic.stream.getAudioTracks()[0];
+    const got = track && track.getSettings ? track.getSettings().channelCount : undefined;
+    if (S.stereo && got === 1) {
+      alertMsg('warn', 'This microphone delivers one channel, so rep and customer cannot be told apart. Use a stereo microphone or two devices.', 'stereo');
+    }
+    if (track) track.addEventListener('ended', () => {
+      alertMsg('error', 'The microphone stopped (unplugged or blocked).', 'mic');
+      stopMic();
+    });
+    el.mic.classList.add('live');
+    el.micLabel.textContent = S.stereo ? 'Mic on (stereo)' : 'Mic on';
+  } catch (err) {
+    releaseMic(mic);
+    if (S.mic === mic) S.mic = null;
+    alertMsg('error', `Microphone not available: ${err && err.message ? err.message : err}`, 'mic');
+  }
+}
+
+function onFrame(mic, data) {
+  if (mic.stopped || !data || !data.pcm) return;
+  if (S.consented && !S.ended && S.ws && S.ws.readyState === WebSocket.OPEN) {
+    S.ws.send(data.pcm);
+    if (S.ws.bufferedAmount > SLOW_SEND_BYTES && !S.slowWarned) {
+      S.slowWarned = true;
+      alertMsg('warn', 'The network is slow: audio is queuing up, so coaching may lag.', 'slow');
+    }
+  }
+  el.micLevel.style.width = `${Math.min(100, Math.round(Math.sqrt(data.level || 0) * 160))}%`;
+}
+
+function releaseMic(mic) {
+  mic.stopped = true;
+  try { mic.node && mic.node.port.postMessage('stop'); } catch { /* gone */ }
+  try { mic.src && mic.src.disconnect(); } catch { /* gone */ }
+  if (mic.stream) for (const t of mic.stream.getTracks()) t.stop();
+  if (mic.ctx && mic.ctx.state !== 'closed') mic.ctx.close().catch(() => {});
+}
+
+function stopMic() {
+  const mic = S.mic;
+  S.mic = null;
+  if (mic) releaseMic(mic);
+  el.mic.classList.remove('live');
+  el.micLabel.textContent = 'Mic off';
+  el.micLevel.style.width = '0';
+}
+
+// ---------------------------------------------------------------- pop out (Document PiP)
+
+async function popOut() {
+  if (S.pip) { S.pip.close(); return; }
+  if (!('documentPictureInPicture' in window)) return;
+  let pip;
+  try {
+    pip = await window.documentPictureInPicture.requestWindow({ width: 340, height: 290 });
+  } catch (err) {
+    alertMsg('warn', `Could not open the mini window: ${err.message || err}`, 'pip');
+    return;
+  }
+  for (const sheet of document.styleSheets) {
+    try {
+      const style = pip.document.createElement('style');
+      style.textContent = [...sheet.cssRules].map((r) => r.cssText).join('\n');
+      pip.document.head.append(style);
+    } catch {
+      if (sheet.href) {
+        const link = pip.document.createElement('link');
+        link.rel = 'stylesheet';
+        link.href = sheet.href;
+        pip.document.head.append(link);
+      }
+    }
+  }
+  pip.document.body.className = 'pip';
+  pip.document.documentElement.lang = document.documentElement.lang;
+  S.pip = pip;
+  pip.document.body.append(el.livePanel);
+  el.pipWithdrawMirror.hidden = !(S.consented && !S.ended);
+  el.btnPip.textContent = 'Bring back';
+  renderState();
+  pip.addEventListener('pagehide', () => {
+    el.liveHome.append(el.livePanel);
+    S.pip = null;
+    el.pipWithdrawMirror.hidden = true;
+    el.btnPip.textContent = 'Pop out';
+  });
+}
+
+// ---------------------------------------------------------------- wiring
+
+async function copyField(id) {
+  const input = document.getElementById(id);
+  const btn = document.querySelector(`[data-copy="${id}"]`);
+  let ok = false;
+  try {
+    await navigator.clipboard.writeText(input.value);
+    ok = true;
+  } catch {
+    input.select();
+    try { ok = document.execCommand('copy'); } catch { ok = false; }
+  }
+  const was = btn.dataset.label || btn.textContent;
+  btn.dataset.label = was;
+  btn.textContent = ok ? 'Copied ✓' : 'Select & copy';
+  setTimeout(() => { btn.textContent = was; }, 1800);
+}
+
+function init() {
+  el.startForm.addEventListener('submit', onStart);
+  el.joinForm.addEventListener('submit', onJoin);
+  el.startStereo.addEventListener('change', () => {
+    el.startCustomerRow.hidden = !el.startStereo.checked;
+    el.startCustomerName.required = el.startStereo.checked;
+  });
+  el.consentAgree.addEventListener('click', onAgree);
+  el.consentDecline.addEventListener('click', onDecline);
+  el.consentCustomerAgrees.addEventListener('change', updateAgree);
+  el.consentCustomerName.addEventListener('input', updateAgree);
+  el.btnWithdraw.addEventListener('click', onWithdraw);
+  el.pipWithdrawMirror.addEventListener('click', onWithdraw);
+  el.btnResume.addEventListener('click', onResume);
+  el.btnEnd.addEventListener('click', onEnd);
+  el.btnPip.addEventListener('click', popOut);
+  el.btnRejoin.addEventListener('click', onRejoin);
+  for (const b of document.querySelectorAll('[data-copy]')) {
+    b.addEventListener('click', () => copyField(b.dataset.copy));
+  }
+  for (const input of [el.linkCustomer, el.linkObserver]) {
+    input.addEventListener('focus', () => input.select());
+  }
+  window.addEventListener('pagehide', () => { if (S.pip) S.pip.close(); stopMic(); });
+
+  let saved = '';
+  try { saved = localStorage.getItem('sparring.name') || ''; } catch { /* private mode */ }
+  const token = new URLSearchParams(location.hash.slice(1)).get('join');
+  if (token) {
+    S.token = token;
+    el.joinName.value = saved;
+    show(el.screenJoin);
+    el.joinName.focus();
+  } else {
+    el.startName.value = saved;
+    show(el.screenStart);
+    (saved ? el.startTitle : el.startName).focus();
+  }
+}
+
+init();
