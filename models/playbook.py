@@ -31,6 +31,16 @@ def _positive(name: str, value: float) -> None:
 
 
 
+class PhraseLists(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Phrases and synonyms per language (matched on whole words, case-insensitive)."""
+
+    en: tuple[str, ...] = ()
+    nl: tuple[str, ...] = ()
+
+    def get(self, language: str) -> tuple[str, ...]:
+        return self.nl if language == "nl" else self.en
+
+
 class Texts(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """A nudge text per language; `{placeholders}` are filled from the evidence."""
 
@@ -157,12 +167,144 @@ class DeadAirRule(_Rule, frozen=True, kw_only=True):
         _positive("threshold_s", self.threshold_s)
 
 
+class OpenQuestionRule(_Rule, frozen=True, kw_only=True):
+    """Closed questions in a row, or no open question for a while (11-14 questions per call, Gong)."""
+
+    priority: int = 5
+    severity: Severity = Severity.INFO
+    closed_in_a_row: int = 3
+    no_open_for_s: float = 180.0  # of rep speech time
+    text: Texts = Texts(
+        en="Ask an open question — what, how, tell me…",
+        nl="Stel een open vraag — wat, hoe, vertel eens…",
+    )
+    why_tip: Texts = Texts(
+        en="Try “What led to…” instead of “why”",
+        nl="Probeer “Hoe komt het dat…” in plaats van “waarom”",
+    )
+
+    def __post_init__(self) -> None:
+        if self.closed_in_a_row < 1:
+            raise ValueError("closed_in_a_row must be >= 1")
+        _positive("no_open_for_s", self.no_open_for_s)
+
+
+class SummarizeRule(_Rule, frozen=True, kw_only=True):
+    """LSD: Luisteren, Samenvatten, Doorvragen; summarize after a minute of customer speech."""
+
+    priority: int = 4
+    severity: Severity = Severity.INFO
+    customer_speech_s: float = 60.0
+    text: Texts = Texts(
+        en="Summarize what you heard",
+        nl="Vat samen wat je hoorde",
+    )
+
+    def __post_init__(self) -> None:
+        _positive("customer_speech_s", self.customer_speech_s)
+
+
+class PaceRule(_Rule, frozen=True, kw_only=True):
+    """Rep words per minute over the last 30 s of rep speech; 130-175 wpm band (Read.ai)."""
+
+    priority: int = 5
+    severity: Severity = Severity.INFO
+    max_wpm: float = 175.0
+    recover_below_wpm: float = 165.0
+    window_s: float = 30.0
+    min_speech_s: float = 15.0
+    text: Texts = Texts(
+        en="Slow down — {wpm} words a minute",
+        nl="Praat rustiger — {wpm} woorden per minuut",
+    )
+
+    def __post_init__(self) -> None:
+        _positive("max_wpm", self.max_wpm)
+        if self.recover_below_wpm > self.max_wpm:
+            raise ValueError("recover_below_wpm must not exceed max_wpm")
+
+
+class FillersRule(_Rule, frozen=True, kw_only=True):
+    """Filler clusters; single fillers are noise, clusters matter (under 4% of words, Read.ai)."""
+
+    priority: int = 2
+    severity: Severity = Severity.INFO
+    cluster: int = 3
+    cluster_window_s: float = 20.0
+    max_share: float = 0.04
+    text: Texts = Texts(
+        en="Fewer fillers — a short pause works better",
+        nl="Minder stopwoordjes — een korte pauze werkt beter",
+    )
+
+    def __post_init__(self) -> None:
+        if self.cluster < 1:
+            raise ValueError("cluster must be >= 1")
+        _share("max_share", self.max_share)
+
+
+class TopicsRule(_Rule, frozen=True, kw_only=True):
+    """Checklist items still open near the end of the call (smart checklists, Balto)."""
+
+    priority: int = 6
+    severity: Severity = Severity.INFO
+    remind_after_s: float = 480.0  # audio time from which open items are "near the end"
+    text: Texts = Texts(
+        en="Not discussed yet: {item}",
+        nl="Nog niet besproken: {item}",
+    )
+
+
+class MonotoneRule(_Rule, frozen=True, kw_only=True):
+    """Flat pitch against the rep's own first minutes; on the phone the voice carries all."""
+
+    priority: int = 3
+    severity: Severity = Severity.INFO
+    ratio: float = 0.6
+    text: Texts = Texts(
+        en="Vary your tone",
+        nl="Varieer je intonatie",
+    )
+
+
+class VolumeRule(_Rule, frozen=True, kw_only=True):
+    """Too soft or too loud against the rep's own baseline level."""
+
+    priority: int = 3
+    severity: Severity = Severity.INFO
+    soft_db: float = -8.0
+    loud_db: float = 8.0
+    text: Texts = Texts(
+        en="Speak {direction}",
+        nl="Praat {direction}",
+    )
+
+
+class ChecklistItem(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """One topic a rep should cover; ticked when a phrase is heard from either party."""
+
+    id: str
+    label: Texts
+    phrases: PhraseLists
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[a-z0-9_]{1,40}", self.id):
+            raise ValueError(f"checklist id must be lowercase letters, digits or _, got {self.id!r}")
+
+
 class Rules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     talk_ratio: TalkRatioRule = TalkRatioRule()
     monologue: MonologueRule = MonologueRule()
     interruption: InterruptionRule = InterruptionRule()
     patience: PatienceRule = PatienceRule()
     dead_air: DeadAirRule = DeadAirRule()
+    open_question: OpenQuestionRule = OpenQuestionRule()
+    summarize: SummarizeRule = SummarizeRule()
+    pace: PaceRule = PaceRule()
+    fillers: FillersRule = FillersRule()
+    topics: TopicsRule = TopicsRule()
+    monotone: MonotoneRule = MonotoneRule()
+    volume: VolumeRule = VolumeRule()
 
 
 class Playbook(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -170,8 +312,13 @@ class Playbook(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     description: str = ""
     pacing: Pacing = Pacing()
     rules: Rules = Rules()
+    checklist: tuple[ChecklistItem, ...] = ()
 
     def __post_init__(self) -> None:
+        ids = [item.id for item in self.checklist]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"checklist ids must be unique; repeated: {', '.join(duplicates)}")
         for rule_name in Rules.__struct_fields__:
             rule = getattr(self.rules, rule_name)
             fields = _PLACEHOLDERS[rule_name]
@@ -192,6 +339,13 @@ _PLACEHOLDERS: dict[str, frozenset[str]] = {
     "interruption": frozenset({"count", "window_s"}),
     "patience": frozenset({"gap_ms", "gap_s"}),
     "dead_air": frozenset({"silence_s"}),
+    "open_question": frozenset({"closed_in_a_row", "since_open_s"}),
+    "summarize": frozenset({"customer_speech_s"}),
+    "pace": frozenset({"wpm"}),
+    "fillers": frozenset({"count", "share_pct"}),
+    "topics": frozenset({"item"}),
+    "monotone": frozenset({"spread_st", "baseline_st"}),
+    "volume": frozenset({"direction", "delta_db"}),
 }
 
 

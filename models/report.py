@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from models.wire import Nudge, Role, TalkShare, Transcript
+from models.wire import ChecklistEntry, Nudge, QuestionCounts, Role, TalkShare, Transcript
 
 
 class ConsentRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -27,6 +27,24 @@ class InterruptionRecord(msgspec.Struct, frozen=True, kw_only=True):
     overlap_s: float
 
 
+class LanguageReport(msgspec.Struct, frozen=True, kw_only=True):
+    """What was said, from final transcripts (empty without recognition or consent)."""
+
+    questions: QuestionCounts
+    why_questions: int
+    questions_per_10_min: float | None
+    summaries: int
+    follow_ups: int
+    wpm: float | None  # over the whole call's rep speech
+    fillers: int
+    filler_share: float
+    filler_words: tuple[str, ...]
+    checklist: tuple[ChecklistEntry, ...]
+    opening: bool  # purpose or agenda stated early
+    closing_summary: bool
+    next_step: bool
+
+
 class SessionReport(msgspec.Struct, frozen=True, kw_only=True):
     session: str
     title: str
@@ -45,4 +63,5 @@ class SessionReport(msgspec.Struct, frozen=True, kw_only=True):
     transcript: tuple[Transcript, ...]
     consent: tuple[ConsentRecord, ...]
     dropped_before_consent_s: float
+    language_report: LanguageReport | None = None
     erased: bool = False

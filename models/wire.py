@@ -185,6 +185,22 @@ class Transcript(_ServerMessage, frozen=True, kw_only=True, tag="transcript"):
     start: float
     end: float
     words: tuple[Word, ...] = ()
+    question: Literal["open", "closed"] | None = None  # rep finals: the question's kind
+    tip: str | None = None  # e.g. the rephrasing tip for a "why" question
+
+
+class ChecklistEntry(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    label: str
+    done: bool
+    at: float | None = None
+    speaker: str | None = None
+
+
+class Checklist(_ServerMessage, frozen=True, kw_only=True, tag="checklist"):
+    """The playbook's topics and which were covered (an extension of v1)."""
+
+    items: tuple[ChecklistEntry, ...]
 
 
 class TalkShare(msgspec.Struct, frozen=True, kw_only=True):
@@ -209,6 +225,7 @@ class Metrics(_ServerMessage, frozen=True, kw_only=True, tag="metrics"):
     silence_s: float
     questions: QuestionCounts = QuestionCounts()
     wpm: float | None = None
+    fillers: int = 0
 
 
 class Report(_ServerMessage, frozen=True, kw_only=True, tag="report"):
@@ -222,5 +239,5 @@ class ErrorMessage(_ServerMessage, frozen=True, kw_only=True, tag="error"):
 
 
 ServerMessage = (
-    Created | Welcome | State | Nudge | Transcript | Metrics | Report | ErrorMessage
+    Created | Welcome | State | Nudge | Transcript | Metrics | Report | ErrorMessage | Checklist
 )

@@ -7,10 +7,16 @@ that fired stays quiet until its measure has recovered (coaching.md, "How to nud
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from models.playbook import Playbook
 from models.wire import Severity
+from server.core.speech import SpeechCoach
 from server.core.turns import Turns
+from server.core.vad import FRAME_S
+
+if TYPE_CHECKING:
+    from server.core.prosody import ProsodySnapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,11 +40,33 @@ class RuleBook:
         self._interruptions_seen = 0
         self._patience_armed = True
         self._dead_air_armed = True
+        self._closed_run_armed = True
+        self._no_open_armed = True
+        self._summarize_armed = True
+        self._pace_armed = True
+        self._fillers_armed = True
+        self._reminded: set[str] = set()
+        self._monotone_armed = True
+        self._volume_armed = True
 
-    def candidates(self, turns: Turns, language: str) -> list[Candidate]:
-        """Every rule whose condition holds and that is armed, highest priority first."""
+    def candidates(
+        self,
+        turns: Turns,
+        language: str,
+        speech: SpeechCoach | None = None,
+        prosody: ProsodySnapshot | None = None,
+    ) -> list[Candidate]:
+        """Every rule whose condition holds and that is armed, highest priority first.
+
+        `speech` is None when nothing the rep says is transcribed (no model, or no
+        consent to transcripts): the language rules then stay silent.
+        """
         rules = self.playbook.rules
         out: list[Candidate] = []
+        if speech is not None:
+            self._speech_candidates(turns, language, speech, out)
+        if prosody is not None:
+            self._prosody_candidates(language, prosody, out)
 
         r = rules.talk_ratio
         if r.enabled:
@@ -103,6 +131,97 @@ class RuleBook:
         out.sort(key=lambda c: -c.priority)
         return out
 
+    def _speech_candidates(
+        self, turns: Turns, language: str, speech: SpeechCoach, out: list[Candidate]
+    ) -> None:
+        rules = self.playbook.rules
+        facts = speech.facts
+        rep_speech_s = turns.rep_frames * FRAME_S
+        customer_speech_s = turns.customer_frames * FRAME_S
+
+        q = rules.open_question
+        if q.enabled:
+            since_open_s = rep_speech_s - facts.last_open_rep_speech_s
+            if facts.closed_in_a_row < q.closed_in_a_row:
+                self._closed_run_armed = True
+            if since_open_s < q.no_open_for_s:
+                self._no_open_armed = True
+            closed_run = self._closed_run_armed and facts.closed_in_a_row >= q.closed_in_a_row
+            no_open = self._no_open_armed and since_open_s >= q.no_open_for_s
+            if closed_run or no_open:
+                evidence = {
+                    "closed_in_a_row": facts.closed_in_a_row,
+                    "since_open_s": round(since_open_s),
+                    "open": facts.open_questions,
+                    "closed": facts.closed_questions,
+                }
+                out.append(_candidate("open_question", q, language, evidence))
+
+        m = rules.summarize
+        if m.enabled:
+            unsummarized_s = customer_speech_s - facts.customer_speech_at_summary_s
+            if unsummarized_s < m.customer_speech_s:
+                self._summarize_armed = True
+            elif self._summarize_armed:
+                evidence = {"customer_speech_s": round(unsummarized_s), "summaries": facts.summaries}
+                out.append(_candidate("summarize", m, language, evidence))
+
+        p = rules.pace
+        if p.enabled:
+            wpm = speech.wpm(p.window_s, p.min_speech_s)
+            if wpm is not None and wpm < p.recover_below_wpm:
+                self._pace_armed = True
+            elif wpm is not None and wpm > p.max_wpm and self._pace_armed:
+                out.append(_candidate("pace", p, language, {"wpm": round(wpm), "max_wpm": p.max_wpm}))
+
+        f = rules.fillers
+        if f.enabled:
+            recent = speech.fillers_in(turns.at_s - f.cluster_window_s)
+            if recent < f.cluster:
+                self._fillers_armed = True
+            elif self._fillers_armed and speech.filler_share > f.max_share:
+                evidence = {"count": recent, "share_pct": round(speech.filler_share * 100, 1)}
+                out.append(_candidate("fillers", f, language, evidence))
+
+        t = rules.topics
+        if t.enabled and speech.checklist.items:
+            near_end = turns.at_s >= t.remind_after_s or speech.structure.closing_started_at_s is not None
+            if near_end:
+                for item in speech.checklist.open_items():
+                    if item.id not in self._reminded:
+                        evidence = {"item": item.label.get(language), "item_id": item.id}
+                        out.append(_candidate("topics", t, language, evidence))
+                        break
+
+    def _prosody_candidates(
+        self, language: str, prosody: ProsodySnapshot, out: list[Candidate]
+    ) -> None:
+        from server.core.prosody import is_monotone, volume_issue
+
+        rules = self.playbook.rules
+        mono = rules.monotone
+        if mono.enabled:
+            flat = is_monotone(prosody, ratio=mono.ratio)
+            if not flat:
+                self._monotone_armed = True
+            elif self._monotone_armed:
+                evidence = {
+                    "spread_st": round(prosody.spread_st or 0.0, 1),
+                    "baseline_st": round(prosody.baseline_spread_st or 0.0, 1),
+                }
+                out.append(_candidate("monotone", mono, language, evidence))
+        v = rules.volume
+        if v.enabled:
+            issue = volume_issue(prosody, soft_db=v.soft_db, loud_db=v.loud_db)
+            if issue is None:
+                self._volume_armed = True
+            elif self._volume_armed:
+                words = {"en": {"soft": "up a little", "loud": "a little softer"},
+                         "nl": {"soft": "iets luider", "loud": "iets zachter"}}
+                delta = (prosody.level_dbfs or 0.0) - (prosody.baseline_level_dbfs or 0.0)
+                evidence = {"direction": words[language][issue], "delta_db": round(delta, 1), "issue": issue}
+                out.append(_candidate("volume", v, language, evidence))
+
     def fired(self, candidate: Candidate, turns: Turns) -> None:
         """Disarms a rule whose nudge was shown, until its measure recovers."""
         match candidate.rule:
@@ -116,6 +235,21 @@ class RuleBook:
                 self._patience_armed = False
             case "dead_air":
                 self._dead_air_armed = False
+            case "open_question":
+                self._closed_run_armed = False
+                self._no_open_armed = False
+            case "summarize":
+                self._summarize_armed = False
+            case "pace":
+                self._pace_armed = False
+            case "fillers":
+                self._fillers_armed = False
+            case "topics":
+                self._reminded.add(str(candidate.evidence["item_id"]))
+            case "monotone":
+                self._monotone_armed = False
+            case "volume":
+                self._volume_armed = False
 
 
 def _candidate(

@@ -8,11 +8,13 @@ close `closes`). Wall time enters only as a value for the consent ledger.
 from __future__ import annotations
 
 from collections.abc import Callable
+
+import msgspec
 from dataclasses import dataclass, field
 
 from models.errors import BadAudioFormat, BadConsent, Forbidden, NotAllowedNow, RoleTaken
 from models.playbook import Playbook
-from models.report import ConsentRecord, InterruptionRecord, SessionReport
+from models.report import ConsentRecord, InterruptionRecord, LanguageReport, SessionReport
 from models.wire import (
     AudioFormat,
     Consent,
@@ -25,6 +27,9 @@ from models.wire import (
     Severity,
     State,
     TalkShare,
+    Checklist,
+    ChecklistEntry,
+    QuestionCounts,
     Transcript,
     Word,
 )
@@ -33,7 +38,9 @@ from server.core.pacing import NudgePacer
 from server.asr.commit import SegmentCommitter
 from server.asr.jobs import Word as AsrWord
 from server.core.party import PartyStream, UtteranceAudio, VoiceDetector
+from server.core.questions import QuestionKind
 from server.core.rules import RuleBook
+from server.core.speech import SpeechCoach
 from server.core.turns import Interrupted, Turns, TurnSettings
 from server.core.vad import FRAME_MS, FRAME_S, FrameVad
 
@@ -147,6 +154,8 @@ class Session:
         self._committers: dict[int, SegmentCommitter] = {}  # segments awaiting their final
         self._shown_partial: set[int] = set()
         self._last_final_text: dict[str, str] = {}
+        self.speech = SpeechCoach(playbook, language)
+        self._checklist_sent = False
 
     # --- queries ------------------------------------------------------------------------
 
@@ -386,6 +395,7 @@ class Session:
                 return out
             message = self._transcript(speaker, segment, final_words, start_s, final=True)
             if final_words:
+                message = self._analyse_final(message, out)
                 self.transcript.append(message)
                 self._last_final_text[speaker] = message.text
             if self.is_ended:
@@ -398,6 +408,44 @@ class Session:
         self._shown_partial.add(segment)
         self._send_transcript(out, self._transcript(speaker, segment, view.words, start_s, final=False), speaker)
         return out
+
+    def _analyse_final(self, message: Transcript, out: Outputs) -> Transcript:
+        """Feeds a final transcript to the language coach; marks rep questions on it."""
+        if self.detected_language and self.speech.language != self.detected_language:
+            self.speech.set_language(self.detected_language)
+        utterance, ticks = self.speech.hear(
+            message.speaker,
+            message.text,
+            tuple((w.w, w.start, w.end) for w in message.words),
+            rep_speech_s=self.turns.rep_frames * FRAME_S,
+            customer_speech_s=self.turns.customer_frames * FRAME_S,
+        )
+        if ticks and not self.is_ended:
+            self._send_coached(out, self._checklist())
+        if utterance is None or utterance.question.kind is QuestionKind.NONE:
+            return message
+        tip = None
+        if utterance.question.is_why:
+            tip = self.playbook.rules.open_question.why_tip.get(self._text_language())
+        return msgspec.structs.replace(
+            message, question=utterance.question.kind.value, tip=tip  # type: ignore[arg-type]
+        )
+
+    def _checklist(self) -> Checklist:
+        language = self._text_language()
+        ticks = self.speech.checklist.ticks
+        return Checklist(
+            items=tuple(
+                ChecklistEntry(
+                    id=item.id,
+                    label=item.label.get(language),
+                    done=item.id in ticks,
+                    at=ticks[item.id].at_s if item.id in ticks else None,
+                    speaker=ticks[item.id].speaker if item.id in ticks else None,
+                )
+                for item in self.playbook.checklist
+            )
+        )
 
     def _transcript(
         self, speaker: str, segment: int, words: tuple[AsrWord, ...], start_s: float, *, final: bool
@@ -487,7 +535,10 @@ class Session:
         p = self.participants[pid]
         if p.role is Role.REP:
             return self._finish(Outputs())
-        return self.leave(pid, wall_time)
+        out = self.leave(pid, wall_time)
+        if pid not in out.closes:
+            out.closes.append(pid)  # done: its connection closes normally, not left dangling
+        return out
 
     # --- internals ----------------------------------------------------------------------
 
@@ -504,6 +555,9 @@ class Session:
         )
         if should_be_live and not self.is_live:
             self.status = "live"
+            if self.playbook.checklist and not self._checklist_sent:
+                self._checklist_sent = True
+                self._send_coached(out, self._checklist())
             start = self.turns.frame
             for party in self._parties.values():
                 party.align(start)
@@ -555,7 +609,9 @@ class Session:
 
     def _apply_rules(self, out: Outputs) -> None:
         at_s = self.turns.at_s
-        for candidate in self._rules.candidates(self.turns, self._text_language()):
+        for candidate in self._rules.candidates(
+            self.turns, self._text_language(), self._speech_for_rules(), None
+        ):
             if not self._pacer.allows(candidate.rule, at_s):
                 continue
             self._pacer.record(candidate.rule, at_s)
@@ -574,7 +630,15 @@ class Session:
             return  # one nudge at a time
 
     def _text_language(self) -> str:
-        return "nl" if self.language == "nl" else "en"
+        language = self.detected_language if self.language == "auto" else self.language
+        return "nl" if language == "nl" else "en"
+
+    def _speech_for_rules(self) -> SpeechCoach | None:
+        """The language coach, when what the rep says is transcribed (model and consent)."""
+        rep = self._by_role(Role.REP)
+        if not self.asr or rep is None or rep.scopes is None or "transcript" not in rep.scopes:
+            return None
+        return self.speech
 
     def _metrics(self) -> Metrics:
         t = self.turns
@@ -590,6 +654,11 @@ class Session:
             overlaps=t.overlaps,
             mean_response_gap_s=t.mean_gap_s(self.playbook.rules.patience.last_n),
             silence_s=t.silence_s,
+            questions=QuestionCounts(
+                open=self.speech.facts.open_questions, closed=self.speech.facts.closed_questions
+            ),
+            wpm=self.speech.wpm(self.playbook.rules.pace.window_s, self.playbook.rules.pace.min_speech_s),
+            fillers=self.speech.facts.filler_count,
         )
 
     def _coached_ids(self) -> list[str]:
@@ -620,6 +689,7 @@ class Session:
         """Deletes everything kept of the session's analysis; the ledger stays as proof."""
         self.nudges.clear()
         self.transcript.clear()
+        self.speech = SpeechCoach(self.playbook, self.language)
         self._last_final_text.clear()
         self._cancel_segments()
         self.turns = Turns(self.turns.settings)
@@ -672,5 +742,31 @@ class Session:
             transcript=tuple(self.transcript),
             consent=tuple(self.ledger),
             dropped_before_consent_s=round(self.dropped_before_consent_s, 3),
+            language_report=self._language_report() if self.asr else None,
             erased=self.erased,
+        )
+
+    def _language_report(self) -> LanguageReport:
+        facts = self.speech.facts
+        utterances = self.speech.rep_utterances
+        words = sum(u.n_words for u in utterances)
+        speech_s = sum(u.speech_s for u in utterances)
+        minutes = self.turns.at_s / 60
+        asked = facts.open_questions + facts.closed_questions
+        structure = self.speech.structure
+        return LanguageReport(
+            questions=QuestionCounts(open=facts.open_questions, closed=facts.closed_questions),
+            why_questions=facts.why_questions,
+            questions_per_10_min=round(asked / minutes * 10, 1) if minutes >= 1 else None,
+            summaries=facts.summaries,
+            follow_ups=facts.follow_ups,
+            wpm=round(words * 60 / speech_s) if speech_s >= 10 else None,
+            fillers=facts.filler_count,
+            filler_share=round(self.speech.filler_share, 4),
+            filler_words=tuple(facts.fillers_seen),
+            checklist=self._checklist().items,
+            opening=structure.opening_at_s is not None,
+            closing_summary=structure.summary_at_s is not None
+            and (structure.next_step_at_s is None or structure.summary_at_s >= self.turns.at_s * 0.5),
+            next_step=structure.next_step_at_s is not None,
         )
