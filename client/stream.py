@@ -64,7 +64,9 @@ def read_audio(path: str | Path) -> Audio:
     Raises:
         ValueError: more than two channels.
     """
-    data, rate = soundfile.read(str(path), dtype="int16", always_2d=True)
+    # Read as float and scale ourselves: libsndfile does not scale float files to int16.
+    floats, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+    data = (np.clip(floats, -1.0, 1.0) * 32767).astype(np.int16)
     if data.shape[1] > 2:
         raise ValueError(f"{path}: {data.shape[1]} channels; give mono or stereo (rep left)")
     if rate not in SUPPORTED_RATES_HZ:
@@ -79,7 +81,9 @@ async def create_session(
 ) -> Created:
     """Creates a session over its own short connection and returns tokens and links."""
     async with connect(ws_url, compression=None) as ws:
-        await ws.send(codec.encode(Create(title=title, language=language, playbook=playbook)).decode())
+        await ws.send(
+            codec.encode(Create(title=title, language=language, playbook=playbook)).decode()
+        )
         message = codec.decode_server(await ws.recv())
         if not isinstance(message, Created):
             raise RuntimeError(f"create failed: {message}")
@@ -105,7 +109,9 @@ class Participant:
 
     async def __aenter__(self) -> Participant:
         self._ws = await connect(self.ws_url, compression=None, max_size=1 << 22)
-        hello = Hello(token=self.token, name=self.name, client="sparring-py/0.1", audio=self.audio_format)
+        hello = Hello(
+            token=self.token, name=self.name, client="sparring-py/0.1", audio=self.audio_format
+        )
         await self._ws.send(codec.encode(hello).decode())
         self._reader = asyncio.create_task(self._read(), name=f"participant[{self.name}].reader")
         return self
@@ -145,12 +151,20 @@ class Participant:
         await self._ws.send(payload if isinstance(payload, str) else json.dumps(payload))
 
     async def consent(
-        self, granted: bool = True, *, on_behalf_of: str | None = None, name: str | None = None,
+        self,
+        granted: bool = True,
+        *,
+        on_behalf_of: str | None = None,
+        name: str | None = None,
         erase: bool = False,
     ) -> None:
         assert self._ws is not None
         msg = Consent(
-            granted=granted, scopes=self.scopes, on_behalf_of=on_behalf_of, name=name, erase=erase  # type: ignore[arg-type]
+            granted=granted,
+            scopes=self.scopes,
+            on_behalf_of=on_behalf_of,
+            name=name,
+            erase=erase,  # type: ignore[arg-type]
         )
         await self._ws.send(codec.encode(msg).decode())
 
@@ -162,8 +176,14 @@ class Participant:
         assert self._ws is not None
         await self._ws.send(codec.encode(End()).decode())
 
-    async def stream(self, frames: Iterator[bytes] | AsyncIterator[bytes], *, speed: float = 1.0,
-                     start_at: float | None = None, frame_s: float = FRAME_S) -> None:
+    async def stream(
+        self,
+        frames: Iterator[bytes] | AsyncIterator[bytes],
+        *,
+        speed: float = 1.0,
+        start_at: float | None = None,
+        frame_s: float = FRAME_S,
+    ) -> None:
         """Sends frames paced at `speed` x real time (0 sends as fast as the socket takes).
 
         `start_at` (a `time.monotonic()` value) lets two participants keep one schedule.

@@ -12,6 +12,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Protocol
 
+from server.core.prosody import ProsodyTracker
 from server.core.vad import FRAME_BYTES, FRAME_S, MIN_SPEECH_FRAMES, FrameVad, SpeechSmoother
 
 # Audio kept before a speech start and after a speech end: word onsets and tails that the
@@ -46,9 +47,18 @@ class PartyStream:
     """The rep's or the customer's stream of decided speech labels and utterances."""
 
     __slots__ = (
-        "_vad", "_smoother", "_buffer", "_labels", "_base", "_next_raw",
-        "keep_audio", "partial_every_frames", "_audio", "_audio_base", "_utt_start",
-        "_last_partial_len",
+        "_vad",
+        "_smoother",
+        "_buffer",
+        "_labels",
+        "_base",
+        "_next_raw",
+        "keep_audio",
+        "partial_every_frames",
+        "_audio",
+        "_audio_base",
+        "_utt_start",
+        "_last_partial_len", "prosody",
     )
 
     def __init__(self, vad: VoiceDetector | None = None) -> None:
@@ -64,6 +74,7 @@ class PartyStream:
         self._audio_base = 0  # joint frame index of the first frame in _audio
         self._utt_start: int | None = None
         self._last_partial_len = 0
+        self.prosody: ProsodyTracker | None = None  # the rep's pitch and level, while live
 
     def feed(self, pcm: bytes) -> list[UtteranceAudio]:
         """Frames 16 kHz PCM16 audio, runs the VAD, keeps decided labels.
@@ -82,9 +93,12 @@ class PartyStream:
         push = self._smoother.push
         labels = self._labels
         keep = self.keep_audio
+        prosody = self.prosody
         for i in range(n_frames):
             frame = bytes(view[i * FRAME_BYTES : (i + 1) * FRAME_BYTES])
             voiced = is_voiced(frame)
+            if prosody is not None:
+                prosody.feed(frame, voiced, self._next_raw * FRAME_S)
             label, count = push(voiced)
             if keep:
                 self._audio += frame
@@ -130,10 +144,16 @@ class PartyStream:
         assert self._utt_start is not None
         start = max(self._audio_base, self._utt_start - PRE_ROLL_FRAMES)
         end = min(end, self._audio_base + len(self._audio) // FRAME_BYTES)
-        pcm = bytes(self._audio[(start - self._audio_base) * FRAME_BYTES : (end - self._audio_base) * FRAME_BYTES])
+        pcm = bytes(
+            self._audio[
+                (start - self._audio_base) * FRAME_BYTES : (end - self._audio_base) * FRAME_BYTES
+            ]
+        )
         if final:
             self._trim(end - PRE_ROLL_FRAMES)
-        return UtteranceAudio(start_frame=self._utt_start, audio_start_frame=start, pcm=pcm, final=final)
+        return UtteranceAudio(
+            start_frame=self._utt_start, audio_start_frame=start, pcm=pcm, final=final
+        )
 
     def _trim(self, keep_from: int) -> None:
         drop = keep_from - self._audio_base

@@ -7,16 +7,14 @@ that fired stays quiet until its measure has recovered (coaching.md, "How to nud
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from models.playbook import Playbook
 from models.wire import Severity
+from server.core.prosody import ProsodySnapshot, is_monotone, volume_issue
 from server.core.speech import SpeechCoach
 from server.core.turns import Turns
 from server.core.vad import FRAME_S
 
-if TYPE_CHECKING:
-    from server.core.prosody import ProsodySnapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +161,10 @@ class RuleBook:
             if unsummarized_s < m.customer_speech_s:
                 self._summarize_armed = True
             elif self._summarize_armed:
-                evidence = {"customer_speech_s": round(unsummarized_s), "summaries": facts.summaries}
+                evidence = {
+                    "customer_speech_s": round(unsummarized_s),
+                    "summaries": facts.summaries,
+                }
                 out.append(_candidate("summarize", m, language, evidence))
 
         p = rules.pace
@@ -172,7 +173,9 @@ class RuleBook:
             if wpm is not None and wpm < p.recover_below_wpm:
                 self._pace_armed = True
             elif wpm is not None and wpm > p.max_wpm and self._pace_armed:
-                out.append(_candidate("pace", p, language, {"wpm": round(wpm), "max_wpm": p.max_wpm}))
+                out.append(
+                    _candidate("pace", p, language, {"wpm": round(wpm), "max_wpm": p.max_wpm})
+                )
 
         f = rules.fillers
         if f.enabled:
@@ -185,7 +188,9 @@ class RuleBook:
 
         t = rules.topics
         if t.enabled and speech.checklist.items:
-            near_end = turns.at_s >= t.remind_after_s or speech.structure.closing_started_at_s is not None
+            near_end = (
+                turns.at_s >= t.remind_after_s or speech.structure.closing_started_at_s is not None
+            )
             if near_end:
                 for item in speech.checklist.open_items():
                     if item.id not in self._reminded:
@@ -196,8 +201,6 @@ class RuleBook:
     def _prosody_candidates(
         self, language: str, prosody: ProsodySnapshot, out: list[Candidate]
     ) -> None:
-        from server.core.prosody import is_monotone, volume_issue
-
         rules = self.playbook.rules
         mono = rules.monotone
         if mono.enabled:
@@ -216,10 +219,16 @@ class RuleBook:
             if issue is None:
                 self._volume_armed = True
             elif self._volume_armed:
-                words = {"en": {"soft": "up a little", "loud": "a little softer"},
-                         "nl": {"soft": "iets luider", "loud": "iets zachter"}}
+                words = {
+                    "en": {"soft": "up a little", "loud": "a little softer"},
+                    "nl": {"soft": "iets luider", "loud": "iets zachter"},
+                }
                 delta = (prosody.level_dbfs or 0.0) - (prosody.baseline_level_dbfs or 0.0)
-                evidence = {"direction": words[language][issue], "delta_db": round(delta, 1), "issue": issue}
+                evidence = {
+                    "direction": words[language][issue],
+                    "delta_db": round(delta, 1),
+                    "issue": issue,
+                }
                 out.append(_candidate("volume", v, language, evidence))
 
     def fired(self, candidate: Candidate, turns: Turns) -> None:

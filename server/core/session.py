@@ -8,41 +8,43 @@ close `closes`). Wall time enters only as a value for the consent ledger.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import msgspec
-from dataclasses import dataclass, field
 
 from models.errors import BadAudioFormat, BadConsent, Forbidden, NotAllowedNow, RoleTaken
 from models.playbook import Playbook
 from models.report import ConsentRecord, InterruptionRecord, LanguageReport, SessionReport
 from models.wire import (
     AudioFormat,
+    Checklist,
+    ChecklistEntry,
     Consent,
     Metrics,
     Nudge,
     ParticipantView,
+    QuestionCounts,
     Report,
     Role,
     ServerMessage,
     Severity,
     State,
     TalkShare,
-    Checklist,
-    ChecklistEntry,
-    QuestionCounts,
     Transcript,
     Word,
 )
-from server.core.audio import AudioInput
-from server.core.pacing import NudgePacer
 from server.asr.commit import SegmentCommitter
 from server.asr.jobs import Word as AsrWord
+from server.core.audio import AudioInput
+from server.core.pacing import NudgePacer
 from server.core.party import PartyStream, UtteranceAudio, VoiceDetector
+from server.core.prosody import ProsodySnapshot, ProsodyTracker
 from server.core.questions import QuestionKind
 from server.core.rules import RuleBook
 from server.core.speech import SpeechCoach
 from server.core.turns import Interrupted, Turns, TurnSettings
 from server.core.vad import FRAME_MS, FRAME_S, FrameVad
+
 
 @dataclass(frozen=True, slots=True)
 class AsrRequest:
@@ -135,7 +137,10 @@ class Session:
         self.erased = False
         self._next_participant = 0
         self._next_nudge = 0
-        self._parties = {Role.REP: PartyStream(vad_factory()), Role.CUSTOMER: PartyStream(vad_factory())}
+        self._parties = {
+            Role.REP: PartyStream(vad_factory()),
+            Role.CUSTOMER: PartyStream(vad_factory()),
+        }
         rules = playbook.rules
         self.turns = Turns(
             TurnSettings(
@@ -156,6 +161,9 @@ class Session:
         self._last_final_text: dict[str, str] = {}
         self.speech = SpeechCoach(playbook, language)
         self._checklist_sent = False
+        if rules.monotone.enabled or rules.volume.enabled:
+            # Every other voiced frame is plenty for a 30 s spread (bench/bench_prosody.py).
+            self._parties[Role.REP].prosody = ProsodyTracker(pitch_every_frames=2)
 
     # --- queries ------------------------------------------------------------------------
 
@@ -341,7 +349,9 @@ class Session:
         p = self.participants[pid]
         out = Outputs()
         if p.audio is None:
-            raise Forbidden(f"a{'n' if p.role is Role.OBSERVER else ''} {p.role.value} sends no audio")
+            raise Forbidden(
+                f"a{'n' if p.role is Role.OBSERVER else ''} {p.role.value} sends no audio"
+            )
         channels = p.audio.decode(data) if self.is_live else None
         if channels is None:
             if len(data) % p.audio.format.bytes_per_frame == 0:
@@ -406,7 +416,9 @@ class Session:
         if view is None or not view.words or not self.is_live:
             return out
         self._shown_partial.add(segment)
-        self._send_transcript(out, self._transcript(speaker, segment, view.words, start_s, final=False), speaker)
+        self._send_transcript(
+            out, self._transcript(speaker, segment, view.words, start_s, final=False), speaker
+        )
         return out
 
     def _analyse_final(self, message: Transcript, out: Outputs) -> Transcript:
@@ -428,7 +440,9 @@ class Session:
         if utterance.question.is_why:
             tip = self.playbook.rules.open_question.why_tip.get(self._text_language())
         return msgspec.structs.replace(
-            message, question=utterance.question.kind.value, tip=tip  # type: ignore[arg-type]
+            message,
+            question=utterance.question.kind.value,
+            tip=tip,  # type: ignore[arg-type]
         )
 
     def _checklist(self) -> Checklist:
@@ -506,8 +520,11 @@ class Session:
         for role, party in self._parties.items():
             p = self._by_role(role)
             party.keep_audio = bool(
-                self.asr and self.is_live and p is not None
-                and p.scopes is not None and "transcript" in p.scopes
+                self.asr
+                and self.is_live
+                and p is not None
+                and p.scopes is not None
+                and "transcript" in p.scopes
             )
 
     def whisper(self, sender: str, text: str) -> Outputs:
@@ -601,7 +618,9 @@ class Session:
             r = bool(r)
             c = bool(c)
             event = turns.step(r, c)
-            tick = (turns.frame * FRAME_MS) // METRICS_EVERY_MS != (j * FRAME_MS) // METRICS_EVERY_MS
+            tick = (turns.frame * FRAME_MS) // METRICS_EVERY_MS != (
+                j * FRAME_MS
+            ) // METRICS_EVERY_MS
             if tick:
                 self._send_coached(out, self._metrics())
             if tick or isinstance(event, Interrupted):
@@ -610,7 +629,7 @@ class Session:
     def _apply_rules(self, out: Outputs) -> None:
         at_s = self.turns.at_s
         for candidate in self._rules.candidates(
-            self.turns, self._text_language(), self._speech_for_rules(), None
+            self.turns, self._text_language(), self._speech_for_rules(), self._prosody_snapshot()
         ):
             if not self._pacer.allows(candidate.rule, at_s):
                 continue
@@ -632,6 +651,10 @@ class Session:
     def _text_language(self) -> str:
         language = self.detected_language if self.language == "auto" else self.language
         return "nl" if language == "nl" else "en"
+
+    def _prosody_snapshot(self) -> ProsodySnapshot | None:
+        tracker = self._parties[Role.REP].prosody
+        return tracker.snapshot() if tracker is not None else None
 
     def _speech_for_rules(self) -> SpeechCoach | None:
         """The language coach, when what the rep says is transcribed (model and consent)."""
@@ -657,7 +680,9 @@ class Session:
             questions=QuestionCounts(
                 open=self.speech.facts.open_questions, closed=self.speech.facts.closed_questions
             ),
-            wpm=self.speech.wpm(self.playbook.rules.pace.window_s, self.playbook.rules.pace.min_speech_s),
+            wpm=self.speech.wpm(
+                self.playbook.rules.pace.window_s, self.playbook.rules.pace.min_speech_s
+            ),
             fillers=self.speech.facts.filler_count,
         )
 
@@ -690,6 +715,9 @@ class Session:
         self.nudges.clear()
         self.transcript.clear()
         self.speech = SpeechCoach(self.playbook, self.language)
+        rep = self._parties[Role.REP]
+        if rep.prosody is not None:
+            rep.prosody = ProsodyTracker(pitch_every_frames=2)
         self._last_final_text.clear()
         self._cancel_segments()
         self.turns = Turns(self.turns.settings)
@@ -767,6 +795,8 @@ class Session:
             checklist=self._checklist().items,
             opening=structure.opening_at_s is not None,
             closing_summary=structure.summary_at_s is not None
-            and (structure.next_step_at_s is None or structure.summary_at_s >= self.turns.at_s * 0.5),
+            and (
+                structure.next_step_at_s is None or structure.summary_at_s >= self.turns.at_s * 0.5
+            ),
             next_step=structure.next_step_at_s is not None,
         )

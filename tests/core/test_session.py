@@ -61,7 +61,9 @@ def test_session_consent_ledger_records_grants_and_withdrawals() -> None:
     h.session.consent(h.customer, Consent(granted=False), 1234.5)
     ledger = h.session.report().consent
     assert [(c.role, c.granted) for c in ledger] == [
-        (Role.REP, True), (Role.CUSTOMER, True), (Role.CUSTOMER, False)
+        (Role.REP, True),
+        (Role.CUSTOMER, True),
+        (Role.CUSTOMER, False),
     ]
     assert ledger[-1].wall_time == 1234.5 and ledger[-1].audio_time_s > 2.9
 
@@ -148,9 +150,10 @@ def test_session_nothing_is_sent_to_the_customer_but_state() -> None:
 def _feed_call(name: str, chunk_s: float) -> list[bytes]:
     """Streams a bundled call through a real-VAD session; returns every message, encoded."""
     calls = resources.files("client").joinpath("calls")
-    with resources.as_file(calls / f"{name}.rep.flac") as rep_path, resources.as_file(
-        calls / f"{name}.customer.flac"
-    ) as customer_path:
+    with (
+        resources.as_file(calls / f"{name}.rep.flac") as rep_path,
+        resources.as_file(calls / f"{name}.customer.flac") as customer_path,
+    ):
         rep_audio, customer_audio = read_audio(rep_path), read_audio(customer_path)
     session = Session("replay", playbook=default_playbook())
     rep, _ = session.join(Role.REP, "Anna", rep_audio.format())
@@ -173,3 +176,42 @@ def test_session_replay_in_other_chunking_gives_identical_outputs() -> None:
     fast = _feed_call("pushy", 1.0)
     assert live == fast
     assert any(b'"type":"nudge"' in m for m in live)
+
+
+def _rep_only_session(clips: list[str]) -> list[Nudge]:
+    """The rep reads prosody clips one after the other; the customer listens in silence."""
+    import numpy as np
+
+    session = Session("prosody", playbook=default_playbook())
+    rep, _ = session.join(Role.REP, "Anna", AudioFormat())
+    customer, _ = session.join(Role.CUSTOMER, "Bob", AudioFormat())
+    session.consent(rep, Consent(granted=True), 0.0)
+    session.consent(customer, Consent(granted=True), 0.0)
+    pause = np.zeros(8000, dtype=np.int16)  # 0.5 s between clips
+    pcm = np.concatenate(
+        [np.concatenate([read_audio(f"tests/data/prosody/{c}.flac").samples, pause]) for c in clips]
+    )
+    silence = bytes(3200)
+    nudges = []
+    for i in range(0, len(pcm), 1600):
+        for o in (session.feed_audio(rep, pcm[i : i + 1600].tobytes()), session.feed_audio(customer, silence)):
+            nudges.extend(m for _, m in o.sends if isinstance(m, Nudge))
+    return nudges
+
+
+def test_session_monotone_after_a_lively_start_is_nudged() -> None:
+    nudges = _rep_only_session(["lively_m"] * 6 + ["flat_m"] * 4)
+    monotone = [n for n in nudges if n.rule == "monotone"]
+    assert len(monotone) == 1 and monotone[0].text == "Vary your tone"
+    assert monotone[0].evidence["spread_st"] < monotone[0].evidence["baseline_st"]
+
+
+def test_session_lively_rep_is_not_called_monotone() -> None:
+    nudges = _rep_only_session(["lively_m"] * 10)
+    assert not any(n.rule in ("monotone", "volume") for n in nudges)
+
+
+def test_session_rep_dropping_to_a_whisper_is_asked_to_speak_up() -> None:
+    nudges = _rep_only_session(["lively_m"] * 6 + ["soft_m"] * 3)
+    volume = [n for n in nudges if n.rule == "volume"]
+    assert volume and volume[0].text == "Speak up a little"
