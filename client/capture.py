@@ -20,8 +20,7 @@ async def microphone_frames() -> AsyncIterator[bytes]:
         import sounddevice
     except (ImportError, OSError) as exc:
         raise SystemExit(
-            f"sparring: --mic needs sounddevice and PortAudio ({exc}); "
-            "pip install 'sparring[mic]'"
+            f"sparring: --mic needs sounddevice and PortAudio ({exc}); pip install 'sparring[mic]'"
         ) from None
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=100)
@@ -31,8 +30,11 @@ async def microphone_frames() -> AsyncIterator[bytes]:
         loop.call_soon_threadsafe(_put, queue, data)
 
     with sounddevice.RawInputStream(
-        samplerate=MIC_FORMAT.rate, channels=1, dtype="int16",
-        blocksize=FRAME_SAMPLES, callback=callback,
+        samplerate=MIC_FORMAT.rate,
+        channels=1,
+        dtype="int16",
+        blocksize=FRAME_SAMPLES,
+        callback=callback,
     ):
         while True:
             yield await queue.get()

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from models import codec
 from models.errors import SparringError
-from models.wire import ErrorMessage, Report, ServerMessage, State
+from models.wire import ErrorMessage, ServerMessage
 
 
 def ws_url_of(server: str) -> str:
@@ -63,7 +63,9 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"sparring: {exc.message}", file=sys.stderr)
         return 2
     except OSError as exc:
-        print(f"sparring: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        print(
+            f"sparring: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr
+        )
         return 2
     return 0
 
@@ -89,15 +91,20 @@ def _join(args: argparse.Namespace) -> int:
         async with Participant(url, token, args.name, audio_format, on_message=_print_event) as me:
             if audio is not None and audio.channels == 2:
                 if not args.customer_name:
-                    print("sparring: stereo needs --customer-name (the customer consents on this device)", file=sys.stderr)
+                    print(
+                        "sparring: stereo needs --customer-name (the customer consents on this device)",
+                        file=sys.stderr,
+                    )
                     return 2
                 await me.consent()
                 await me.consent(on_behalf_of="customer", name=args.customer_name)
             else:
                 await me.consent()
-            print(f"waiting for every party to consent ...", file=sys.stderr, flush=True)
+            print("waiting for every party to consent ...", file=sys.stderr, flush=True)
             waiter = asyncio.create_task(me.live.wait())
-            done, _ = await asyncio.wait([waiter, asyncio.create_task(me.ended.wait())], return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(
+                [waiter, asyncio.create_task(me.ended.wait())], return_when=asyncio.FIRST_COMPLETED
+            )
             if not me.live.is_set():
                 return 1
             if audio is not None:
@@ -126,7 +133,9 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="sparring", description="Consent-first live conversation coach")
+    parser = argparse.ArgumentParser(
+        prog="sparring", description="Consent-first live conversation coach"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the server")
@@ -143,8 +152,12 @@ def main(argv: list[str] | None = None) -> int:
     join.add_argument("--token", required=True, help="join token or join link")
     source = join.add_mutually_exclusive_group(required=True)
     source.add_argument("--wav", help="WAV/FLAC file (stereo: left rep, right customer)")
-    source.add_argument("--mic", action="store_true", help="the microphone (pip install 'sparring[mic]')")
-    join.add_argument("--speed", type=float, default=1.0, help="x real time; 0 = as fast as possible")
+    source.add_argument(
+        "--mic", action="store_true", help="the microphone (pip install 'sparring[mic]')"
+    )
+    join.add_argument(
+        "--speed", type=float, default=1.0, help="x real time; 0 = as fast as possible"
+    )
     join.add_argument("--name", default="", help="your name as others see it")
     join.add_argument("--customer-name", help="stereo mode: the customer consenting on this device")
     join.set_defaults(func=_join)

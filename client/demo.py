@@ -30,8 +30,14 @@ class TerminalView:
     def show(self, message: ServerMessage) -> None:
         match message:
             case State():
-                on = self._c("1;41;97", " ANALYSIS ON ") if message.live else self._c("1;100;97", " analysis off ")
-                waiting = f" waiting for: {', '.join(message.waiting_for)}" if message.waiting_for else ""
+                on = (
+                    self._c("1;41;97", " ANALYSIS ON ")
+                    if message.live
+                    else self._c("1;100;97", " analysis off ")
+                )
+                waiting = (
+                    f" waiting for: {', '.join(message.waiting_for)}" if message.waiting_for else ""
+                )
                 print(f"{on} {message.status}{waiting}", flush=True)
             case Metrics() if message.at - self._last_metrics_s >= METRICS_EVERY_S:
                 self._last_metrics_s = message.at
@@ -46,7 +52,10 @@ class TerminalView:
                 )
             case Nudge():
                 colour = "1;33" if message.severity.value == "warn" else "1;36"
-                print(self._c(colour, f"[{message.at:6.1f}s] ▶ NUDGE {message.rule}: {message.text}"), flush=True)
+                print(
+                    self._c(colour, f"[{message.at:6.1f}s] ▶ NUDGE {message.rule}: {message.text}"),
+                    flush=True,
+                )
             case Transcript() if message.final:
                 print(f"[{message.start:6.1f}s]   {message.speaker}: {message.text}", flush=True)
             case ErrorMessage():
@@ -55,26 +64,46 @@ class TerminalView:
                 pass
 
 
-async def run_demo(call: str = "pushy", speed: float = 6.0, color: bool = True, model: str = "none") -> int:
+async def run_demo(
+    call: str = "pushy", speed: float = 6.0, color: bool = True, model: str = "none"
+) -> int:
     """Streams a bundled call through an embedded server; returns the exit status."""
     if call not in CALLS:
-        print(f"sparring demo: unknown call {call!r}; choose one of {', '.join(CALLS)}", file=sys.stderr)
+        print(
+            f"sparring demo: unknown call {call!r}; choose one of {', '.join(CALLS)}",
+            file=sys.stderr,
+        )
         return 2
     calls = resources.files("client").joinpath("calls")
     truth = json.loads(calls.joinpath(f"{call}.json").read_text("utf-8"))
-    with resources.as_file(calls.joinpath(f"{call}.rep.flac")) as rep_path, resources.as_file(
-        calls.joinpath(f"{call}.customer.flac")
-    ) as customer_path:
+    with (
+        resources.as_file(calls.joinpath(f"{call}.rep.flac")) as rep_path,
+        resources.as_file(calls.joinpath(f"{call}.customer.flac")) as customer_path,
+    ):
         rep_audio = read_audio(rep_path)
         customer_audio = read_audio(customer_path)
     view = TerminalView(color)
     async with Server(Config(port=0, model=model)) as srv:
         print(f"Sparring demo: embedded server at {srv.http_url}", flush=True)
-        print(f"Call '{call}' ({truth['duration_s']:.0f} s of audio, {truth['language']}), streamed at {speed:g}x", flush=True)
-        created = await create_session(srv.ws_url, title=f"Demo: {call}", language=truth["language"])
-        async with Participant(srv.ws_url, created.tokens.rep, "Rep (demo)", rep_audio.format(), on_message=view.show) as rep, Participant(
-            srv.ws_url, created.tokens.customer, "Customer (demo)", customer_audio.format()
-        ) as customer:
+        print(
+            f"Call '{call}' ({truth['duration_s']:.0f} s of audio, {truth['language']}), streamed at {speed:g}x",
+            flush=True,
+        )
+        created = await create_session(
+            srv.ws_url, title=f"Demo: {call}", language=truth["language"]
+        )
+        async with (
+            Participant(
+                srv.ws_url,
+                created.tokens.rep,
+                "Rep (demo)",
+                rep_audio.format(),
+                on_message=view.show,
+            ) as rep,
+            Participant(
+                srv.ws_url, created.tokens.customer, "Customer (demo)", customer_audio.format()
+            ) as customer,
+        ):
             print("Both parties consent ...", flush=True)
             await rep.consent()
             await customer.consent()
@@ -93,13 +122,17 @@ async def run_demo(call: str = "pushy", speed: float = 6.0, color: bool = True, 
         print()
         print("Summary of the call")
         print(f"  analysed          {report.duration_s:.0f} s")
-        print(f"  talk share        rep {report.talk.rep * 100:.0f}% / customer {report.talk.customer * 100:.0f}%"
-              f"  (script: rep {truth['talk_share']['rep'] * 100:.0f}%)")
+        print(
+            f"  talk share        rep {report.talk.rep * 100:.0f}% / customer {report.talk.customer * 100:.0f}%"
+            f"  (script: rep {truth['talk_share']['rep'] * 100:.0f}%)"
+        )
         print(f"  longest monologue {report.longest_monologue_s:.0f} s")
         print(f"  interruptions     {len(report.interruptions)}")
         gap = report.mean_response_gap_s
         print(f"  response gap      {'-' if gap is None else f'{gap:.2f} s'} (mean)")
-        print(f"  nudges            {len(report.nudges)}: {', '.join(n.rule for n in report.nudges) or 'none'}")
+        print(
+            f"  nudges            {len(report.nudges)}: {', '.join(n.rule for n in report.nudges) or 'none'}"
+        )
         print(f"  consent ledger    {len(report.consent)} entries")
         if reports:
             print(f"  report            {srv.http_url}{reports[0].url} (needs a join token)")

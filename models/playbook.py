@@ -30,7 +30,6 @@ def _positive(name: str, value: float) -> None:
         raise ValueError(f"{name} must be > 0, got {value}")
 
 
-
 class PhraseLists(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Phrases and synonyms per language (matched on whole words, case-insensitive)."""
 
@@ -289,7 +288,9 @@ class ChecklistItem(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[a-z0-9_]{1,40}", self.id):
-            raise ValueError(f"checklist id must be lowercase letters, digits or _, got {self.id!r}")
+            raise ValueError(
+                f"checklist id must be lowercase letters, digits or _, got {self.id!r}"
+            )
 
 
 class Rules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

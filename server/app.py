@@ -7,11 +7,10 @@ import logging
 import time
 from types import TracebackType
 
+import numpy as np
 from websockets.asyncio.server import Server as WsServer
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.http11 import Request, Response
-
-import numpy as np
 
 from models.playbook import Playbook, default_playbook, load_playbook
 from server.asr.engine import Recognizer
@@ -61,13 +60,13 @@ class App:
         workers = self.config.asr_workers or ASR_WORKERS
         self.recognizer = await loop.run_in_executor(
             None,
-            lambda: Recognizer(
-                self.config.model, cpu_threads=ASR_THREADS, num_workers=workers
-            ),
+            lambda: Recognizer(self.config.model, cpu_threads=ASR_THREADS, num_workers=workers),
         )
         log.warning(
             "speech model %s loaded in %.2f s from %s",
-            self.recognizer.name, self.recognizer.load_s, self.recognizer.model_info.path,
+            self.recognizer.name,
+            self.recognizer.load_s,
+            self.recognizer.model_info.path,
         )
         self.hub.transcribes = self.recognizer.supports
         self.asr = AsrPool(self.recognizer, self._on_recognition, workers=workers)
@@ -82,8 +81,13 @@ class App:
         if session is None:
             return
         out = session.on_recognition(
-            job.speaker, job.segment, job.final, recognition.words, job.start_s,
-            recognition.language, recognition.language_probability,
+            job.speaker,
+            job.segment,
+            job.final,
+            recognition.words,
+            job.start_s,
+            recognition.language,
+            recognition.language_probability,
         )
         self.carry_out(session, out)
 
@@ -107,10 +111,15 @@ class App:
                 audio = np.frombuffer(request.pcm, dtype="<i2").astype(np.float32) / 32768.0
                 self.asr.submit(
                     AsrJob(
-                        session_id=session.id, speaker=request.speaker,  # type: ignore[arg-type]
-                        segment=request.segment, final=request.final, audio=audio,
-                        start_s=request.start_s, language=request.language,
-                        submitted_at_s=now, prompt=request.prompt,
+                        session_id=session.id,
+                        speaker=request.speaker,  # type: ignore[arg-type]
+                        segment=request.segment,
+                        final=request.final,
+                        audio=audio,
+                        start_s=request.start_s,
+                        language=request.language,
+                        submitted_at_s=now,
+                        prompt=request.prompt,
                     )
                 )
             if out.cancel_asr:

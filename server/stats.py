@@ -31,9 +31,7 @@ class Stats:
         self._connections = Gauge(
             "sparring_connections", "Open live connections", registry=self.registry
         )
-        self._audio = Gauge(
-            "sparring_audio_bytes", "Audio bytes received", registry=self.registry
-        )
+        self._audio = Gauge("sparring_audio_bytes", "Audio bytes received", registry=self.registry)
         self._created = Gauge(
             "sparring_sessions_created", "Sessions created since start", registry=self.registry
         )

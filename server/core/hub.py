@@ -72,8 +72,14 @@ class SessionHub:
         session = Session(
             session_id, title=msg.title, language=language, playbook=playbook, asr=asr
         )
-        tokens = RoleTokens(rep=self._make_token(), customer=self._make_token(), observer=self._make_token())
-        for role, token in ((Role.REP, tokens.rep), (Role.CUSTOMER, tokens.customer), (Role.OBSERVER, tokens.observer)):
+        tokens = RoleTokens(
+            rep=self._make_token(), customer=self._make_token(), observer=self._make_token()
+        )
+        for role, token in (
+            (Role.REP, tokens.rep),
+            (Role.CUSTOMER, tokens.customer),
+            (Role.OBSERVER, tokens.observer),
+        ):
             self._tokens[token] = (session_id, role)
         self.sessions[session_id] = session
         return session, tokens

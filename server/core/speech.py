@@ -131,8 +131,14 @@ class SpeechCoach:
             self._pace.append((end_s, n_words, speech_s))
         self.structure.hear_rep(text, start_s, language, is_summary=summary)
         utterance = RepUtterance(
-            at_s=start_s, end_s=end_s, text=text, n_words=n_words, speech_s=speech_s,
-            question=question, summary=summary, follow_up=follow.shared_words if follow.is_follow_up else (),
+            at_s=start_s,
+            end_s=end_s,
+            text=text,
+            n_words=n_words,
+            speech_s=speech_s,
+            question=question,
+            summary=summary,
+            follow_up=follow.shared_words if follow.is_follow_up else (),
             fillers=fillers,
         )
         self.rep_utterances.append(utterance)

@@ -17,22 +17,68 @@ _WORD = re.compile(r"[\w']+", re.UNICODE)
 # Structure cues (coaching.md, "Conversation structure"): opening = purpose, agenda, time;
 # closing = summary, agreements, next step.
 OPENING_CUES = {
-    "en": ("purpose of this call", "purpose of today", "the goal of this call", "agenda",
-           "what i'd like to do today", "what i would like to do today", "plan for this call",
-           "i'd like to start by", "we have about", "minutes today", "the reason i'm calling",
-           "the reason for my call", "today i'd like to"),
-    "nl": ("doel van dit gesprek", "doel van vandaag", "agenda", "ik wil vandaag",
-           "ik zou vandaag graag", "reden van mijn telefoontje", "reden dat ik bel",
-           "we hebben ongeveer", "minuten de tijd", "het plan voor dit gesprek",
-           "ik wil graag beginnen met"),
+    "en": (
+        "purpose of this call",
+        "purpose of today",
+        "the goal of this call",
+        "agenda",
+        "what i'd like to do today",
+        "what i would like to do today",
+        "plan for this call",
+        "i'd like to start by",
+        "we have about",
+        "minutes today",
+        "the reason i'm calling",
+        "the reason for my call",
+        "today i'd like to",
+    ),
+    "nl": (
+        "doel van dit gesprek",
+        "doel van vandaag",
+        "agenda",
+        "ik wil vandaag",
+        "ik zou vandaag graag",
+        "reden van mijn telefoontje",
+        "reden dat ik bel",
+        "we hebben ongeveer",
+        "minuten de tijd",
+        "het plan voor dit gesprek",
+        "ik wil graag beginnen met",
+    ),
 }
 NEXT_STEP_CUES = {
-    "en": ("next step", "next steps", "follow up", "follow-up", "i'll send", "i will send",
-           "send you", "schedule a", "set up a call", "book a", "meet again", "next week",
-           "let's agree", "we agreed", "action items"),
-    "nl": ("volgende stap", "vervolgstap", "ik stuur", "stuur ik", "stuur u", "afspraak",
-           "volgende week", "plannen we", "inplannen", "we spreken af", "afgesproken",
-           "actiepunten", "terugbellen"),
+    "en": (
+        "next step",
+        "next steps",
+        "follow up",
+        "follow-up",
+        "i'll send",
+        "i will send",
+        "send you",
+        "schedule a",
+        "set up a call",
+        "book a",
+        "meet again",
+        "next week",
+        "let's agree",
+        "we agreed",
+        "action items",
+    ),
+    "nl": (
+        "volgende stap",
+        "vervolgstap",
+        "ik stuur",
+        "stuur ik",
+        "stuur u",
+        "afspraak",
+        "volgende week",
+        "plannen we",
+        "inplannen",
+        "we spreken af",
+        "afgesproken",
+        "actiepunten",
+        "terugbellen",
+    ),
 }
 
 
@@ -92,8 +138,15 @@ class Structure:
     next_step_at_s: float | None = None
     closing_started_at_s: float | None = None
 
-    def hear_rep(self, text: str, at_s: float, language: str, *, is_summary: bool,
-                 opening_window_s: float = 90.0) -> None:
+    def hear_rep(
+        self,
+        text: str,
+        at_s: float,
+        language: str,
+        *,
+        is_summary: bool,
+        opening_window_s: float = 90.0,
+    ) -> None:
         norm = normalise(text)
         lang = "nl" if language == "nl" else "en"
         if self.opening_at_s is None and at_s <= opening_window_s:

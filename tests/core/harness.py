@@ -49,10 +49,15 @@ class Harness:
 
 
 def make_session(
-    playbook: Playbook | None = None, *, live: bool = True, asr: bool = False,
+    playbook: Playbook | None = None,
+    *,
+    live: bool = True,
+    asr: bool = False,
     scopes: tuple[str, ...] = ("coaching", "transcript"),
 ) -> Harness:
-    session = Session("s1", playbook=playbook or default_playbook(), vad_factory=ScriptedVad, asr=asr)
+    session = Session(
+        "s1", playbook=playbook or default_playbook(), vad_factory=ScriptedVad, asr=asr
+    )
     rep, _ = session.join(Role.REP, "Anna", AudioFormat())
     customer, _ = session.join(Role.CUSTOMER, "Bob", AudioFormat())
     harness = Harness(session, rep, customer)

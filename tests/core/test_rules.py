@@ -29,11 +29,33 @@ CASES = [
     ("balanced call: nothing", alternate(200, 5, 8), []),
     ("72% rep over 120 s: one talk_ratio", alternate(200, 13, 5), ["talk_ratio"]),
     # A 66 s monologue also lifts the 2-minute talk share over 65% on its way.
-    ("65 s monologue after warm-up: talk_ratio, then monologue", alternate(50, 4, 6) + [s(66, R), s(1, NONE)] + alternate(30, 3, 6), ["talk_ratio", "monologue"]),
-    ("backchannels under 1 s are not interruptions", [s(50, NONE)] + [s(4, C), s(0.5, BOTH), s(3, C), s(1, NONE), s(3, R), s(1, NONE)] * 8, []),
-    ("two interruptions in 3 minutes: interruption", alternate(50, 4, 6) + [s(3, C), s(1.5, BOTH), s(3, R), s(1, NONE), s(3, C), s(1.5, BOTH), s(3, R), s(1, NONE)] + alternate(30, 4, 6), ["interruption"]),
-    ("one interruption: nothing", alternate(50, 4, 6) + [s(3, C), s(1.5, BOTH), s(3, R), s(1, NONE)] + alternate(30, 4, 6), []),
-    ("8 s of silence after warm-up: dead_air", alternate(50, 4, 6) + [s(8, NONE)] + alternate(10, 4, 6), ["dead_air"]),
+    (
+        "65 s monologue after warm-up: talk_ratio, then monologue",
+        alternate(50, 4, 6) + [s(66, R), s(1, NONE)] + alternate(30, 3, 6),
+        ["talk_ratio", "monologue"],
+    ),
+    (
+        "backchannels under 1 s are not interruptions",
+        [s(50, NONE)] + [s(4, C), s(0.5, BOTH), s(3, C), s(1, NONE), s(3, R), s(1, NONE)] * 8,
+        [],
+    ),
+    (
+        "two interruptions in 3 minutes: interruption",
+        alternate(50, 4, 6)
+        + [s(3, C), s(1.5, BOTH), s(3, R), s(1, NONE), s(3, C), s(1.5, BOTH), s(3, R), s(1, NONE)]
+        + alternate(30, 4, 6),
+        ["interruption"],
+    ),
+    (
+        "one interruption: nothing",
+        alternate(50, 4, 6) + [s(3, C), s(1.5, BOTH), s(3, R), s(1, NONE)] + alternate(30, 4, 6),
+        [],
+    ),
+    (
+        "8 s of silence after warm-up: dead_air",
+        alternate(50, 4, 6) + [s(8, NONE)] + alternate(10, 4, 6),
+        ["dead_air"],
+    ),
     ("quick replies: patience", alternate(80, 4, 6, gap_s=0.15), ["patience"]),
     ("warm-up: nothing in the first 45 s even when pushy", [s(40, R), s(2, NONE)], []),
 ]
@@ -65,7 +87,11 @@ def test_rules_talk_ratio_waits_for_recovery_before_firing_again() -> None:
 
 def test_rules_cooldown_and_global_gap_space_nudges() -> None:
     h = make_session()
-    h.play(alternate(50, 4, 6) + [s(3, C), s(1.5, BOTH), s(3, R), s(1, NONE)] * 2 + [s(70, R), s(2, NONE)])
+    h.play(
+        alternate(50, 4, 6)
+        + [s(3, C), s(1.5, BOTH), s(3, R), s(1, NONE)] * 2
+        + [s(70, R), s(2, NONE)]
+    )
     nudges = h.nudges()
     assert [n.rule for n in nudges] == ["interruption", "talk_ratio", "monologue"]
     times = [n.at for n in nudges]

@@ -56,10 +56,14 @@ def test_asr_final_is_sent_once_and_never_changes() -> None:
     h = make_session(asr=True)
     h.play([(2, True, False), (1, False, False)])
     final = next(j for j in h.asr_jobs() if j.final)
-    out = h.session.on_recognition("rep", final.segment, True, words("what", "do", "you", "need"), final.start_s)
+    out = h.session.on_recognition(
+        "rep", final.segment, True, words("what", "do", "you", "need"), final.start_s
+    )
     sent = [m for _, m in out.sends if isinstance(m, Transcript)]
     assert sent and sent[0].final and sent[0].text == "what do you need"
-    again = h.session.on_recognition("rep", final.segment, True, words("something", "else"), final.start_s)
+    again = h.session.on_recognition(
+        "rep", final.segment, True, words("something", "else"), final.start_s
+    )
     assert again.sends == []
     late_partial = h.session.on_recognition("rep", final.segment, False, words("x"), final.start_s)
     assert late_partial.sends == []

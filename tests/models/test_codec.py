@@ -12,7 +12,9 @@ from models.wire import Consent, Hello, Metrics, Nudge, Severity, TalkShare
 
 
 def test_codec_decodes_hello_with_audio_format() -> None:
-    msg = codec.decode_client('{"type":"hello","token":"t","name":"Anna","audio":{"format":"pcm_s16le","rate":48000,"channels":2}}')
+    msg = codec.decode_client(
+        '{"type":"hello","token":"t","name":"Anna","audio":{"format":"pcm_s16le","rate":48000,"channels":2}}'
+    )
     assert isinstance(msg, Hello) and msg.audio is not None
     assert msg.audio.rate == 48000 and msg.audio.channels == 2
 
@@ -43,10 +45,25 @@ def test_codec_rejects_bad_input_with_its_code(data: str, error: type, text: str
 
 def test_codec_round_trips_server_messages() -> None:
     for msg in (
-        Nudge(id="n1", rule="talk_ratio", text="x", severity=Severity.WARN, at=1.5, evidence={"rep_share": 0.7}),
-        Metrics(at=2.0, talk=TalkShare(rep=0.6, customer=0.4), talk_window=TalkShare(rep=0.5, customer=0.5),
-                longest_monologue_s=3.0, current_monologue_s=1.0, interruptions=0, overlaps=0,
-                mean_response_gap_s=None, silence_s=0.0),
+        Nudge(
+            id="n1",
+            rule="talk_ratio",
+            text="x",
+            severity=Severity.WARN,
+            at=1.5,
+            evidence={"rep_share": 0.7},
+        ),
+        Metrics(
+            at=2.0,
+            talk=TalkShare(rep=0.6, customer=0.4),
+            talk_window=TalkShare(rep=0.5, customer=0.5),
+            longest_monologue_s=3.0,
+            current_monologue_s=1.0,
+            interruptions=0,
+            overlaps=0,
+            mean_response_gap_s=None,
+            silence_s=0.0,
+        ),
     ):
         assert codec.decode_server(codec.encode(msg)) == msg
 

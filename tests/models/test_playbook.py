@@ -34,7 +34,9 @@ def test_playbook_partial_override_keeps_other_defaults() -> None:
     ],
 )
 def test_playbook_errors_name_the_problem(text: str, fragment: str) -> None:
-    with pytest.raises(BadPlaybook, match=fragment.replace("{", r"\{").replace("}", r"\}").replace("(", r"\(")):
+    with pytest.raises(
+        BadPlaybook, match=fragment.replace("{", r"\{").replace("}", r"\}").replace("(", r"\(")
+    ):
         parse_playbook(text, "my.toml")
 
 
