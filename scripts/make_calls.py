@@ -108,6 +108,7 @@ class Call:
     gap_range: tuple
     notes: str
     dialogue: list = field(default_factory=list)
+    report_wpm: bool = False  # add rep_word_count / rep_wpm to the ground truth (the pace calls)
 
 
 # ---------------------------------------------------------------------------
@@ -131,7 +132,7 @@ def good_en() -> Call:
         U("rep", "What would a good week look like for you?"),
         U("customer", "A good week is when every lead gets a reply within a day, and I can see the whole pipeline on one screen. "
                       "And I would like our team lead to get her mornings back."),
-        U("rep", "So if I understand you correctly, leads come in through several channels, assignment is manual, "
+        U("rep", "So if I understand you correctly, leads come in through several channels. Assignment is manual "
                  "and about one in five leads gets lost."),
         U("customer", "Yes, that's exactly it. The quarter end is the worst part."),
         U("rep", "Who else would be involved in choosing a solution?"),
@@ -142,9 +143,9 @@ def good_en() -> Call:
         U("rep", "I'll send it today. Thanks, this was helpful."),
         U("customer", "Thanks, talk to you next week."),
     ]
-    return Call("good", "en", {"rep": "en-us+m3", "customer": "en-gb+f3"}, {"rep": 150, "customer": 170}, (0.6, 1.2),
+    return Call("good", "en", {"rep": "en-us+m3", "customer": "en-gb+f3"}, {"rep": 120, "customer": 150}, (0.6, 1.2),
                 "Discovery call done well: open questions, one summary, no interruptions "
-                "(every turn starts 0.6-1.2 s after the other party stops), short rep turns.", d)
+                "(every turn starts 0.6-1.2 s after the other party stops), short rep turns.", d, report_wpm=True)
 
 
 PUSHY_MONO_EN = [
@@ -204,7 +205,7 @@ def pushy_en() -> Call:
 
 def good_nl() -> Call:
     d = [
-        U("rep", "Goedemorgen mevrouw Jansen, fijn dat u tijd heeft.", at=LEAD_IN_S),
+        U("rep", "Goedemorgen mevrouw Jansen. Fijn dat u tijd heeft.", at=LEAD_IN_S),
         U("customer", "Goedemorgen. Ja hoor, we hebben een half uur. We zijn een groothandel in kantoorartikelen, met zes mensen op de binnendienst."),
         U("rep", "Hoe ziet uw huidige proces eruit als er een bestelling binnenkomt?"),
         U("customer", "De meeste bestellingen komen per mail binnen. Iemand typt ze over in ons oude systeem, en daarna controleren we de voorraad met de hand. "
@@ -215,7 +216,7 @@ def good_nl() -> Call:
         U("rep", "Vertel eens, wat merkt u daarvan bij uw klanten?"),
         U("customer", "Ze worden ongeduldig. Vorige maand is een grote klant naar een concurrent gegaan, omdat zijn bestelling twee keer verkeerd was geleverd. "
                       "Dat was echt een klap voor ons."),
-        U("rep", "Als ik u goed begrijp, komen bestellingen per mail binnen, typt u ze met de hand over, en kosten de fouten u tijd en zelfs klanten."),
+        U("rep", "Als ik u goed begrijp komen bestellingen per mail binnen. U typt ze met de hand over en kosten de fouten u tijd en zelfs klanten."),
         U("customer", "Ja, dat klopt precies. Vooral dat overtypen is het probleem, daar gaat de meeste tijd in zitten."),
         U("rep", "Wie beslist er bij u over een nieuw systeem?"),
         U("customer", "Dat doe ik samen met onze directeur. Hij wil wel eerst zien wat het kost, en hoe lang de invoering duurt."),
@@ -224,9 +225,9 @@ def good_nl() -> Call:
         U("rep", "Dat doe ik vandaag nog. Dank u wel voor het open gesprek."),
         U("customer", "Graag gedaan, tot volgende week."),
     ]
-    return Call("nl_good", "nl", {"rep": "nl+m3", "customer": "nl+f3"}, {"rep": 150, "customer": 165}, (0.6, 1.2),
+    return Call("nl_good", "nl", {"rep": "nl+m3", "customer": "nl+f3"}, {"rep": 120, "customer": 150}, (0.6, 1.2),
                 "Dutch discovery call done well: open W-questions, one summary (Als ik u goed begrijp), "
-                "no interruptions, short rep turns.", d)
+                "no interruptions, short rep turns.", d, report_wpm=True)
 
 
 PUSHY_MONO_NL = [
@@ -285,7 +286,85 @@ def fillers_en() -> Call:
                 "'I would like to' contains a non-filler 'like'.", d)
 
 
-CALLS = [good_en, pushy_en, good_nl, pushy_nl, fillers_en]
+def closed_en() -> Call:
+    d = [
+        U("rep", "Good morning Lisa, this is Mark from Team Desk, thanks for taking my call. Do you have a few minutes to talk today?", at=LEAD_IN_S),
+        U("customer", "Yes, I have a few minutes. We are a small transport company with forty people, and I lead the sales team."),
+        U("rep", "Great, thank you. I work with many companies like yours. Do you use any software for sales today?"),
+        U("customer", "Not really. We have a shared spreadsheet for the big accounts, and everyone keeps their own notes. "
+                      "When someone is on holiday, nobody knows where their deals are."),
+        U("rep", "I see, that happens a lot with spreadsheets. Is this a problem for you every week?"),
+        U("customer", "Not every week, but often enough. Last month one of our best customers called three times about a late delivery, "
+                      "and each time he spoke to someone new. In the end he was quite angry."),
+        U("rep", "That sounds hard on the team. Our tool keeps every call and every email for a customer on one page. "
+                 "Would this help your team?"),
+        U("customer", "I think it would. The team would know who spoke to the customer last. "
+                      "Right now our Monday meeting takes a full hour, and most of it is people reading out notes."),
+        U("rep", "Okay, that makes sense. The system saves everything for you, so nobody has to type notes after a call. Most teams save a few hours every week."),
+        U("customer", "That would be nice. We looked at a few tools last year, but they were too big for us, "
+                      "and the price was far too high for a small team."),
+        U("rep", "Right, our tool is built for small teams like yours. You only pay for the people who use it. "
+                 "Does the price matter most to you?"),
+        U("customer", "Price matters, but the tool also has to be simple, because my team is not very technical. "
+                      "If it takes more than a day to learn, they will go back to the spreadsheet."),
+        U("rep", "Setup takes about one hour, and we do it together with you. Most people learn it in their first morning."),
+        U("customer", "One hour would be fine. It would also need to work with our email, "
+                      "because our customers send orders by email all day long."),
+        U("rep", "Yes, it works with all the common email systems. Can you send me a list of the tools you use today?"),
+        U("customer", "Sure, I can send it to you this afternoon."),
+        U("rep", "Thank you, that is very helpful. Can I show you a short demo next week? Is Tuesday okay for you?"),
+        U("customer", "Tuesday morning works for me. My manager should join too, because she decides on the budget."),
+        U("rep", "Of course, that is a good idea. Can you invite her to the call? Is ten o'clock okay for you both?"),
+        U("customer", "Yes, that is fine."),
+        U("rep", "Great, thanks Lisa. Talk to you on Tuesday."),
+    ]
+    return Call("closed", "en", {"rep": "en-us+m3", "customer": "en-gb+f3"}, {"rep": 220, "customer": 170}, (0.6, 1.0),
+                "Polite but fast rep who asks only closed yes/no questions (Do you, Is this, Would this, Does, Can you/I, Is): the customer "
+                "does most of the talking, no interruptions, turns start 0.6-1.0 s after the other party stops, no summary, "
+                "no open question. Meant to trigger the language rules (closed questions in a row, no summary after a "
+                "minute of customer speech, pace), not the talk-time rules.", d, report_wpm=True)
+
+
+def closed_nl() -> Call:
+    d = [
+        U("rep", "Goedemorgen mevrouw de Vries, u spreekt met Mark van Team Desk. Heeft u een paar minuten tijd?", at=LEAD_IN_S),
+        U("customer", "Ja hoor. Wij zijn een klein transportbedrijf met veertig mensen, en ik leid het verkoopteam."),
+        U("rep", "Mooi, dank u wel. Ik werk met veel bedrijven van uw grootte. Heeft u op dit moment een systeem voor de verkoop?"),
+        U("customer", "Niet echt. We hebben een gedeelde Excel lijst, en iedereen heeft zijn eigen notities. "
+                      "Als iemand op vakantie is, weet niemand hoe het met zijn klanten staat."),
+        U("rep", "Dat zie ik heel vaak bij Excel lijsten. Is dat elke week een probleem voor u?"),
+        U("customer", "Niet elke week, maar wel vaak genoeg. Vorige maand belde een goede klant drie keer over een late levering, "
+                      "en elke keer kreeg hij iemand anders aan de lijn."),
+        U("rep", "Dat is vervelend voor het team. Ons systeem zet elk gesprek en elke mail van een klant op een pagina. "
+                 "Zou dat uw team helpen?"),
+        U("customer", "Ik denk het wel. Dan weet iedereen wie de klant als laatste heeft gesproken. "
+                      "Nu duurt ons overleg op maandag een heel uur."),
+        U("rep", "Dat begrijp ik. Het systeem slaat alles zelf op, dus niemand hoeft na een gesprek notities te typen. "
+                 "De meeste teams besparen zo een paar uur per week."),
+        U("customer", "Dat zou mooi zijn. We hebben vorig jaar een paar systemen bekeken, maar die waren te groot en te duur voor een klein team."),
+        U("rep", "Precies, ons systeem is gemaakt voor kleine teams. U betaalt alleen voor de mensen die het gebruiken. "
+                 "Is de prijs voor u het belangrijkste?"),
+        U("customer", "De prijs telt mee, maar het moet ook eenvoudig zijn, want mijn team is niet erg technisch. "
+                      "Als het meer dan een dag kost om te leren, gaan ze terug naar Excel."),
+        U("rep", "De installatie duurt ongeveer een uur, en die doen we samen met u. De meeste mensen leren het in een ochtend."),
+        U("customer", "Een uur is prima. Het moet ook met onze mail werken, "
+                      "want onze klanten sturen de hele dag bestellingen per mail."),
+        U("rep", "Ja, het werkt met alle gewone mailprogramma's. Kunt u mij een lijst sturen van de programma's die u nu gebruikt?"),
+        U("customer", "Zeker, die stuur ik vanmiddag op."),
+        U("rep", "Dank u wel, dat helpt. Wilt u volgende week een korte demo zien? Is dinsdag goed voor u?"),
+        U("customer", "Dinsdagochtend komt goed uit. Mijn directeur komt er ook bij, want zij beslist over het budget."),
+        U("rep", "Natuurlijk, dat is een goed idee. Kunt u haar voor het gesprek uitnodigen? Is tien uur goed voor u allebei?"),
+        U("customer", "Ja, dat is prima."),
+        U("rep", "Perfect, dank u wel. Tot dinsdag."),
+    ]
+    return Call("nl_closed", "nl", {"rep": "nl+m3", "customer": "nl+f3"}, {"rep": 240, "customer": 165}, (0.6, 1.0),
+                "Dutch polite but fast rep who asks only closed ja/nee questions (Heeft u, Is dat, Zou dat, Kunt u, Wilt u): "
+                "the customer does most of the talking, no interruptions, turns start 0.6-1.0 s after the other party "
+                "stops, no summary, no open question. Meant to trigger the language rules, not the talk-time rules.",
+                d, report_wpm=True)
+
+
+CALLS = [good_en, pushy_en, good_nl, pushy_nl, fillers_en, closed_en, closed_nl]
 
 # ---------------------------------------------------------------------------
 # Synthesis
@@ -447,6 +526,14 @@ def ground_truth(call: Call, utts: list[dict], duration: float) -> dict:
         gt["filler_count"] = n  # braced groups: "so um" and "you know" count once
         gt["filler_word_count"] = sum(len(x.split()) for f in fillers for x in f["fillers"])
         gt["rep_word_count"] = rep_words
+    if call.report_wpm:
+        # words (whitespace-split script text) over the rep's speech time (union of the trimmed
+        # intervals, 0.2 s sentence gaps inside an utterance included)
+        rep_words = sum(len(u["text"].split()) for u in utts if u["speaker"] == "rep")
+        gt["rep_word_count"] = rep_words
+        gt["rep_wpm"] = round(rep_words * 60 / rep_s, 1)
+        gt["rep_wpm_per_utterance"] = [round(len(u["text"].split()) * 60 / (u["end"] - u["start"]), 1)
+                                       for u in utts if u["speaker"] == "rep"]
     return gt
 
 
