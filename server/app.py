@@ -62,6 +62,8 @@ class App:
             None,
             lambda: Recognizer(self.config.model, cpu_threads=ASR_THREADS, num_workers=workers),
         )
+        # A cold first decode takes seconds; pay it before the first rep speaks.
+        await loop.run_in_executor(None, self.recognizer.warm_up)
         log.warning(
             "speech model %s loaded in %.2f s from %s",
             self.recognizer.name,

@@ -1,0 +1,258 @@
+"""AsrPool: fairness, coalescing, finals never dropped, cancellation, degrading; and a
+streamed session on the real tiny.en model (slow)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import jiwer
+import numpy as np
+import pytest
+from asr_helpers import normalise
+
+from server.asr.commit import SegmentCommitter
+from server.asr.jobs import SAMPLE_RATE_HZ, AsrJob, Recognition
+from server.asr.pool import AsrPool
+
+
+class FakeRecognizer:
+    """Takes ``service_s`` per job; can be held at a gate to build up a queue."""
+
+    def __init__(self, service_s: float = 0.01) -> None:
+        self.service_s = service_s
+        self.calls: list[tuple[int, bool]] = []
+        self.gate = threading.Event()
+        self.gate.set()
+        self.fail_next = False
+
+    def recognize(self, audio, *, language, final, prompt=None) -> Recognition:
+        self.gate.wait(5)
+        if self.fail_next:
+            self.fail_next = False
+            raise RuntimeError("boom")
+        time.sleep(self.service_s)
+        marker = int(audio[0])
+        self.calls.append((marker, final))
+        return Recognition(text=f"{marker}{'F' if final else 'P'}", duration_s=len(audio) / 16000)
+
+
+def job(session: str, segment: int, final: bool, marker: int = 0, speaker: str = "rep") -> AsrJob:
+    audio = np.full(1600, marker, dtype=np.float32)
+    return AsrJob(session, speaker, segment, final, audio, 0.0, "en", time.monotonic())
+
+
+async def drain(pool: AsrPool, timeout_s: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while pool.queue_depth() or pool.stats().running:
+        assert time.monotonic() < deadline, "pool did not drain"
+        await asyncio.sleep(0.005)
+
+
+async def test_pool_delivers_result_in_event_loop_thread() -> None:
+    results = []
+    loop_thread = threading.get_ident()
+    async with AsrPool(
+        FakeRecognizer(), lambda j, r: results.append((j, r, threading.get_ident()))
+    ) as pool:
+        pool.submit(job("s1", 1, True, marker=7))
+        await drain(pool)
+    assert [(r.text, t) for _, r, t in results] == [("7F", loop_thread)]
+
+
+async def test_pool_coalesces_partials_and_final_supersedes_them() -> None:
+    recognizer = FakeRecognizer()
+    results = []
+    async with AsrPool(recognizer, lambda j, r: results.append(r.text), workers=1) as pool:
+        recognizer.gate.clear()
+        pool.submit(job("busy", 0, True, marker=99))  # occupies the only worker
+        await asyncio.sleep(0.02)
+        pool.submit(job("s1", 1, False, marker=1))
+        pool.submit(job("s1", 1, False, marker=2))  # replaces marker 1
+        pool.submit(job("s1", 2, False, marker=3))
+        pool.submit(job("s1", 2, True, marker=4))  # drops queued partials 2 and 3
+        pool.submit(job("s1", 2, False, marker=5))  # moot: final queued
+        pool.submit(job("s2", 1, False, marker=6))
+        pool.submit(job("s3", 1, True, marker=7))
+        recognizer.gate.set()
+        await drain(pool)
+    assert results == ["99F", "4F", "7F", "6P"]  # finals first, then partials
+    assert pool.stats().coalesced == 4
+
+
+async def test_pool_round_robin_across_sessions() -> None:
+    recognizer = FakeRecognizer()
+    async with AsrPool(recognizer, lambda j, r: None, workers=1) as pool:
+        recognizer.gate.clear()
+        pool.submit(job("blocker", 0, True, marker=0))
+        await asyncio.sleep(0.02)
+        for segment in range(1, 4):  # a chatty session queues three finals first
+            pool.submit(job("chatty", segment, True, marker=10 + segment))
+        pool.submit(job("quiet", 1, True, marker=21))
+        pool.submit(job("other", 1, True, marker=31, speaker="customer"))
+        recognizer.gate.set()
+        await drain(pool)
+    order = [marker for marker, _ in recognizer.calls]
+    # one party's jobs run in order, but the quiet sessions do not wait behind all of them
+    assert order[:4] == [0, 11, 21, 31]
+    assert order[4:] == [12, 13]
+
+
+async def test_pool_never_drops_finals_when_partials_overflow() -> None:
+    recognizer = FakeRecognizer()
+    finals = []
+    async with AsrPool(
+        recognizer,
+        lambda j, r: finals.append(j.segment) if j.final else None,
+        workers=1,
+        max_queued_partials=3,
+    ) as pool:
+        recognizer.gate.clear()
+        pool.submit(job("blocker", 0, False))
+        await asyncio.sleep(0.02)
+        for index in range(20):
+            pool.submit(job(f"s{index}", 1, False))
+            pool.submit(job(f"f{index}", 1, True))
+        assert pool.stats().queued_partials == 3
+        recognizer.gate.set()
+        await drain(pool)
+    assert len(finals) == 20
+    assert pool.stats().dropped_overflow == 17
+
+
+async def test_pool_cancel_session_drops_queued_and_discards_running() -> None:
+    recognizer = FakeRecognizer()
+    delivered = []
+    async with AsrPool(recognizer, lambda j, r: delivered.append(j.session_id), workers=1) as pool:
+        recognizer.gate.clear()
+        pool.submit(job("gone", 1, True))  # will be running when cancelled
+        await asyncio.sleep(0.02)
+        pool.submit(job("gone", 2, True))
+        pool.submit(job("gone", 3, False))
+        pool.submit(job("stays", 1, True))
+        assert pool.cancel_session("gone") == 3
+        assert pool.queue_depth() == 1
+        recognizer.gate.set()
+        await drain(pool)
+    assert delivered == ["stays"]
+    assert pool.stats().cancelled == 3
+
+
+async def test_pool_failed_final_still_delivered_empty() -> None:
+    recognizer = FakeRecognizer()
+    recognizer.fail_next = True
+    results = []
+    async with AsrPool(recognizer, lambda j, r: results.append(r)) as pool:
+        pool.submit(job("s1", 1, True))
+        await drain(pool)
+    assert [(r.text, r.rejected) for r in results] == [("", "error")]
+
+
+async def test_pool_degrades_under_backlog_and_recovers() -> None:
+    recognizer = FakeRecognizer(service_s=0.05)
+    async with AsrPool(recognizer, lambda j, r: None, workers=1) as pool:
+        assert pool.partial_interval_s() == 1.0
+        pool.submit(job("warm", 0, True))
+        await drain(pool)
+        for index in range(40):  # 40 parties x 50 ms each: ~2 s of backlog
+            pool.submit(job(f"s{index}", 1, True))
+        assert pool.degrade_level == 2 and pool.partial_interval_s() is None
+        pool.submit(job("late", 1, False))
+        assert pool.stats().dropped_degraded == 1  # partials off, finals still queued
+        await drain(pool, timeout_s=10)
+        pool.submit(job("after", 1, True))
+        await drain(pool)
+        assert pool.degrade_level < 2
+
+
+def speech_with_pauses(clips, names, pause_s=0.8):
+    pieces, spans = [], []
+    cursor = int(0.5 * SAMPLE_RATE_HZ)
+    pieces.append(np.zeros(cursor, np.float32))
+    for name in names:
+        audio = clips[name][0]
+        spans.append((cursor, cursor + len(audio), clips[name][1]))
+        pieces += [audio, np.zeros(int(pause_s * SAMPLE_RATE_HZ), np.float32)]
+        cursor += len(audio) + int(pause_s * SAMPLE_RATE_HZ)
+    return np.concatenate(pieces), spans
+
+
+@pytest.mark.slow
+async def test_pool_streamed_finals_match_offline_and_never_change(clips, recognizer) -> None:
+    """Two sessions stream utterances in real time (1 s partials, final at the end)."""
+    names = ["rep_intro", "customer_budget", "rep_question", "customer_pricing"]
+    committers: dict[tuple[str, int], SegmentCommitter] = {}
+    finals: dict[tuple[str, int], str] = {}
+    partials_seen = 0
+
+    def on_result(job: AsrJob, recognition: Recognition) -> None:
+        nonlocal partials_seen
+        committer = committers.setdefault((job.session_id, job.segment), SegmentCommitter())
+        if job.final:
+            assert (job.session_id, job.segment) not in finals, "a final arrived twice"
+            finals[(job.session_id, job.segment)] = " ".join(
+                w.w for w in committer.on_final(recognition.words)
+            )
+        elif committer.on_partial(recognition.words) is not None:
+            partials_seen += 1
+
+    async def stream(pool: AsrPool, session: str, order: list[str]) -> None:
+        for segment, name in enumerate(order):
+            audio = clips[name][0]
+            step = SAMPLE_RATE_HZ  # a partial per second of speech, in real time
+            for end in range(step, len(audio), step):
+                await asyncio.sleep(1.0)
+                pool.submit(
+                    AsrJob(session, "rep", segment, False, audio[:end], 0.0, "en", time.monotonic())
+                )
+            await asyncio.sleep((len(audio) % step) / SAMPLE_RATE_HZ)
+            pool.submit(AsrJob(session, "rep", segment, True, audio, 0.0, "en", time.monotonic()))
+
+    async with AsrPool(recognizer, on_result, workers=2) as pool:
+        await asyncio.gather(
+            stream(pool, "a", names[:2]),
+            stream(pool, "b", names[2:]),
+        )
+        await drain(pool, timeout_s=20)
+        stats = pool.stats()
+
+    assert partials_seen >= 6
+    offline = {n: recognizer.recognize(clips[n][0], language="en", final=True).text for n in names}
+    order = {"a": names[:2], "b": names[2:]}
+    streamed = [finals[(s, i)] for s in "ab" for i in range(2)]
+    offline_texts = [offline[order[s][i]] for s in "ab" for i in range(2)]
+    references = [normalise(clips[order[s][i]][1]) for s in "ab" for i in range(2)]
+    wer_streamed = jiwer.wer(references, [normalise(t) for t in streamed])
+    wer_offline = jiwer.wer(references, [normalise(t) for t in offline_texts])
+    assert wer_streamed <= wer_offline * 1.1 + 1e-9
+    assert stats.final_latency_p95_s is not None and stats.final_latency_p95_s < 2.0
+    # a final never changes: the committers answer the same final again
+    for (session, segment), text in finals.items():
+        assert " ".join(w.w for w in committers[(session, segment)].committed) == text
+
+
+@pytest.mark.slow
+async def test_pool_cancel_session_with_real_model(clips, recognizer) -> None:
+    delivered = []
+    audio = clips["rep_intro"][0]
+    async with AsrPool(recognizer, lambda j, r: delivered.append(j.session_id), workers=1) as pool:
+        for segment in range(4):
+            pool.submit(AsrJob("gone", "rep", segment, True, audio, 0.0, "en", time.monotonic()))
+        pool.submit(AsrJob("kept", "rep", 0, True, audio, 0.0, "en", time.monotonic()))
+        await asyncio.sleep(0.01)  # the first job is running now
+        assert pool.cancel_session("gone") == 4
+        await drain(pool, timeout_s=10)
+    assert delivered == ["kept"]
+
+
+async def test_pool_drops_stale_partials_but_runs_finals() -> None:
+    recognizer = FakeRecognizer()
+    results = []
+    async with AsrPool(recognizer, lambda j, r: results.append(r.text), workers=1) as pool:
+        old = time.monotonic() - 5.0
+        pool.submit(AsrJob("s1", "rep", 1, False, np.full(160, 1, np.float32), 0.0, "en", old))
+        pool.submit(AsrJob("s2", "rep", 1, True, np.full(160, 2, np.float32), 0.0, "en", old))
+        await drain(pool)
+    assert results == ["2F"]
+    assert pool.stats().dropped_stale == 1
