@@ -145,7 +145,7 @@ async def test_transcripts_nothing_before_consent_and_withdrawal_cancels() -> No
             start = time.monotonic()
             frames = zip(rep_audio.frames(), customer_audio.frames())
             for i, (a, b) in enumerate(frames):
-                if i == 230:  # 23 s: mid-utterance for the customer (15.9-27.5 s)
+                if i == 230:  # 23 s: mid-utterance for the customer (18.5-33.1 s)
                     await customer.consent(granted=False)
                     break
                 await rep.send_audio(a)
