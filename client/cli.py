@@ -129,7 +129,9 @@ def _join(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from client.demo import run_demo
 
-    return asyncio.run(run_demo(call=args.call, speed=args.speed, color=not args.no_color))
+    return asyncio.run(
+        run_demo(call=args.call, speed=args.speed, color=not args.no_color, model=args.model)
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -163,8 +165,11 @@ def main(argv: list[str] | None = None) -> int:
     join.set_defaults(func=_join)
 
     demo = sub.add_parser("demo", help="stream a bundled practice call through an embedded server")
-    demo.add_argument("--call", default="pushy", help="good | pushy | nl_good | nl_pushy")
-    demo.add_argument("--speed", type=float, default=6.0, help="x real time")
+    demo.add_argument(
+        "--call", default="pushy", help="good | pushy | closed | nl_good | nl_pushy | nl_closed"
+    )
+    demo.add_argument("--speed", type=float, default=3.0, help="x real time")
+    demo.add_argument("--model", default="auto", help="auto | tiny.en | base | PATH | none")
     demo.add_argument("--no-color", action="store_true")
     demo.set_defaults(func=_demo)
 

@@ -11,9 +11,25 @@ from importlib import resources
 from client.stream import Participant, create_session, read_audio
 from models.wire import ErrorMessage, Metrics, Nudge, Report, ServerMessage, State, Transcript
 from server.app import Server
+from server.asr.models import ModelUnavailable
 from server.config import Config
 
-CALLS = ("good", "pushy", "nl_good", "nl_pushy")
+CALLS = ("good", "pushy", "closed", "nl_good", "nl_pushy", "nl_closed")
+DRAIN_TIMEOUT_S = 15.0
+
+
+async def _drain(srv: Server) -> None:
+    """Waits for the last finals: the tail of the call is still being recognised."""
+    pool = srv.app.asr
+    if pool is None:
+        return
+    deadline = time.monotonic() + DRAIN_TIMEOUT_S
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+        if pool.queue_depth() == 0 and not pool.stats().running:
+            return
+
+
 METRICS_EVERY_S = 5
 
 
@@ -65,9 +81,12 @@ class TerminalView:
 
 
 async def run_demo(
-    call: str = "pushy", speed: float = 6.0, color: bool = True, model: str = "none"
+    call: str = "pushy", speed: float = 3.0, color: bool = True, model: str = "auto"
 ) -> int:
-    """Streams a bundled call through an embedded server; returns the exit status."""
+    """Streams a bundled call through an embedded server; returns the exit status.
+
+    `model` "auto" picks tiny.en for English calls and the multilingual base for Dutch.
+    """
     if call not in CALLS:
         print(
             f"sparring demo: unknown call {call!r}; choose one of {', '.join(CALLS)}",
@@ -83,58 +102,86 @@ async def run_demo(
         rep_audio = read_audio(rep_path)
         customer_audio = read_audio(customer_path)
     view = TerminalView(color)
-    async with Server(Config(port=0, model=model)) as srv:
-        print(f"Sparring demo: embedded server at {srv.http_url}", flush=True)
+    if model == "auto":
+        model = "base" if truth["language"] == "nl" else "tiny.en"
+    server = Server(Config(port=0, model=model))
+    try:
+        await server.__aenter__()
+    except ModelUnavailable as exc:
+        print(f"sparring demo: {exc}; going on without transcripts", file=sys.stderr)
+        server = Server(Config(port=0, model="none"))
+        await server.__aenter__()
+    try:
+        return await _run(server, call, speed, truth, rep_audio, customer_audio, view)
+    finally:
+        await server.__aexit__(None, None, None)
+
+
+async def _run(server, call, speed, truth, rep_audio, customer_audio, view) -> int:
+    """Runs the call through a started server and prints what the rep would see."""
+    srv = server
+    print(f"Sparring demo: embedded server at {srv.http_url}", flush=True)
+    print(
+        f"Call '{call}' ({truth['duration_s']:.0f} s of audio, {truth['language']}), streamed at {speed:g}x",
+        flush=True,
+    )
+    created = await create_session(srv.ws_url, title=f"Demo: {call}", language=truth["language"])
+    async with (
+        Participant(
+            srv.ws_url,
+            created.tokens.rep,
+            "Rep (demo)",
+            rep_audio.format(),
+            on_message=view.show,
+        ) as rep,
+        Participant(
+            srv.ws_url, created.tokens.customer, "Customer (demo)", customer_audio.format()
+        ) as customer,
+    ):
+        print("Both parties consent ...", flush=True)
+        await rep.consent()
+        await customer.consent()
+        await asyncio.wait_for(rep.live.wait(), timeout=10)
+        start = time.monotonic() + 0.05
+        await asyncio.gather(
+            rep.stream(rep_audio.frames(), speed=speed, start_at=start),
+            customer.stream(customer_audio.frames(), speed=speed, start_at=start),
+        )
+        await _drain(srv)
+        await rep.end()
+        await asyncio.wait_for(rep.ended.wait(), timeout=10)
+    session = srv.app.hub.get(created.session)
+    assert session is not None
+    report = session.report()
+    reports = rep.of_type(Report)
+    print()
+    print("Summary of the call")
+    print(f"  analysed          {report.duration_s:.0f} s")
+    print(
+        f"  talk share        rep {report.talk.rep * 100:.0f}% / customer {report.talk.customer * 100:.0f}%"
+        f"  (script: rep {truth['talk_share']['rep'] * 100:.0f}%)"
+    )
+    print(f"  longest monologue {report.longest_monologue_s:.0f} s")
+    print(f"  interruptions     {len(report.interruptions)}")
+    gap = report.mean_response_gap_s
+    print(f"  response gap      {'-' if gap is None else f'{gap:.2f} s'} (mean)")
+    print(
+        f"  nudges            {len(report.nudges)}: {', '.join(n.rule for n in report.nudges) or 'none'}"
+    )
+    print(f"  consent ledger    {len(report.consent)} entries")
+    if reports:
+        print(f"  report            {srv.http_url}{reports[0].url} (needs a join token)")
+    language = report.language_report
+    if language is not None:
+        wpm = "-" if language.wpm is None else f"{language.wpm:.0f}"
         print(
-            f"Call '{call}' ({truth['duration_s']:.0f} s of audio, {truth['language']}), streamed at {speed:g}x",
-            flush=True,
+            f"  questions         {language.questions.open} open / {language.questions.closed} closed"
+            f"  · summaries {language.summaries} · pace {wpm} wpm · fillers {language.fillers}"
         )
-        created = await create_session(
-            srv.ws_url, title=f"Demo: {call}", language=truth["language"]
-        )
-        async with (
-            Participant(
-                srv.ws_url,
-                created.tokens.rep,
-                "Rep (demo)",
-                rep_audio.format(),
-                on_message=view.show,
-            ) as rep,
-            Participant(
-                srv.ws_url, created.tokens.customer, "Customer (demo)", customer_audio.format()
-            ) as customer,
-        ):
-            print("Both parties consent ...", flush=True)
-            await rep.consent()
-            await customer.consent()
-            await asyncio.wait_for(rep.live.wait(), timeout=10)
-            start = time.monotonic() + 0.05
-            await asyncio.gather(
-                rep.stream(rep_audio.frames(), speed=speed, start_at=start),
-                customer.stream(customer_audio.frames(), speed=speed, start_at=start),
-            )
-            await rep.end()
-            await asyncio.wait_for(rep.ended.wait(), timeout=10)
-        session = srv.app.hub.get(created.session)
-        assert session is not None
-        report = session.report()
-        reports = rep.of_type(Report)
-        print()
-        print("Summary of the call")
-        print(f"  analysed          {report.duration_s:.0f} s")
+        done = [c.label for c in language.checklist if c.done]
+        missing = [c.label for c in language.checklist if not c.done]
         print(
-            f"  talk share        rep {report.talk.rep * 100:.0f}% / customer {report.talk.customer * 100:.0f}%"
-            f"  (script: rep {truth['talk_share']['rep'] * 100:.0f}%)"
+            f"  checklist         covered: {', '.join(done) or '-'}; not yet: {', '.join(missing) or '-'}"
         )
-        print(f"  longest monologue {report.longest_monologue_s:.0f} s")
-        print(f"  interruptions     {len(report.interruptions)}")
-        gap = report.mean_response_gap_s
-        print(f"  response gap      {'-' if gap is None else f'{gap:.2f} s'} (mean)")
-        print(
-            f"  nudges            {len(report.nudges)}: {', '.join(n.rule for n in report.nudges) or 'none'}"
-        )
-        print(f"  consent ledger    {len(report.consent)} entries")
-        if reports:
-            print(f"  report            {srv.http_url}{reports[0].url} (needs a join token)")
-        errors = rep.of_type(ErrorMessage) + customer.of_type(ErrorMessage)
-        return 1 if errors else 0
+    errors = rep.of_type(ErrorMessage) + customer.of_type(ErrorMessage)
+    return 1 if errors else 0
