@@ -187,17 +187,19 @@ class Participant:
         """Sends frames paced at `speed` x real time (0 sends as fast as the socket takes).
 
         `start_at` (a `time.monotonic()` value) lets two participants keep one schedule.
+        After a stall the pace resumes instead of catching up in a burst: a burst from one
+        party would put the other past the server's lag bound (2 s of audio, 67 ms at 30x),
+        and a lagging party counts as silent for what it missed.
         """
-        t0 = start_at if start_at is not None else time.monotonic()
-        i = 0
+        next_at = start_at if start_at is not None else time.monotonic()
+        step_s = frame_s / speed if speed > 0 else 0.0
         if isinstance(frames, Iterator):
             for frame in frames:
-                if speed > 0:
-                    delay = t0 + i * frame_s / speed - time.monotonic()
-                    if delay > 0:
-                        await asyncio.sleep(delay)
+                delay = next_at - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
                 await self.send_audio(frame)
-                i += 1
+                next_at = max(next_at + step_s, time.monotonic() - step_s)
         else:
             async for frame in frames:
                 await self.send_audio(frame)

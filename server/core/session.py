@@ -62,6 +62,8 @@ class AsrRequest:
 # A party whose audio lags the other's by more than this counts as silent for what it
 # missed, so one stalled connection never stalls the other's coaching (protocol.md, Time).
 LAG_BOUND_FRAMES = 2000 // FRAME_MS
+# The rep's prosody snapshot is refreshed this often (audio seconds) for the rules.
+PROSODY_EVERY_S = 5.0
 # Metrics go out about once per audio second.
 METRICS_EVERY_MS = 1000
 
@@ -161,6 +163,8 @@ class Session:
         self._last_final_text: dict[str, str] = {}
         self.speech = SpeechCoach(playbook, language)
         self._checklist_sent = False
+        self._prosody_cache: ProsodySnapshot | None = None
+        self._prosody_cache_at_s = 0.0
         if rules.monotone.enabled or rules.volume.enabled:
             # Every other voiced frame is plenty for a 30 s spread (bench/bench_prosody.py).
             self._parties[Role.REP].prosody = ProsodyTracker(pitch_every_frames=2)
@@ -653,8 +657,16 @@ class Session:
         return "nl" if language == "nl" else "en"
 
     def _prosody_snapshot(self) -> ProsodySnapshot | None:
+        """The rep's pitch and level, refreshed every few audio seconds (a 30 s spread
+        moves slowly, and a snapshot costs percentiles over the window)."""
         tracker = self._parties[Role.REP].prosody
-        return tracker.snapshot() if tracker is not None else None
+        if tracker is None:
+            return None
+        at_s = self.turns.at_s
+        if self._prosody_cache is None or at_s - self._prosody_cache_at_s >= PROSODY_EVERY_S:
+            self._prosody_cache = tracker.snapshot()
+            self._prosody_cache_at_s = at_s
+        return self._prosody_cache
 
     def _speech_for_rules(self) -> SpeechCoach | None:
         """The language coach, when what the rep says is transcribed (model and consent)."""
@@ -718,6 +730,7 @@ class Session:
         rep = self._parties[Role.REP]
         if rep.prosody is not None:
             rep.prosody = ProsodyTracker(pitch_every_frames=2)
+            self._prosody_cache = None
         self._last_final_text.clear()
         self._cancel_segments()
         self.turns = Turns(self.turns.settings)

@@ -105,7 +105,9 @@ def _report(app: App, request: Request, session_id: str, query: dict[str, list[s
         "Accept", ""
     )
     if wants_html:
-        return respond(HTTPStatus.OK, render_report_html(report).encode(), "text/html; charset=utf-8")
+        return respond(
+            HTTPStatus.OK, render_report_html(report).encode(), "text/html; charset=utf-8"
+        )
     return respond(HTTPStatus.OK, codec.encode(report), "application/json")
 
 

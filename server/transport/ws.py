@@ -42,7 +42,7 @@ from models.wire import (
     Welcome,
     Whisper,
 )
-from server.core.session import Outputs, Session
+from server.core.session import Session
 
 if TYPE_CHECKING:
     from server.app import App
@@ -132,6 +132,9 @@ class LiveConnection:
             pass
         finally:
             self._left()
+            # Lets the writer drain and stop; without it, a connection the client closed
+            # kept its handler waiting on an empty outbox for the full timeout.
+            self.close_soon(1000)
             with contextlib.suppress(asyncio.TimeoutError, ConnectionClosed):
                 await asyncio.wait_for(writer, timeout=5)
             writer.cancel()

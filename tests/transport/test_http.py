@@ -1,0 +1,227 @@
+"""The read-only HTTP side of the port (pages, assets, health, metrics, reports), over real
+sockets: requests are written byte for byte, so no client normalises a path for us.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from itertools import islice
+from pathlib import Path
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+
+from client.stream import Participant, create_session
+from models.wire import AudioFormat, Metrics
+
+OVERLAY = Path(__file__).resolve().parents[2] / "client" / "overlay"
+
+
+@pytest.fixture
+async def ended_call(server, call_audio, stream_together):
+    """A finished session: rep, customer and observer consented, 12 s of the good call."""
+    created = await create_session(server.ws_url, "Discovery <b>call</b>")
+    rep_a, customer_a = call_audio("good", "rep"), call_audio("good", "customer")
+    fmt = AudioFormat(rate=16000, channels=1)
+    tokens = created.tokens
+    async with (
+        Participant(server.ws_url, tokens.rep, "Anna", fmt) as rep,
+        Participant(server.ws_url, tokens.customer, "Bob", fmt) as customer,
+        Participant(server.ws_url, tokens.observer, "Olga") as observer,
+    ):
+        for party in (rep, customer, observer):
+            await party.consent()
+        await asyncio.wait_for(rep.live.wait(), 5)
+        frames = 120  # 12 s of 100 ms frames
+        await stream_together(
+            rep, customer, islice(rep_a.frames(), frames), islice(customer_a.frames(), frames), 20
+        )
+        await rep.end()
+        for party in (rep, customer, observer):
+            await asyncio.wait_for(party.ended.wait(), 5)
+        assert rep.of_type(Metrics)
+    return created
+
+
+# --- health, metrics, pages ------------------------------------------------------------
+
+
+async def test_http_healthz_ok(http_get):
+    status, headers, body = await http_get("/healthz")
+    assert status == 200
+    assert body == b"ok\n"
+    assert headers["content-type"].startswith("text/plain")
+
+
+async def test_http_metrics_exposes_sparring_metrics(http_get, ended_call):
+    status, headers, body = await http_get("/metrics")
+    assert status == 200
+    assert headers["content-type"].startswith("text/plain")
+    text = body.decode()
+    for name in (
+        "sparring_sessions",
+        "sparring_sessions_live",
+        "sparring_connections",
+        "sparring_audio_bytes",
+        "sparring_sessions_created",
+    ):
+        assert f"\n{name} " in text, name
+    assert "\nsparring_sessions_created 1.0" in text
+    assert "\nsparring_sessions_live 0.0" in text
+    assert "\nsparring_connections 0.0" in text
+
+
+async def test_http_root_serves_participant_page(http_get):
+    if not (OVERLAY / "index.html").exists():
+        pytest.xfail("client/overlay/index.html is not written yet")
+    for path in ("/", "/index.html", "/?lang=nl"):
+        status, headers, body = await http_get(path)
+        assert status == 200, path
+        assert headers["content-type"] == "text/html; charset=utf-8"
+        assert body == (OVERLAY / "index.html").read_bytes()
+        assert headers["x-content-type-options"] == "nosniff"
+
+
+async def test_http_static_asset_is_served(http_get):
+    assets = sorted(p for p in OVERLAY.glob("*.js"))
+    if not assets:
+        pytest.xfail("client/overlay has no scripts yet")
+    status, headers, body = await http_get(f"/static/{assets[0].name}")
+    assert status == 200
+    assert "javascript" in headers["content-type"]
+    assert body == assets[0].read_bytes()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/../app.py",
+        "/static/../../pyproject.toml",
+        "/static/../stream.py",
+        "/static/..",
+        "/static/.",
+        "/static/",
+        "/static/%2e%2e/stream.py",
+        "/static/..%2fstream.py",
+        "/static/..%2f..%2fpyproject.toml",
+        "/static//etc/passwd",
+        "/static/overlay/../../client/stream.py",
+        "/static/nope.js",
+    ],
+)
+async def test_http_static_path_traversal_is_404(http_get, path):
+    status, _, body = await http_get(path)
+    assert status == 404
+    assert b"import" not in body and b"[project]" not in body
+
+
+async def test_http_unknown_path_is_404(http_get):
+    status, _, _ = await http_get("/v1/sessions")
+    assert status == 404
+
+
+async def test_http_websocket_elsewhere_is_refused(server):
+    with pytest.raises(InvalidStatus) as caught:
+        async with connect(server.ws_url.replace("/v1/live", "/live")):
+            pass
+    assert caught.value.response.status_code == 404
+
+
+# --- reports ---------------------------------------------------------------------------
+
+
+def _check_report(report: dict, session: str) -> None:
+    assert report["session"] == session
+    assert report["status"] == "ended"
+    talk = report["talk"]
+    assert talk["rep"] + talk["customer"] == pytest.approx(1.0, abs=0.001)
+    assert 0.1 < talk["rep"] < 0.6  # 12 s of the good call: the customer talks more
+    assert report["duration_s"] == pytest.approx(12.0, abs=0.1)
+    ledger = report["consent"]
+    assert sorted((c["role"], c["name"], c["granted"]) for c in ledger) == [
+        ("customer", "Bob", True),
+        ("observer", "Olga", True),
+        ("rep", "Anna", True),
+    ]
+    for record in ledger:
+        assert "coaching" in record["scopes"]
+        assert record["given_by"] == record["name"]
+        assert record["on_behalf_of"] is None
+        assert record["wall_time"] > 0
+
+
+async def test_http_report_json_with_bearer_token(http_get, ended_call):
+    created = ended_call
+    path = f"/v1/sessions/{created.session}/report"
+    for token in (created.tokens.rep, created.tokens.customer, created.tokens.observer):
+        status, headers, body = await http_get(path, {"Authorization": f"Bearer {token}"})
+        assert status == 200
+        assert headers["content-type"] == "application/json"
+        assert headers["cache-control"] == "no-store"
+        _check_report(json.loads(body), created.session)
+
+
+async def test_http_report_json_with_query_token(http_get, ended_call):
+    created = ended_call
+    status, headers, body = await http_get(
+        f"/v1/sessions/{created.session}/report?token={created.tokens.customer}"
+    )
+    assert status == 200
+    assert headers["content-type"] == "application/json"
+    _check_report(json.loads(body), created.session)
+
+
+async def test_http_report_wrong_token_is_404(server, http_get, ended_call):
+    created = ended_call
+    other = await create_session(server.ws_url, "other")
+    path = f"/v1/sessions/{created.session}/report"
+    attempts = [
+        (path, {"Authorization": "Bearer wrong"}),
+        (f"{path}?token=wrong", {}),
+        (path, {}),
+        (f"{path}?token=", {}),
+        (path, {"Authorization": f"Bearer {other.tokens.rep}"}),  # a token of another session
+        (f"{path}?token={other.tokens.customer}", {}),
+        (f"/v1/sessions/{other.session}/report?token={created.tokens.rep}", {}),
+        (f"/v1/sessions/0123456789abcdef/report?token={created.tokens.rep}", {}),
+    ]
+    bodies = set()
+    for url, headers in attempts:
+        status, _, body = await http_get(url, headers)
+        assert status == 404, url
+        bodies.add(body)
+    assert len(bodies) == 1  # one answer for every miss: ids and tokens cannot be probed
+
+
+async def test_http_report_html(http_get, ended_call):
+    created = ended_call
+    path = f"/v1/sessions/{created.session}/report"
+    for url, headers in (
+        (f"{path}?format=html&token={created.tokens.rep}", {}),
+        (path, {"Authorization": f"Bearer {created.tokens.rep}", "Accept": "text/html"}),
+    ):
+        status, response_headers, body = await http_get(url, headers)
+        assert status == 200
+        assert response_headers["content-type"] == "text/html; charset=utf-8"
+        page = body.decode()
+        assert page.startswith("<!doctype html>")
+        assert "Consent ledger" in page and "Anna" in page and "Olga" in page
+        assert "<b>call</b>" not in page  # the title is escaped
+        assert "Discovery &lt;b&gt;call&lt;/b&gt;" in page
+
+
+async def test_http_report_of_live_session(server, http_get, call_audio):
+    created = await create_session(server.ws_url)
+    fmt = AudioFormat(rate=16000, channels=1)
+    async with Participant(server.ws_url, created.tokens.rep, "Anna", fmt):
+        await asyncio.sleep(0.05)
+        status, _, body = await http_get(
+            f"/v1/sessions/{created.session}/report",
+            {"Authorization": f"Bearer {created.tokens.rep}"},
+        )
+        assert status == 200
+        report = json.loads(body)
+        assert report["status"] == "waiting"
+        assert report["consent"] == []
