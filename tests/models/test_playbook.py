@@ -43,3 +43,19 @@ def test_playbook_errors_name_the_problem(text: str, fragment: str) -> None:
 def test_playbook_missing_file_is_a_clear_error(tmp_path) -> None:
     with pytest.raises(BadPlaybook, match="cannot read playbook"):
         load_playbook(tmp_path / "nope.toml")
+
+
+def test_playbook_readme_example_is_valid() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text("utf-8")
+    start = readme.index('```toml\nname = "Discovery calls, group B"') + len("```toml\n")
+    p = parse_playbook(readme[start : readme.index("```", start)], "README.md")
+    assert p.rules.talk_ratio.threshold == 0.55 and not p.rules.patience.enabled
+    assert [item.id for item in p.checklist] == ["competitor", "budget"]
+
+
+def test_playbook_checklist_errors_name_the_item() -> None:
+    text = '[[checklist]]\nid = "Budget!"\nlabel = { en = "B", nl = "B" }\nphrases = { en = ["b"] }\n'
+    with pytest.raises(BadPlaybook, match="checklist id must be lowercase"):
+        parse_playbook(text, "my.toml")
