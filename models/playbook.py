@@ -364,13 +364,17 @@ def parse_playbook(text: str, source: str = "<playbook>") -> Playbook:
         return msgspec.convert(data, Playbook)
     except msgspec.ValidationError as exc:
         message = str(exc)
-        match = re.search(r"at `\$\.([^`]+)`", message)
+        suffix = re.search(r"at `\$\.([^`]+)`", message)
+        prefix = re.match(r"^((?:rules|pacing|checklist)[\w.\[\]]*): ", message)
         where = ""
-        if match:
-            path = match.group(1)
+        if suffix or prefix:
+            path = (suffix or prefix).group(1)  # type: ignore[union-attr]
             line = _line_of(text, path)
             where = f" (line {line}, {path})" if line else f" ({path})"
-            message = message[: match.start()].rstrip(" -")
+            if suffix:
+                message = message[: suffix.start()].rstrip(" -")
+            else:
+                message = message[prefix.end() :]  # type: ignore[union-attr]
         raise BadPlaybook(f"{source}{where}: {message}") from None
 
 
@@ -391,19 +395,43 @@ def default_playbook() -> Playbook:
 
 
 def _line_of(text: str, path: str) -> int | None:
-    """Best-effort line of a dotted key path in TOML text (tables or dotted keys)."""
-    parts = path.split(".")
-    lines = text.splitlines()
-    table: list[str] = []
-    for number, raw in enumerate(lines, start=1):
-        line = raw.strip()
-        if line.startswith("[") and not line.startswith("[["):
-            table = line.strip("[] ").split(".")
-            if table == parts:
-                return number
+    """Best-effort line of a key path such as `rules.pace.max_wpm` or `checklist[1].label`.
+
+    Returns the line of the deepest table or key that lies on the path.
+    """
+    target = _path_parts(path)
+    best: tuple[int, int] | None = None  # (depth matched, line)
+    table: list[tuple[str, int | None]] = []
+    array_counts: dict[str, int] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if line.startswith("[["):
+            name = line.strip("[] ")
+            array_counts[name] = array_counts.get(name, -1) + 1
+            table = [(part, None) for part in name.split(".")[:-1]]
+            table.append((name.split(".")[-1], array_counts[name]))
+            here = table
+        elif line.startswith("["):
+            table = [(part.strip(), None) for part in line.strip("[] ").split(".")]
+            here = table
+        elif "=" in line:
+            key = line.split("=", 1)[0].strip().strip('"')
+            here = table + [(part.strip(), None) for part in key.split(".")]
+        else:
             continue
-        key = line.split("=", 1)[0].strip()
-        if "=" in line and table + key.split(".") == parts[: len(table) + len(key.split("."))]:
-            if len(table) + len(key.split(".")) >= len(parts) - 1:
-                return number
-    return None
+        depth = 0
+        for have, want in zip(here, target, strict=False):
+            if have != want:
+                break
+            depth += 1
+        if depth == len(here) and depth and (best is None or depth > best[0]):
+            best = (depth, number)
+    return best[1] if best else None
+
+
+def _path_parts(path: str) -> list[tuple[str, int | None]]:
+    parts: list[tuple[str, int | None]] = []
+    for part in path.split("."):
+        match = re.fullmatch(r"([^\[]+)\[(\d+)\]", part)
+        parts.append((match.group(1), int(match.group(2))) if match else (part, None))
+    return parts

@@ -107,3 +107,25 @@ def test_asr_words_are_placed_in_session_audio_time() -> None:
     out = h.session.on_recognition("rep", final.segment, True, words("hi"), final.start_s)
     (message,) = {m for _, m in out.sends}
     assert message.words[0].start == round(final.start_s, 3)
+
+
+def test_asr_auto_language_is_detected_once_from_speech_then_forced() -> None:
+    h = make_session(asr=True)
+    h.session.language = "auto"
+    h.play([(2, True, False), (1, False, False)])
+    first = next(j for j in h.asr_jobs() if j.final)
+    assert first.language is None  # detect: nothing known yet, and never from silence
+    h.session.on_recognition("rep", first.segment, True, words("goedemorgen"), first.start_s, "nl", 0.93)
+    before = len(h.asr_jobs())
+    h.play([(2, True, False), (1, False, False)])
+    later = [j for j in h.asr_jobs()[before:]]
+    assert later and all(j.language == "nl" for j in later)
+
+
+def test_asr_auto_language_ignores_an_unsure_detection() -> None:
+    h = make_session(asr=True)
+    h.session.language = "auto"
+    h.play([(2, True, False), (1, False, False)])
+    first = next(j for j in h.asr_jobs() if j.final)
+    h.session.on_recognition("rep", first.segment, True, words("hm"), first.start_s, "nl", 0.3)
+    assert h.session.detected_language is None

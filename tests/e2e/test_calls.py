@@ -109,3 +109,63 @@ async def test_calls_coaching_matches_ground_truth(
     for rule in must_not_fire:
         assert rule not in fired, f"{name}: unexpected {rule} nudge"
     assert [n["id"] for n in report["nudges"]] == [n.id for n in rep.of_type(Nudge)]
+
+
+@pytest.mark.parametrize("rate_hz", [8000, 44100, 48000])
+async def test_calls_other_sample_rates_are_resampled(
+    server, http_get, call_audio, stream_together, rate_hz
+):
+    """Browsers capture at 44.1 or 48 kHz and phones at 8 kHz: the server resamples."""
+    import numpy as np
+    import soxr
+
+    from client.stream import Audio
+
+    truth = json.loads((CALLS_DIR / "good.json").read_text())
+    rep16, customer16 = call_audio("good", "rep"), call_audio("good", "customer")
+    rep_a = Audio(soxr.resample(rep16.samples, 16000, rate_hz).astype(np.int16), rate_hz)
+    created = await create_session(server.ws_url, f"rate {rate_hz}")
+    async with (
+        Participant(server.ws_url, created.tokens.rep, "Anna", rep_a.format()) as rep,
+        Participant(server.ws_url, created.tokens.customer, "Bob", customer16.format()) as customer,
+    ):
+        await rep.consent()
+        await customer.consent()
+        await asyncio.wait_for(rep.live.wait(), 5)
+        await stream_together(rep, customer, rep_a.frames(), customer16.frames(), SPEED)
+        sent = rep_a.samples.nbytes + customer16.samples.nbytes
+        while server.app.stats.audio_bytes < sent:
+            await asyncio.sleep(0.01)
+        await rep.end()
+        await asyncio.wait_for(rep.ended.wait(), 5)
+    report = server.app.hub.get(created.session).report()
+    assert report.talk.rep == pytest.approx(truth["talk_share"]["rep"], abs=TALK_SHARE_TOLERANCE)
+    assert report.duration_s == pytest.approx(truth["duration_s"], abs=0.5)
+
+
+async def test_calls_single_device_stereo_at_48k(server, call_audio, stream_together):
+    """One laptop for both: left channel the rep, right the customer, consent on behalf."""
+    import numpy as np
+    import soxr
+
+    from client.stream import Audio
+
+    truth = json.loads((CALLS_DIR / "pushy.json").read_text())
+    stereo16 = np.stack([call_audio("pushy", "rep").samples, call_audio("pushy", "customer").samples], axis=1)
+    stereo = Audio(soxr.resample(stereo16, 16000, 48000).astype(np.int16), 48000)
+    created = await create_session(server.ws_url, "stereo")
+    async with Participant(server.ws_url, created.tokens.rep, "Anna", stereo.format()) as rep:
+        await rep.consent()
+        await rep.consent(on_behalf_of="customer", name="Bob")
+        await asyncio.wait_for(rep.live.wait(), 5)
+        await rep.stream(stereo.frames(), speed=SPEED)
+        while server.app.stats.audio_bytes < stereo.samples.nbytes:
+            await asyncio.sleep(0.01)
+        await rep.end()
+        await asyncio.wait_for(rep.ended.wait(), 5)
+    report = server.app.hub.get(created.session).report()
+    assert report.talk.rep == pytest.approx(truth["talk_share"]["rep"], abs=TALK_SHARE_TOLERANCE)
+    assert len(report.interruptions) == len(truth["interruptions"])
+    assert {n.rule for n in rep.of_type(Nudge)} >= set(COACHING_RULES)
+    proxy = [c for c in report.consent if c.on_behalf_of == "customer"]
+    assert proxy and proxy[0].name == "Bob" and proxy[0].given_by == "Anna"

@@ -59,3 +59,18 @@ def test_playbook_checklist_errors_name_the_item() -> None:
     text = '[[checklist]]\nid = "Budget!"\nlabel = { en = "B", nl = "B" }\nphrases = { en = ["b"] }\n'
     with pytest.raises(BadPlaybook, match="checklist id must be lowercase"):
         parse_playbook(text, "my.toml")
+
+
+def test_playbook_errors_point_at_the_line_inside_a_checklist_item() -> None:
+    text = (
+        'name = "x"\n\n[[checklist]]\nid = "budget"\nlabel = { en = "B", nl = "B" }\n'
+        'phrases = { en = ["b"] }\n\n[[checklist]]\nid = "timing"\nlabel = { en = "T" }\n'
+    )
+    with pytest.raises(BadPlaybook, match=r"line 10, checklist\[1\]\.label.*`nl`"):
+        parse_playbook(text, "my.toml")
+
+
+def test_playbook_placeholder_error_points_at_its_line() -> None:
+    text = '[pacing]\nwarmup_s = 10\n\n[rules.dead_air]\ntext = {en="{oops}", nl="x"}\n'
+    with pytest.raises(BadPlaybook, match=r"line 5"):
+        parse_playbook(text, "my.toml")
