@@ -30,7 +30,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_sessions.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check .
+	$(BIN)/ruff check server models client
+	$(BIN)/mypy --strict models server/core
 
 clean:
 	rm -rf $(VENV) .pytest_cache

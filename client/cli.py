@@ -32,6 +32,7 @@ def token_of(value: str) -> str:
 
 def _serve(args: argparse.Namespace) -> int:
     from server.app import Server
+    from server.asr.models import ModelUnavailable
     from server.config import Config
 
     config = Config(
@@ -61,6 +62,9 @@ def _serve(args: argparse.Namespace) -> int:
         asyncio.run(run())
     except SparringError as exc:
         print(f"sparring: {exc.message}", file=sys.stderr)
+        return 2
+    except ModelUnavailable as exc:
+        print(f"sparring: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
         print(
@@ -175,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # What the server loads and how long it took is for the operator to see.
+    logging.getLogger("sparring").setLevel(logging.INFO)
     return int(args.func(args))
 
 

@@ -26,7 +26,8 @@ def decode_client(data: str | bytes) -> ClientMessage:
         UnknownType: the object's `type` is missing or not a v1 client message type.
     """
     try:
-        return _client_decoder.decode(data)
+        message: ClientMessage = _client_decoder.decode(data)
+        return message
     except msgspec.ValidationError as exc:
         # Tell "unknown type" apart from a bad field, which needs a second, cheap look.
         raw = _decode_raw(data)
@@ -44,7 +45,8 @@ def decode_client(data: str | bytes) -> ClientMessage:
 
 def decode_server(data: str | bytes) -> ServerMessage:
     """Decodes one server message (used by clients and tests)."""
-    return _server_decoder.decode(data)
+    message: ServerMessage = _server_decoder.decode(data)
+    return message
 
 
 def _decode_raw(data: str | bytes) -> object:

@@ -64,7 +64,7 @@ class App:
         )
         # A cold first decode takes seconds; pay it before the first rep speaks.
         await loop.run_in_executor(None, self.recognizer.warm_up)
-        log.warning(
+        log.info(
             "speech model %s loaded in %.2f s from %s",
             self.recognizer.name,
             self.recognizer.load_s,

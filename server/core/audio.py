@@ -7,7 +7,7 @@ samples of state. Stereo input splits into left (rep) and right (customer).
 from __future__ import annotations
 
 import numpy as np
-import soxr
+import soxr  # type: ignore[import-untyped]
 
 from models.errors import BadAudio
 from models.wire import AudioFormat

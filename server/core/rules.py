@@ -6,6 +6,7 @@ that fired stays quiet until its measure has recovered (coaching.md, "How to nud
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from models.playbook import Playbook
@@ -15,6 +16,9 @@ from server.core.speech import SpeechCoach
 from server.core.turns import Turns
 from server.core.vad import FRAME_S
 
+
+
+Evidence = Mapping[str, float | int | str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +80,7 @@ class RuleBook:
                 and turns.window_speech_s >= r.min_window_speech_s
                 and rep_share > r.threshold
             ):
-                evidence = {
+                evidence: Evidence = {
                     "rep_share": rep_share,
                     "window_s": r.window_s,
                     "rep_pct": round(rep_share * 100),
@@ -147,7 +151,7 @@ class RuleBook:
             closed_run = self._closed_run_armed and facts.closed_in_a_row >= q.closed_in_a_row
             no_open = self._no_open_armed and since_open_s >= q.no_open_for_s
             if closed_run or no_open:
-                evidence = {
+                evidence: Evidence = {
                     "closed_in_a_row": facts.closed_in_a_row,
                     "since_open_s": round(since_open_s),
                     "open": facts.open_questions,
@@ -208,7 +212,7 @@ class RuleBook:
             if not flat:
                 self._monotone_armed = True
             elif self._monotone_armed:
-                evidence = {
+                evidence: Evidence = {
                     "spread_st": round(prosody.spread_st or 0.0, 1),
                     "baseline_st": round(prosody.baseline_spread_st or 0.0, 1),
                 }
@@ -265,7 +269,7 @@ def _candidate(
     name: str,
     rule: object,
     language: str,
-    evidence: dict[str, float | int | str],
+    evidence: Evidence,
 ) -> Candidate:
     text = rule.text.get(language).format_map(evidence)  # type: ignore[attr-defined]
     return Candidate(
@@ -273,5 +277,5 @@ def _candidate(
         priority=rule.priority,  # type: ignore[attr-defined]
         severity=rule.severity,  # type: ignore[attr-defined]
         text=text,
-        evidence=evidence,
+        evidence=dict(evidence),
     )

@@ -446,7 +446,7 @@ class Session:
         return msgspec.structs.replace(
             message,
             question=utterance.question.kind.value,
-            tip=tip,  # type: ignore[arg-type]
+            tip=tip,
         )
 
     def _checklist(self) -> Checklist:

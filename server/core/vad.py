@@ -5,7 +5,7 @@ Pure: no I/O, no clock. Frames are counted, never timed by the wall.
 
 from __future__ import annotations
 
-import webrtcvad
+import webrtcvad  # type: ignore[import-untyped]
 
 RATE_HZ = 16000
 FRAME_MS = 30
@@ -92,4 +92,4 @@ class FrameVad:
 
     def is_voiced(self, frame: bytes) -> bool:
         """Whether one 30 ms frame (960 bytes) holds speech."""
-        return self._vad.is_speech(frame, RATE_HZ)
+        return bool(self._vad.is_speech(frame, RATE_HZ))
