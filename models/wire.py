@@ -6,7 +6,7 @@ ignored on decode so that newer clients keep working (extend, never break).
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Literal
 
 import msgspec
@@ -17,14 +17,14 @@ SUPPORTED_RATES_HZ = (8000, 16000, 44100, 48000)
 SCOPES = ("coaching", "transcript", "trainer_view")
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     REP = "rep"
     CUSTOMER = "customer"
     OBSERVER = "observer"
     TRAINER = "trainer"
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     INFO = "info"
     WARN = "warn"
 

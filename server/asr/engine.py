@@ -77,6 +77,23 @@ TOKENS_PER_SECOND_MAX = 8
 TOKENS_EXTRA = 12
 MAX_PROMPT_TOKENS = 100
 
+# Whisper leaves most fillers out of its transcripts (it was trained on cleaned-up
+# subtitles); a prompt that is itself full of fillers makes it write them. Prepended to
+# the prompt of final decodes when ``filler_prompt`` is on; figures in
+# bench/bench_fillers.py output.
+FILLER_PRIMER: dict[str, str] = {
+    "en": "Um, so, uh, you know, I mean, like, we, uh, we were, um, thinking.",
+    "nl": "Eh, nou, ehm, zeg maar, weet je, we, eh, dachten, ehm, dat.",
+}
+# Hesitation sounds (English and Dutch spellings). The primer lowers Whisper's
+# no_speech_prob on noise (tiny.en: 0.95 -> 0.46-0.70 on white and pink noise and room
+# tone) and makes it write "Uh, uh," there, while a lone spoken "um"/"uh" decodes with
+# no_speech_prob 0.17-0.19: a hypothesis made only of these is blanked above this.
+HESITATIONS = frozenset(
+    {"um", "umm", "uh", "uhh", "uhm", "erm", "er", "eh", "ehh", "ehm", "hmm", "mm", "hm"}
+)
+FILLER_ONLY_NO_SPEECH_PROB = 0.35
+
 # Word durations are capped at twice the median (median capped at 0.7 s), after
 # faster-whisper's add_word_timestamps.
 WORD_MEDIAN_CAP_S = 0.7
@@ -98,6 +115,9 @@ class Recognizer:
         beam_size_partial: Beam for partial decodes (1 = greedy: partials are provisional).
         beam_size_final: Beam for final decodes (5: corpus WER 0.231 -> 0.178 on the
             bundled English calls, for about twice the decoder time, once per utterance).
+        filler_prompt: Prepend ``FILLER_PRIMER`` (for the decode's language, when there is
+            one) to the prompt of final decodes, so that fillers are transcribed; partial
+            decodes are unchanged.
 
     Raises:
         ModelUnavailable: The model cannot be found or loaded.
@@ -113,6 +133,7 @@ class Recognizer:
         encode_mode: EncodeMode = "exact",
         beam_size_partial: int = 1,
         beam_size_final: int = 5,
+        filler_prompt: bool = False,
     ) -> None:
         from faster_whisper import WhisperModel  # heavy import, only when a model is wanted
         from faster_whisper.tokenizer import Tokenizer
@@ -124,6 +145,7 @@ class Recognizer:
         self.encode_mode: EncodeMode = encode_mode
         self.beam_size_partial = beam_size_partial
         self.beam_size_final = beam_size_final
+        self.filler_prompt = filler_prompt
         self.cpu_threads = cpu_threads
         self.num_workers = num_workers
         log.info(
@@ -225,7 +247,7 @@ class Recognizer:
             language = token[2:-2]
         tokenizer = self._tokenizer(language)
 
-        previous = tokenizer.encode(" " + prompt.strip())[-MAX_PROMPT_TOKENS:] if prompt else []
+        previous = self._prompt_tokens(tokenizer, prompt, language, final)
         prompt_tokens = model.get_prompt(tokenizer, previous, without_timestamps=True)
         beam = self.beam_size_final if final else self.beam_size_partial
         max_new = int(duration_s * TOKENS_PER_SECOND_MAX) + TOKENS_EXTRA
@@ -260,7 +282,7 @@ class Recognizer:
 
         # Loop guard: collapse back-to-back repeated phrases, then re-tokenise.
         raw_words = raw_text.split()
-        kept_words = clean_hypothesis(raw_words, word_key)
+        kept_words = clean_hypothesis(raw_words, _loop_key)
         if len(kept_words) != len(raw_words):
             log.debug("collapsed a repetition loop: %r", raw_text)
             raw_text = " ".join(kept_words)
@@ -300,6 +322,18 @@ class Recognizer:
         encoder_output = model.encode(_pad_frames(features[:, :-1], FULL_WINDOW_FRAMES))
         token, probability = model.model.detect_language(encoder_output)[0][0]
         return token[2:-2], float(probability)
+
+    def _prompt_tokens(
+        self, tokenizer: object, prompt: str | None, language: str, final: bool
+    ) -> list[int]:
+        """Tokens of the prompt: the filler primer (finals only, when on) and then the
+        caller's text, cut from the left so that the primer is never cut."""
+        primer = FILLER_PRIMER.get(language) if final and self.filler_prompt else None
+        primer_tokens = tokenizer.encode(" " + primer) if primer else []
+        budget = MAX_PROMPT_TOKENS - len(primer_tokens)
+        text = prompt.strip() if prompt else ""
+        previous = tokenizer.encode(" " + text)[-budget:] if text and budget > 0 else []
+        return primer_tokens + previous
 
     def _window(self, features: np.ndarray) -> np.ndarray:
         n_frames = features.shape[-1]
@@ -406,7 +440,18 @@ def rejection(text: str, avg_logprob: float, no_speech_prob: float) -> str | Non
         no_speech_prob > HALLUCINATION_NO_SPEECH_PROB or avg_logprob < LOGPROB_FOR_NO_SPEECH
     ):
         return "hallucination"
+    if all(word in HESITATIONS for word in normalised.split()) and (
+        no_speech_prob > FILLER_ONLY_NO_SPEECH_PROB or avg_logprob < LOGPROB_FOR_NO_SPEECH
+    ):
+        return "hallucination"
     return None
+
+
+def _loop_key(word: str) -> str:
+    """``word_key`` with every hesitation mapped to one key, so that a loop with different
+    fillers in it ("cheaper to, um, cheaper to, uh, cheaper to") is still one loop."""
+    key = word_key(word)
+    return "<hesitation>" if key in HESITATIONS else key
 
 
 def _mono(audio: np.ndarray) -> np.ndarray:

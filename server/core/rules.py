@@ -16,8 +16,6 @@ from server.core.speech import SpeechCoach
 from server.core.turns import Turns
 from server.core.vad import FRAME_S
 
-
-
 Evidence = Mapping[str, float | int | str]
 
 
