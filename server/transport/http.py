@@ -111,6 +111,37 @@ def _report(app: App, request: Request, session_id: str, query: dict[str, list[s
     return respond(HTTPStatus.OK, codec.encode(report), "application/json")
 
 
+def _language_html(report: SessionReport) -> str:
+    """The language part of the scorecard; empty without recognition."""
+    lang = report.language_report
+    if lang is None:
+        return ""
+    e = html.escape
+    yes_no = {True: "yes", False: "not yet"}
+    items = "".join(
+        f"<li>{'✔' if c.done else '✘'} {e(c.label)}"
+        + (
+            f" <small>({c.at:.0f}s, {e(c.speaker or '')})</small>"
+            if c.done and c.at is not None
+            else ""
+        )
+        + "</li>"
+        for c in lang.checklist
+    )
+    wpm = "—" if lang.wpm is None else f"{lang.wpm:.0f}"
+    rate = "—" if lang.questions_per_10_min is None else f"{lang.questions_per_10_min:.1f}"
+    return (
+        "<h2>What was said</h2>"
+        f"<p>Questions: {lang.questions.open} open, {lang.questions.closed} closed"
+        f" ({rate} per 10 min; {lang.why_questions} “why”) · summaries {lang.summaries}"
+        f" · follow-up questions {lang.follow_ups} · pace {wpm} wpm"
+        f" · fillers {lang.fillers} ({lang.filler_share * 100:.1f}% of words)</p>"
+        f"<p>Structure: opening {yes_no[lang.opening]} · summary at the close"
+        f" {yes_no[lang.closing_summary]} · next step {yes_no[lang.next_step]}</p>"
+        f"<ul>{items}</ul>"
+    )
+
+
 def render_report_html(report: SessionReport) -> str:
     """A plain, printable scorecard page."""
     e = html.escape
@@ -129,6 +160,7 @@ def render_report_html(report: SessionReport) -> str:
         for t in report.transcript
     )
     gap = "—" if report.mean_response_gap_s is None else f"{report.mean_response_gap_s:.2f} s"
+    language = _language_html(report)
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>Sparring report: {e(report.title or report.session)}</title>
 <style>body{{font:15px/1.4 system-ui,sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem}}
@@ -138,6 +170,7 @@ table{{border-collapse:collapse;width:100%}}td,th{{border-bottom:1px solid #ddd;
 <h2>Talk time</h2><p>Rep {report.talk.rep * 100:.0f}% · customer {report.talk.customer * 100:.0f}%
 · longest monologue {report.longest_monologue_s:.0f} s · interruptions {len(report.interruptions)}
 · mean response gap {gap}</p>
+{language}
 <h2>Nudges</h2><table><tr><th>at</th><th>rule</th><th>text</th></tr>{rows}</table>
 <h2>Transcript</h2>{lines or "<p>None kept.</p>"}
 <h2>Consent ledger</h2><table><tr><th>at</th><th>role</th><th>name</th><th>what</th><th>scopes</th><th>on behalf</th></tr>{ledger}</table>

@@ -102,3 +102,12 @@ def test_language_closed_fast_call_gets_open_question_summarize_and_pace(name: s
     assert int(pace.evidence["wpm"]) > 175 and str(pace.evidence["wpm"]) in pace.text
     report = session.report().language_report
     assert report is not None and report.summaries == 0 and report.questions.open == 0
+
+
+def test_language_report_scorecard_shows_what_was_said() -> None:
+    from server.transport.http import render_report_html
+
+    session, _, _ = run_call("good")
+    page = render_report_html(session.report())
+    assert "What was said" in page and "open" in page
+    assert "✔ Budget" in page or "✔ Next step" in page
