@@ -30,6 +30,7 @@ log = logging.getLogger("sparring")
 # ASR_THREADS CTranslate2 threads each (see bench/bench_asr.py for the measurement).
 ASR_WORKERS = 2
 ASR_THREADS = 1
+JANITOR_EVERY_S = 60.0
 
 
 class App:
@@ -47,6 +48,7 @@ class App:
         self.hub = SessionHub(playbooks, max_sessions=config.max_sessions)
         self.asr = None
         self.recognizer: Recognizer | None = None
+        self._janitor: asyncio.Task[None] | None = None
         self.bus = LocalBus()
         self.stats = Stats()
         self.connections: dict[str, LiveConnection] = {}
@@ -55,6 +57,7 @@ class App:
     async def start(self) -> None:
         """Loads the speech model (once per process) and starts the recognition pool."""
         if self.config.model.lower() == "none":
+            self._janitor = asyncio.create_task(self._expire_abandoned(), name="app.janitor")
             return
         loop = asyncio.get_running_loop()
         workers = self.config.asr_workers or ASR_WORKERS
@@ -74,7 +77,19 @@ class App:
         self.asr = AsrPool(self.recognizer, self._on_recognition, workers=workers)
         await self.asr.start()
 
+        self._janitor = asyncio.create_task(self._expire_abandoned(), name="app.janitor")
+
+    async def _expire_abandoned(self) -> None:
+        while True:
+            await asyncio.sleep(JANITOR_EVERY_S)
+            for session in self.hub.expire(time.time()):
+                log.info("session %s ended: nobody connected for an hour", session.id)
+                if self.asr is not None:
+                    self.asr.cancel_session(session.id)
+
     async def stop(self) -> None:
+        if self._janitor is not None:
+            self._janitor.cancel()
         if self.asr is not None:
             await self.asr.close()
 

@@ -17,6 +17,8 @@ from server.core.session import Session
 
 # Ended sessions stay readable (reports, expired-token answers) up to this many.
 KEEP_ENDED_SESSIONS = 1000
+# Sessions with nobody connected for this long (wall seconds) are ended.
+ABANDONED_AFTER_S = 3600.0
 
 
 def _token() -> str:
@@ -45,10 +47,13 @@ class SessionHub:
         self._tokens: dict[str, tuple[str, Role]] = {}
         self._make_token = make_token
         self._make_session_id = make_session_id
+        self._last_seen: dict[str, float] = {}  # session -> wall time someone was connected
         # Which languages the loaded speech model transcribes; None: recognition is off.
         self.transcribes: Callable[[str], bool] | None = None
 
-    def create(self, msg: Create, *, default_language: str = "en") -> tuple[Session, RoleTokens]:
+    def create(
+        self, msg: Create, *, default_language: str = "en", now: float = 0.0
+    ) -> tuple[Session, RoleTokens]:
         """Starts a session from a `create` message.
 
         Raises:
@@ -82,6 +87,7 @@ class SessionHub:
         ):
             self._tokens[token] = (session_id, role)
         self.sessions[session_id] = session
+        self._last_seen[session_id] = now
         return session, tokens
 
     def resolve(self, token: str) -> tuple[Session, Role]:
@@ -110,11 +116,28 @@ class SessionHub:
             return None
         return entry[1]
 
+    def expire(self, now: float, idle_s: float = ABANDONED_AFTER_S) -> list[Session]:
+        """Ends sessions nobody has been connected to for `idle_s` (wall time from the adapter).
+
+        A link that was created and never used, or a call everyone left without ending,
+        would otherwise hold a slot and its tokens forever.
+        """
+        expired = []
+        for session in list(self.sessions.values()):
+            if session.connected_ids():
+                self._last_seen[session.id] = now
+            elif now - self._last_seen.get(session.id, now) >= idle_s:
+                session.abandon()
+                self.retire(session)
+                expired.append(session)
+        return expired
+
     def retire(self, session: Session) -> None:
         """Moves an ended session to the bounded list of ended ones."""
         if self.sessions.pop(session.id, None) is None:
             return
         self._ended[session.id] = session
+        self._last_seen.pop(session.id, None)
         while len(self._ended) > KEEP_ENDED_SESSIONS:
             old_id, _ = self._ended.popitem(last=False)
             for token in [t for t, (sid, _) in self._tokens.items() if sid == old_id]:

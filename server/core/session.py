@@ -737,6 +737,10 @@ class Session:
         self._rules = RuleBook(self.playbook)
         self.erased = True
 
+    def abandon(self) -> Outputs:
+        """Ends a session nobody is connected to (see `SessionHub.expire`)."""
+        return self._finish(Outputs())
+
     def _finish(self, out: Outputs) -> Outputs:
         if self.is_ended:
             return out

@@ -182,7 +182,9 @@ class LiveConnection:
     def _create(self, message: Create) -> None:
         if self.app.config.trainer_key and message.key not in (None, self.app.config.trainer_key):
             raise BadToken("wrong creation key")
-        session, tokens = self.app.hub.create(message, default_language=self.app.config.language)
+        session, tokens = self.app.hub.create(
+            message, default_language=self.app.config.language, now=time.time()
+        )
         base = self.app.public_base_url(self.ws)
         urls = RoleTokens(
             rep=f"{base}/#join={tokens.rep}",

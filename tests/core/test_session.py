@@ -215,3 +215,19 @@ def test_session_rep_dropping_to_a_whisper_is_asked_to_speak_up() -> None:
     nudges = _rep_only_session(["lively_m"] * 6 + ["soft_m"] * 3)
     volume = [n for n in nudges if n.rule == "volume"]
     assert volume and volume[0].text == "Speak up a little"
+
+
+def test_hub_ends_sessions_nobody_joined_or_everyone_left() -> None:
+    from models.wire import Create
+    from server.core.hub import SessionHub
+
+    hub = SessionHub({"default": default_playbook()})
+    unused, tokens = hub.create(Create(), now=0.0)
+    used, _ = hub.create(Create(), now=0.0)
+    rep, _ = used.join(Role.REP, "Anna", AudioFormat())
+    assert hub.expire(now=1800.0) == []
+    assert hub.expire(now=3600.0) == [unused]
+    assert unused.is_ended and hub.get(unused.id) is unused  # the report stays readable
+    with pytest.raises(Exception, match="ended"):
+        hub.resolve(tokens.rep)
+    assert hub.expire(now=10_000.0) == []  # someone is still connected to the other
