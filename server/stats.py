@@ -35,6 +35,12 @@ class Stats:
         self._created = Gauge(
             "sparring_sessions_created", "Sessions created since start", registry=self.registry
         )
+        self._asr = Gauge(
+            "sparring_asr",
+            "Speech recognition pool: queued jobs, degrade level, latency p95 (s)",
+            ["what"],
+            registry=self.registry,
+        )
         self.nudges_total = Counter(
             "sparring_nudges", "Nudges sent", ["rule"], registry=self.registry
         )
@@ -49,4 +55,13 @@ class Stats:
         self._connections.set(len(app.connections))
         self._audio.set(self.audio_bytes)
         self._created.set(self.sessions_created)
+        if app.asr is not None:
+            pool = app.asr.stats()
+            self._asr.labels("queued_partials").set(pool.queued_partials)
+            self._asr.labels("queued_finals").set(pool.queued_finals)
+            self._asr.labels("running").set(pool.running)
+            self._asr.labels("degrade_level").set(pool.degrade_level)
+            self._asr.labels("partial_latency_p95_s").set(pool.partial_latency_p95_s or 0.0)
+            self._asr.labels("final_latency_p95_s").set(pool.final_latency_p95_s or 0.0)
+            self._asr.labels("cancelled").set(pool.cancelled)
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
