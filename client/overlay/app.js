@@ -1,5 +1,6 @@
 // Sparring participant page: start or join a practice call, consent, microphone
-// capture, and the live overlay (analysis indicator, talk share, nudges, transcript).
+// capture, and the live overlay (analysis indicator, talk share, nudges, checklist,
+// transcript).
 // Wire protocol v1: one WebSocket at /v1/live; JSON text frames, binary PCM audio frames.
 
 const CLIENT = 'web/1.0';
@@ -59,6 +60,12 @@ function fmtSeconds(s) {
   if (typeof s !== 'number' || !isFinite(s)) return '—';
   s = Math.round(s);
   return s < 60 ? `${s} s` : `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+/** An audio time as m:ss, for time stamps ("0:22", "12:05"). */
+function fmtClock(s) {
+  if (typeof s !== 'number' || !isFinite(s) || s < 0) return '';
+  s = Math.round(s);
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 }
 function roleLabel(r) { return ROLE_LABEL[r] || (r ? String(r) : 'Participant'); }
 
@@ -176,6 +183,7 @@ function onMessage(msg) {
     case 'nudge': return showNudge(msg);
     case 'whisper': return showNudge({ ...msg, rule: 'manual' });
     case 'transcript': return onTranscript(msg);
+    case 'checklist': return onChecklist(msg);
     case 'report': return onReport(msg);
     case 'error': return onError(msg);
     default: return undefined; // v1 may grow new message types: ignore what we do not know
@@ -319,8 +327,10 @@ function onResume() { enterConsent(); }
 
 // ---------------------------------------------------------------- live view
 
+function isCoached() { return S.role === 'rep' || S.role === 'observer' || S.role === 'trainer'; }
+
 function setRoleUi() {
-  const coached = S.role === 'rep' || S.role === 'observer' || S.role === 'trainer';
+  const coached = isCoached();
   el.talk.hidden = !coached;
   el.stats.hidden = !coached;
   el.btnEnd.textContent = S.role === 'rep' ? 'End call' : 'Leave';
@@ -431,26 +441,80 @@ function onMetrics(m) {
   el.talk.dataset.updated = String(m.at ?? Date.now());
   if ('longest_monologue_s' in m) el.statMonologue.textContent = fmtSeconds(m.longest_monologue_s);
   if ('interruptions' in m) el.statInterruptions.textContent = String(m.interruptions);
-  if (m.questions) el.statQuestions.textContent = `${m.questions.open ?? 0}/${m.questions.closed ?? 0}`;
-  if ('wpm' in m && m.wpm !== null) el.statWpm.textContent = String(Math.round(m.wpm));
+  if (m.questions && typeof m.questions === 'object') {
+    el.statQuestions.textContent = `${m.questions.open ?? 0}/${m.questions.closed ?? 0}`;
+  }
+  if ('wpm' in m) {
+    el.statWpm.textContent = typeof m.wpm === 'number' && isFinite(m.wpm) ? String(Math.round(m.wpm)) : '—';
+  }
+  if (typeof m.fillers === 'number') el.statFillers.textContent = String(m.fillers);
+}
+
+// ---------------------------------------------------------------- checklist
+
+/** The playbook's topics, ticked off as they are covered (sent whole each time). */
+function onChecklist(msg) {
+  const items = Array.isArray(msg.items) ? msg.items.filter((i) => i && typeof i === 'object') : [];
+  if (!items.length) { hide(el.checklist); return; }
+  const done = items.filter((i) => i.done).length;
+  el.checklistCount.textContent = `${done}/${items.length}`;
+  el.checklist.setAttribute('aria-label', `Checklist: ${done} of ${items.length} covered`);
+  el.checklist.classList.toggle('complete', done === items.length);
+  const ticks = [];
+  const rows = [];
+  for (const item of items) {
+    const label = String(item.label || item.id || '');
+    const at = item.done ? fmtClock(item.at) : '';
+    const who = item.speaker === 'customer' ? 'by the customer' : item.speaker === 'rep' ? 'by you' : '';
+    const title = item.done ? `${label}: covered${at ? ` at ${at}` : ''}${who ? ` ${who}` : ''}` : `${label}: not yet`;
+    ticks.push(h('span', { class: `ck ${item.done ? 'yes' : 'no'}`, title, text: item.done ? '✓' : '' }));
+    const li = h('li', { class: item.done ? 'done' : 'open', title },
+      h('span', { class: 'ck-mark', 'aria-hidden': 'true', text: item.done ? '✓' : '' }),
+      h('span', { class: 'ck-label', text: label }));
+    if (at) li.append(h('span', { class: 'ck-at', text: at }));
+    li.setAttribute('aria-label', title);
+    li.dataset.id = String(item.id || '');
+    rows.push(li);
+  }
+  el.checklistTicks.replaceChildren(...ticks);
+  el.checklistItems.replaceChildren(...rows);
+  show(el.checklist);
 }
 
 // ---------------------------------------------------------------- nudges
 
-function evidenceText(ev) {
+/** A short "why" line for a nudge, from the evidence keys we know; anything else shows nothing. */
+function evidenceText(ev, rule) {
   if (!ev || typeof ev !== 'object') return '';
+  const num = (k) => (typeof ev[k] === 'number' && isFinite(ev[k]) ? ev[k] : null);
+  const round1 = (x) => Math.round(x * 10) / 10;
   const parts = [];
-  for (const [k, v] of Object.entries(ev)) {
-    if (typeof v !== 'number') continue;
-    if (k === 'rep_share') parts.push(`you: ${pct(v)}`);
-    else if (k === 'customer_share') parts.push(`customer: ${pct(v)}`);
-    else if (k === 'window_s') parts.push(v >= 60 ? `last ${Math.round(v / 60)} min` : `last ${Math.round(v)} s`);
-    else if (k.endsWith('_s')) parts.push(`${k.slice(0, -2).replace(/_/g, ' ')}: ${fmtSeconds(v)}`);
-    else if (k.endsWith('_share') || k.endsWith('_ratio')) parts.push(`${k.replace(/_(share|ratio)$/, '').replace(/_/g, ' ')}: ${pct(v)}`);
-    else parts.push(`${k.replace(/_/g, ' ')}: ${Math.round(v * 10) / 10}`);
-    if (parts.length >= 3) break;
+  const win = num('window_s');
+  const last = win === null ? '' : (win >= 60 ? `last ${Math.round(win / 60)} min` : `last ${Math.round(win)} s`);
+  if (num('rep_share') !== null) parts.push(`you: ${pct(num('rep_share'))}`);
+  else if (num('rep_pct') !== null) parts.push(`you: ${Math.round(num('rep_pct'))}%`);
+  if (num('wpm') !== null) parts.push(`${Math.round(num('wpm'))} words/min${num('max_wpm') !== null ? ` (aim ≤ ${Math.round(num('max_wpm'))})` : ''}`);
+  if (num('closed_in_a_row') !== null) parts.push(`${num('closed_in_a_row')} closed questions in a row`);
+  if (num('customer_speech_s') !== null) parts.push(`customer spoke ${fmtSeconds(num('customer_speech_s'))} since a summary`);
+  if (typeof ev.item === 'string' && ev.item) parts.push(`open topic: ${ev.item}`);
+  if (num('spread_st') !== null) {
+    const base = num('baseline_st');
+    parts.push(`pitch range ${round1(num('spread_st'))} st${base !== null ? ` (was ${round1(base)} st)` : ''}`);
   }
-  return parts.join(' · ');
+  if (num('delta_db') !== null) {
+    const d = round1(num('delta_db'));
+    parts.push(`${d > 0 ? '+' : d < 0 ? '−' : ''}${Math.abs(d)} dB vs. your start`);
+  }
+  if (num('count') !== null) {
+    const c = num('count');
+    const what = rule === 'fillers' ? `filler${c === 1 ? '' : 's'}` : rule === 'interruption' ? `interruption${c === 1 ? '' : 's'}` : 'times';
+    parts.push(`${c} ${what}`);
+  }
+  if (num('monologue_s') !== null) parts.push(`talking for ${fmtSeconds(num('monologue_s'))}`);
+  if (num('silence_s') !== null) parts.push(`silence: ${fmtSeconds(num('silence_s'))}`);
+  if (num('gap_ms') !== null) parts.push(`mean gap ${Math.round(num('gap_ms'))} ms`);
+  if (parts.length && last && (num('rep_share') !== null || num('rep_pct') !== null || num('count') !== null)) parts.push(last);
+  return parts.slice(0, 3).join(' · ');
 }
 
 function showNudge(n) {
@@ -459,7 +523,7 @@ function showNudge(n) {
   const manual = n.rule === 'manual' || n.type === 'whisper';
   const sev = n.severity === 'warn' ? 'warn' : 'info';
   const from = (n.evidence && typeof n.evidence.from === 'string' && n.evidence.from) || n.from;
-  const meta = manual ? `From ${from || 'your trainer'}` : evidenceText(n.evidence);
+  const meta = manual ? `From ${from || 'your trainer'}` : evidenceText(n.evidence, n.rule);
   const toast = h('div', { class: `toast ${manual ? 'manual' : sev}` },
     h('div', {},
       h('div', { class: 'toast-text', text: n.text || '' }),
@@ -498,6 +562,19 @@ function onTranscript(t) {
   line.li.querySelector('.txt').textContent = t.text || '';
   line.final = !!t.final;
   line.li.classList.toggle('partial', !line.final);
+  // Coaching marks on the rep's finals: the question's kind and a rephrasing tip.
+  // Not for the customer: they are the rep's coaching, not part of the conversation.
+  if (line.final && isCoached()) {
+    if (t.question === 'open' || t.question === 'closed') {
+      line.li.querySelector('.txt').before(h('span', {
+        class: `qbadge ${t.question}`,
+        title: t.question === 'open' ? 'Open question' : 'Closed question',
+        text: t.question,
+      }));
+      line.li.dataset.question = t.question;
+    }
+    if (typeof t.tip === 'string' && t.tip.trim()) line.li.append(h('div', { class: 'tip', text: t.tip }));
+  }
   if (nearBottom) list.scrollTop = list.scrollHeight;
 }
 

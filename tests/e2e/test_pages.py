@@ -257,6 +257,42 @@ async def test_rep_and_customer_consent_live_withdraw(base_url, speech_wavs):
         toast = rep.locator("#nudge .toast")
         await expect(toast).to_contain_text("Ask what it costs them")
         await expect(toast).to_contain_text("From trainer")
+        # Nudges of the newer rules: a short "why" line from the evidence keys the page
+        # knows; unknown keys show nothing.
+        _inject(
+            ws,
+            type="nudge",
+            id="n0",
+            rule="open_question",
+            text="Ask an open question — what, how, tell me…",
+            severity="info",
+            at=13.0,
+            evidence={"closed_in_a_row": 3, "since_open_s": 95, "open": 1, "closed": 4},
+        )
+        await expect(toast).to_contain_text("3 closed questions in a row")
+        _inject(
+            ws,
+            type="nudge",
+            id="n0b",
+            rule="pace",
+            text="Slow down — 185 words a minute",
+            severity="info",
+            at=13.5,
+            evidence={"wpm": 185, "max_wpm": 160},
+        )
+        await expect(toast).to_contain_text("185 words/min")
+        _inject(
+            ws,
+            type="nudge",
+            id="n0c",
+            rule="something_new",
+            text="A rule this page does not know",
+            severity="info",
+            at=13.8,
+            evidence={"mystery_ratio": 0.4, "note": "x"},
+        )
+        await expect(toast).to_contain_text("A rule this page does not know")
+        await expect(toast.locator(".toast-meta")).to_have_count(0)
         _inject(
             ws,
             type="nudge",
@@ -300,6 +336,66 @@ async def test_rep_and_customer_consent_live_withdraw(base_url, speech_wavs):
         await expect(lines.nth(0)).not_to_have_class("partial")
         await expect(lines.nth(1)).to_have_class("partial")
 
+        # The rep's finals carry the question's kind (a badge) and a rephrasing tip.
+        tip = "Try “What led to…” instead of “why”"
+        for seg, text, kind, extra in [
+            (3, "Why did you pick the old system?", "closed", {"tip": tip}),
+            (5, "How does that affect your team day to day?", "open", {}),
+        ]:
+            _inject(
+                ws,
+                type="transcript",
+                speaker="rep",
+                segment=seg,
+                text=text,
+                final=True,
+                start=6.0 + seg,
+                end=8.0 + seg,
+                question=kind,
+                **extra,
+            )
+        await expect(lines).to_have_count(4)
+        await expect(lines.nth(2).locator(".qbadge.closed")).to_have_text("closed")
+        await expect(lines.nth(2).locator(".tip")).to_have_text(tip)
+        assert (
+            await lines.nth(2).locator(".tip").evaluate("e => getComputedStyle(e).fontStyle")
+            == "italic"
+        )
+        await expect(lines.nth(3).locator(".qbadge.open")).to_have_text("open")
+        await expect(lines.nth(3).locator(".tip")).to_have_count(0)
+        await expect(lines.nth(0).locator(".qbadge")).to_have_count(0)  # no `question`: no badge
+        open_bg, closed_bg = [
+            await lines.nth(i).locator(".qbadge").evaluate("e => getComputedStyle(e).color")
+            for i in (3, 2)
+        ]
+        assert open_bg != closed_bg, (open_bg, closed_bg)
+
+        # The checklist: the server sends it whole on going live and whenever an item is
+        # covered; ticked items show their time, the summary counts them.
+        checklist = rep.locator("#checklist")
+        items = [
+            {"id": "budget", "label": "Budget", "done": True, "at": 21.8, "speaker": "rep"},
+            {"id": "decision_maker", "label": "Decision maker", "done": False},
+            {"id": "timing", "label": "Timing", "done": True, "at": 64.2, "speaker": "customer"},
+            {"id": "next_step", "label": "Next step", "done": False, "at": None},
+        ]
+        _inject(ws, type="checklist", items=items)
+        await expect(checklist).to_be_visible()
+        await expect(rep.locator("#checklist-count")).to_have_text("2/4")
+        await expect(checklist.locator("li")).to_have_count(4)
+        await expect(checklist.locator("li.done")).to_have_count(2)
+        await expect(checklist.locator("li.done").first).to_contain_text("Budget")
+        await expect(checklist.locator("li.done").first).to_contain_text("0:22")
+        await expect(checklist.locator("li.done").nth(1)).to_contain_text("1:04")
+        await expect(checklist.locator("li.open").first).to_have_text("Decision maker")
+        await expect(cust.locator("#checklist")).to_be_hidden()  # the rep's coaching only
+
+        # Metrics tiles: questions open/closed, words a minute ("—" until enough speech),
+        # fillers, from the server's own metrics (no words with the "none" model).
+        await expect(rep.locator("#stat-questions")).to_have_text("0/0")
+        await expect(rep.locator("#stat-wpm")).to_have_text("—")
+        await expect(rep.locator("#stat-fillers")).to_have_text("0")
+
         await rep.wait_for_timeout(1500)  # let the talk bar settle for the picture
         shots = [("Rep", await rep.screenshot()), ("Customer", await cust.screenshot())]
 
@@ -312,10 +408,17 @@ async def test_rep_and_customer_consent_live_withdraw(base_url, speech_wavs):
             await expect(rep.locator("#live-panel")).to_have_count(0)
             await expect(pip.locator("#indicator")).to_contain_text("Analysis ON")
             await expect(pip.locator("#nudge .toast")).to_contain_text("Let them talk")
+            await expect(pip.locator("#checklist")).to_be_visible()  # at least its summary
+            await expect(pip.locator("#checklist-count")).to_have_text("2/4")
             await expect(pip.get_by_role("button", name="Withdraw consent")).to_be_visible()
             bg = await pip.locator("#indicator").evaluate("e => getComputedStyle(e).borderTopColor")
             assert bg != "rgba(0, 0, 0, 0)" and bg != "rgb(0, 0, 0)", bg  # stylesheets copied
             await pip.set_viewport_size({"width": 340, "height": 290})  # as requested by the page
+            # Short on space, the checklist folds to one line: "Checklist 2/4" and ticks.
+            await expect(pip.locator("#checklist-items")).to_be_hidden()
+            await expect(pip.locator("#checklist-ticks .ck.yes")).to_have_count(2)
+            box = await pip.locator("#checklist").bounding_box()
+            assert box and box["height"] < 40 and box["y"] + box["height"] <= 290, box
             shots.append(("Pop-out mini window (always on top)", await pip.screenshot()))
             await pip.close()
             await expect(rep.locator("#live-home #live-panel")).to_have_count(1)
