@@ -63,7 +63,12 @@ class App:
         workers = self.config.asr_workers or ASR_WORKERS
         self.recognizer = await loop.run_in_executor(
             None,
-            lambda: Recognizer(self.config.model, cpu_threads=ASR_THREADS, num_workers=workers),
+            lambda: Recognizer(
+                self.config.model,
+                cpu_threads=ASR_THREADS,
+                num_workers=workers,
+                filler_prompt=self.config.filler_prompt,
+            ),
         )
         # A cold first decode takes seconds; pay it before the first rep speaks.
         await loop.run_in_executor(None, self.recognizer.warm_up)

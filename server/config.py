@@ -18,4 +18,5 @@ class Config:
     public_url: str | None = None  # base URL for join links, when behind a proxy
     max_sessions: int = 1000
     asr_workers: int | None = None
+    filler_prompt: bool = True  # prime final decodes so Whisper writes "um", "uh" (bench_fillers)
     node: str = "node-1"

@@ -118,3 +118,110 @@ def test_rejection_rules_table() -> None:
     assert rejection("...", -0.1, 0.1) == "no_speech"
     assert rms_dbfs(np.zeros(10, np.float32)) == -np.inf
     assert compression_ratio("we can " * 20) > 2.4
+
+
+def _fillers_call_rep_utterances() -> list[tuple[np.ndarray, str]]:
+    """The rep utterances of client/calls/fillers, cut at start/end +- 0.2 s."""
+    import json
+    from pathlib import Path
+
+    import soundfile as sf
+
+    calls = Path(__file__).resolve().parents[2] / "client" / "calls"
+    meta = json.loads((calls / "fillers.json").read_text(encoding="utf-8"))
+    track, rate_hz = sf.read(calls / "fillers.rep.flac", dtype="float32")
+    assert rate_hz == RATE_HZ and track.ndim == 1
+    return [
+        (track[int((u["start"] - 0.2) * RATE_HZ) : int((u["end"] + 0.2) * RATE_HZ)], u["text"])
+        for u in meta["utterances"]
+        if u["speaker"] == "rep"
+    ]
+
+
+# bench/bench_fillers.py, tiny.en on the 6 rep utterances of the fillers call (19 fillers
+# by find_fillers): 6 written without the primer; with it 23 (18 right, plus 4 from a
+# decoder loop on one utterance, "cheaper to, um, cheaper to, um, ...") and 19 with the
+# context prompt as well. The bounds leave a wide margin for int8 kernels on other CPUs.
+FILLERS_WITH_PRIMER_MIN = 14
+FILLERS_WITHOUT_PRIMER_MAX = 10
+
+
+def test_recognizer_filler_prompt_is_on_by_default(recognizer) -> None:
+    assert recognizer.filler_prompt is True
+
+
+def test_recognize_filler_primer_makes_fillers_written(recognizer) -> None:
+    from server.core.fillers import find_fillers
+
+    utterances = _fillers_call_rep_utterances()
+    found = {}
+    default = recognizer.filler_prompt
+    for on in (False, True):
+        recognizer.filler_prompt = on
+        try:
+            found[on] = sum(
+                len(find_fillers(recognizer.recognize(a, language="en", final=True).text, "en"))
+                for a, _ in utterances
+            )
+        finally:
+            recognizer.filler_prompt = default
+    assert sum(len(find_fillers(t, "en")) for _, t in utterances) == 19
+    assert found[False] <= FILLERS_WITHOUT_PRIMER_MAX
+    assert found[True] >= FILLERS_WITH_PRIMER_MIN, found
+
+
+def test_recognize_filler_primer_leaves_partials_unchanged(recognizer) -> None:
+    audio = _fillers_call_rep_utterances()[3][0]
+    texts = []
+    default = recognizer.filler_prompt
+    for on in (False, True):
+        recognizer.filler_prompt = on
+        try:
+            texts.append(recognizer.recognize(audio, language="en", final=False).text)
+        finally:
+            recognizer.filler_prompt = default
+    assert texts[0] == texts[1]
+
+
+@pytest.mark.parametrize(
+    ("kind", "seconds", "amplitude"),
+    [
+        ("silence", 3.0, 0.0),
+        ("white", 3.0, 0.03),
+        ("white", 8.0, 0.3),
+        ("pink", 3.0, 0.03),
+        ("pink", 8.0, 0.3),
+        ("room", 3.0, 0.0056),
+        ("hum", 3.0, 0.3),
+    ],
+)
+def test_recognize_filler_primer_never_makes_silence_or_noise_text(
+    recognizer, kind, seconds, amplitude
+) -> None:
+    # Without the guards the primer turned white/pink noise and room tone into "Uh, uh,".
+    if kind in ("white", "room"):
+        audio = white_noise(seconds, amplitude, seed=1)
+    elif kind == "pink":
+        audio = pink_noise(seconds, amplitude)
+    elif kind == "hum":
+        t = np.arange(int(seconds * RATE_HZ)) / RATE_HZ
+        audio = (amplitude * np.sin(2 * np.pi * 50 * t)).astype(np.float32)
+    else:
+        audio = np.zeros(int(seconds * RATE_HZ), np.float32)
+    default = recognizer.filler_prompt
+    recognizer.filler_prompt = True
+    try:
+        for prompt in (None, "So that is the plan for next quarter."):
+            recognition = recognizer.recognize(audio, language="en", final=True, prompt=prompt)
+            assert recognition.text == "" and recognition.words == (), recognition.text
+            assert recognition.rejected is not None
+    finally:
+        recognizer.filler_prompt = default
+
+
+def test_rejection_filler_only_and_primed_rules() -> None:
+    assert rejection("Uh, uh,", -1.32, 0.46) == "hallucination"  # tiny.en + primer, pink noise
+    assert rejection("Um, so, um", -0.41, 0.18) is None  # a spoken "Um, so, um"
+    assert rejection("Uh, uh,", -0.5, 0.2) is None
+    assert rejection("Yeah. Yeah.", -1.3, 0.57, primed=True) == "no_speech"  # base + primer
+    assert rejection("Yeah. Yeah.", -1.3, 0.57) is None
