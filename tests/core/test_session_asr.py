@@ -115,7 +115,9 @@ def test_asr_auto_language_is_detected_once_from_speech_then_forced() -> None:
     h.play([(2, True, False), (1, False, False)])
     first = next(j for j in h.asr_jobs() if j.final)
     assert first.language is None  # detect: nothing known yet, and never from silence
-    h.session.on_recognition("rep", first.segment, True, words("goedemorgen"), first.start_s, "nl", 0.93)
+    h.session.on_recognition(
+        "rep", first.segment, True, words("goedemorgen"), first.start_s, "nl", 0.93
+    )
     before = len(h.asr_jobs())
     h.play([(2, True, False), (1, False, False)])
     later = [j for j in h.asr_jobs()[before:]]
@@ -129,3 +131,44 @@ def test_asr_auto_language_ignores_an_unsure_detection() -> None:
     first = next(j for j in h.asr_jobs() if j.final)
     h.session.on_recognition("rep", first.segment, True, words("hm"), first.start_s, "nl", 0.3)
     assert h.session.detected_language is None
+
+
+def _say(h, text: str, seconds: float = 3.0) -> None:
+    """The rep speaks for `seconds`; its final transcript says `text`."""
+    before = len(h.asr_jobs())
+    h.play([(seconds, True, False), (0.5, False, False)])
+    final = next(j for j in h.asr_jobs()[before:] if j.final)
+    tokens = text.split()
+    step = seconds / len(tokens)
+    ws = [Word(t, i * step, i * step + step * 0.8) for i, t in enumerate(tokens)]
+    h.outputs.append(h.session.on_recognition("rep", final.segment, True, ws, final.start_s))
+
+
+def test_fillers_cluster_over_the_share_is_nudged_once() -> None:
+    h = make_session(asr=True)
+    h.play([(46, False, True), (1, False, False)])  # past the warm-up: the customer talked
+    _say(h, "so um we have uh a product that you know works", 3.0)
+    _say(h, "and um it is like really uh good for teams", 3.0)
+    fillers = [n for n in h.nudges() if n.rule == "fillers"]
+    assert len(fillers) == 1 and fillers[0].evidence["count"] >= 3
+    assert fillers[0].evidence["share_pct"] > 4
+
+
+def test_fillers_single_ones_are_noise() -> None:
+    h = make_session(asr=True)
+    h.play([(46, False, True), (1, False, False)])
+    _say(h, "so um we have a product that works well for sales teams like yours today", 4.0)
+    _say(h, "it connects your calendar and your email and it saves hours every week", 4.0)
+    assert not [n for n in h.nudges() if n.rule == "fillers"]
+
+
+def test_why_question_is_marked_with_the_rephrasing_tip() -> None:
+    h = make_session(asr=True)
+    _say(h, "why did you choose your current supplier", 3.0)
+    (final,) = [
+        m
+        for o in h.outputs
+        for _, m in o.sends
+        if isinstance(m, Transcript) and m.final and m.speaker == "rep"
+    ][:1]
+    assert final.question == "open" and final.tip and "What led to" in final.tip
