@@ -42,7 +42,7 @@ def _serve(args: argparse.Namespace) -> int:
         model=args.model,
         language=args.language,
         public_url=args.public_url,
-        filler_prompt=not args.no_filler_prompt,
+        filler_prompt={"auto": None, "on": True, "off": False}[args.filler_prompt],
     )
 
     async def run() -> None:
@@ -153,9 +153,10 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--language", default="en", choices=["en", "nl", "auto"])
     serve.add_argument("--public-url", help="base URL for join links behind a proxy")
     serve.add_argument(
-        "--no-filler-prompt",
-        action="store_true",
-        help="do not prime Whisper to write fillers (slightly better tiny.en accuracy, no filler coaching)",
+        "--filler-prompt",
+        choices=["auto", "on", "off"],
+        default="auto",
+        help="prime Whisper to write fillers (um, uh): auto = on for base, off for tiny.en",
     )
     serve.set_defaults(func=_serve)
 

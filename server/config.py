@@ -18,5 +18,7 @@ class Config:
     public_url: str | None = None  # base URL for join links, when behind a proxy
     max_sessions: int = 1000
     asr_workers: int | None = None
-    filler_prompt: bool = True  # prime final decodes so Whisper writes "um", "uh" (bench_fillers)
+    # Prime final decodes so Whisper writes "um", "uh" (bench/bench_fillers.py); None: on for
+    # multilingual models, off for English-only ones, where it costs accuracy.
+    filler_prompt: bool | None = None
     node: str = "node-1"

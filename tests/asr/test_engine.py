@@ -146,8 +146,9 @@ FILLERS_WITH_PRIMER_MIN = 14
 FILLERS_WITHOUT_PRIMER_MAX = 10
 
 
-def test_recognizer_filler_prompt_is_on_by_default(recognizer) -> None:
-    assert recognizer.filler_prompt is True
+def test_recognizer_filler_prompt_is_off_by_default_for_english_only_models(recognizer) -> None:
+    # tiny.en: the primer costs accuracy (bench/bench_fillers.py); base turns it on.
+    assert recognizer.filler_prompt is False
 
 
 def test_recognize_filler_primer_makes_fillers_written(recognizer) -> None:

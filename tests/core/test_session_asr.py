@@ -172,3 +172,21 @@ def test_why_question_is_marked_with_the_rephrasing_tip() -> None:
         if isinstance(m, Transcript) and m.final and m.speaker == "rep"
     ][:1]
     assert final.question == "open" and final.tip and "What led to" in final.tip
+
+
+def test_topics_checklist_ticks_live_and_open_items_are_nudged_at_the_close() -> None:
+    from models.wire import Checklist
+
+    h = make_session(asr=True)
+    h.play([(46, False, True), (1, False, False)])
+    _say(h, "what budget have you set aside for this", 3.0)
+    checklists = [m for o in h.outputs for pid, m in o.sends if isinstance(m, Checklist) and pid == h.rep]
+    assert [i.id for i in checklists[-1].items if i.done] == ["budget"]
+    assert not [n for n in h.nudges() if n.rule == "topics"]
+    h.play([(25, False, True), (1, False, False)])
+    _say(h, "so if I understand you correctly the budget is fine", 3.0)
+    h.play([(21, False, False)])
+    _say(h, "the next step is that I send you a proposal", 3.0)
+    topics = [n for n in h.nudges() if n.rule == "topics"]
+    assert topics and topics[0].evidence["item_id"] == "decision_maker"
+    assert topics[0].text == "Not discussed yet: Decision maker"
