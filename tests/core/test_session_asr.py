@@ -187,6 +187,7 @@ def test_topics_checklist_ticks_live_and_open_items_are_nudged_at_the_close() ->
     _say(h, "so if I understand you correctly the budget is fine", 3.0)
     h.play([(21, False, False)])
     _say(h, "the next step is that I send you a proposal", 3.0)
+    h.play([(25, False, True)])  # rules speak on the next audio seconds
     topics = [n for n in h.nudges() if n.rule == "topics"]
     assert topics and topics[0].evidence["item_id"] == "decision_maker"
     assert topics[0].text == "Not discussed yet: Decision maker"
