@@ -14,7 +14,7 @@ import msgspec
 
 from models.errors import BadAudioFormat, BadConsent, Forbidden, NotAllowedNow, RoleTaken
 from models.playbook import Playbook
-from models.report import ConsentRecord, InterruptionRecord, LanguageReport, SessionReport
+from models.report import ConsentRecord, InterruptionRecord, SessionReport
 from models.wire import (
     AudioFormat,
     Checklist,
@@ -31,9 +31,7 @@ from models.wire import (
     State,
     TalkShare,
     Transcript,
-    Word,
 )
-from server.asr.commit import SegmentCommitter
 from server.asr.jobs import Word as AsrWord
 from server.core.audio import AudioInput
 from server.core.pacing import NudgePacer
@@ -42,22 +40,9 @@ from server.core.prosody import ProsodySnapshot, ProsodyTracker
 from server.core.questions import QuestionKind
 from server.core.rules import RuleBook
 from server.core.speech import SpeechCoach
+from server.core.transcripts import AsrRequest, Transcription
 from server.core.turns import Interrupted, Turns, TurnSettings
 from server.core.vad import FRAME_MS, FRAME_S, FrameVad
-
-
-@dataclass(frozen=True, slots=True)
-class AsrRequest:
-    """Audio of one party's utterance to recognise; the adapter hands it to the ASR pool."""
-
-    speaker: str  # "rep" | "customer"
-    segment: int
-    final: bool
-    pcm: bytes  # 16 kHz PCM16 mono
-    start_s: float  # session audio time of pcm[0]
-    language: str | None  # None: detect
-    prompt: str | None = None
-
 
 # A party whose audio lags the other's by more than this counts as silent for what it
 # missed, so one stalled connection never stalls the other's coaching (protocol.md, Time).
@@ -156,10 +141,7 @@ class Session:
         self._pacer = NudgePacer(playbook.pacing)
         self.asr = asr
         self.detected_language: str | None = None
-        self._next_segment = 0
-        self._open_segment: dict[str, int] = {}  # speaker -> segment being spoken
-        self._committers: dict[int, SegmentCommitter] = {}  # segments awaiting their final
-        self._shown_partial: set[int] = set()
+        self._transcription = Transcription()
         self.speech = SpeechCoach(playbook, language)
         self._checklist_sent = False
         self._prosody_cache: ProsodySnapshot | None = None
@@ -394,33 +376,22 @@ class Session:
         segment replace each other; its final is sent once and never changes.
         """
         out = Outputs()
-        committer = self._committers.get(segment)
-        if committer is None:
+        if not self._transcription.expects(segment):
             return out  # cancelled (pause, withdrawal) or already final
         if language and self.language == "auto" and final and language_probability >= 0.5:
             self.detected_language = self.detected_language or language
+        message = self._transcription.result(speaker, segment, final, words, start_s)
+        if message is None:
+            return out
         if final:
-            del self._committers[segment]
-            final_words = committer.on_final(words)
-            shown = segment in self._shown_partial
-            self._shown_partial.discard(segment)
-            if not final_words and not shown:
-                return out
-            message = self._transcript(speaker, segment, final_words, start_s, final=True)
-            if final_words:
+            if message.words:
                 message = self._analyse_final(message, out)
                 self.transcript.append(message)
             if self.is_ended:
                 return out  # kept for the report; the connections are gone
-            self._send_transcript(out, message, speaker)
+        elif not self.is_live:
             return out
-        view = committer.on_partial(words)
-        if view is None or not view.words or not self.is_live:
-            return out
-        self._shown_partial.add(segment)
-        self._send_transcript(
-            out, self._transcript(speaker, segment, view.words, start_s, final=False), speaker
-        )
+        self._send_transcript(out, message, speaker)
         return out
 
     def _analyse_final(self, message: Transcript, out: Outputs) -> Transcript:
@@ -463,23 +434,6 @@ class Session:
             )
         )
 
-    def _transcript(
-        self, speaker: str, segment: int, words: tuple[AsrWord, ...], start_s: float, *, final: bool
-    ) -> Transcript:
-        wire_words = tuple(
-            Word(w=w.w, start=round(start_s + w.start_s, 3), end=round(start_s + w.end_s, 3))
-            for w in words
-        )
-        return Transcript(
-            speaker=speaker,  # type: ignore[arg-type]
-            segment=segment,
-            text=" ".join(w.w for w in words).strip(),
-            final=final,
-            start=wire_words[0].start if wire_words else start_s,
-            end=wire_words[-1].end if wire_words else start_s,
-            words=wire_words,
-        )
-
     def _send_transcript(self, out: Outputs, message: Transcript, speaker: str) -> None:
         trainer_view = self.all_granted("trainer_view")
         for p in self.participants.values():
@@ -495,29 +449,9 @@ class Session:
             out.publish.append(message)
 
     def _request_asr(self, role: Role, utterances: list[UtteranceAudio], out: Outputs) -> None:
-        speaker = role.value
-        for utterance in utterances:
-            segment = self._open_segment.get(speaker)
-            if segment is None:
-                self._next_segment += 1
-                segment = self._open_segment[speaker] = self._next_segment
-                self._committers[segment] = SegmentCommitter()
-            if utterance.final:
-                del self._open_segment[speaker]
+        if utterances:
             language = self.language if self.language != "auto" else self.detected_language
-            out.asr_jobs.append(
-                AsrRequest(
-                    speaker=speaker,
-                    segment=segment,
-                    final=utterance.final,
-                    pcm=utterance.pcm,
-                    start_s=utterance.start_s,
-                    language=language,
-                    # No context prompt: the speaker's previous text raised WER from 1.07x to
-                    # 1.14x offline on the bundled calls (bench/bench_pipeline_wer.py).
-                    prompt=None,
-                )
-            )
+            out.asr_jobs.extend(self._transcription.requests(role.value, utterances, language))
 
     def _update_audio_keeping(self) -> None:
         """Keeps utterance audio only for recognition that is wanted and consented."""
@@ -595,9 +529,7 @@ class Session:
         self._update_audio_keeping()
 
     def _cancel_segments(self) -> None:
-        self._open_segment.clear()
-        self._committers.clear()
-        self._shown_partial.clear()
+        self._transcription.cancel()
 
     def _advance(self, out: Outputs, *, drain: bool = False) -> None:
         """Runs the joint timeline as far as both parties' decided labels allow.
@@ -786,33 +718,8 @@ class Session:
             transcript=tuple(self.transcript),
             consent=tuple(self.ledger),
             dropped_before_consent_s=round(self.dropped_before_consent_s, 3),
-            language_report=self._language_report() if self.asr else None,
-            erased=self.erased,
-        )
-
-    def _language_report(self) -> LanguageReport:
-        facts = self.speech.facts
-        utterances = self.speech.rep_utterances
-        words = sum(u.n_words for u in utterances)
-        speech_s = sum(u.speech_s for u in utterances)
-        minutes = self.turns.at_s / 60
-        asked = facts.open_questions + facts.closed_questions
-        structure = self.speech.structure
-        return LanguageReport(
-            questions=QuestionCounts(open=facts.open_questions, closed=facts.closed_questions),
-            why_questions=facts.why_questions,
-            questions_per_10_min=round(asked / minutes * 10, 1) if minutes >= 1 else None,
-            summaries=facts.summaries,
-            follow_ups=facts.follow_ups,
-            wpm=round(words * 60 / speech_s) if speech_s >= 10 else None,
-            fillers=facts.filler_count,
-            filler_share=round(self.speech.filler_share, 4),
-            filler_words=tuple(facts.fillers_seen),
-            checklist=self._checklist().items,
-            opening=structure.opening_at_s is not None,
-            closing_summary=structure.summary_at_s is not None
-            and (
-                structure.next_step_at_s is None or structure.summary_at_s >= self.turns.at_s * 0.5
+            language_report=(
+                self.speech.report(t.at_s, self._checklist().items) if self.asr else None
             ),
-            next_step=structure.next_step_at_s is not None,
+            erased=self.erased,
         )

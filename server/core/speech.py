@@ -10,6 +10,8 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from models.playbook import Playbook
+from models.report import LanguageReport
+from models.wire import ChecklistEntry, QuestionCounts
 from server.core.fillers import find_fillers
 from server.core.lsd import follow_up_overlap, is_summary
 from server.core.questions import QuestionAnalysis, QuestionKind, analyse_question
@@ -158,6 +160,35 @@ class SpeechCoach:
         if speech_s < min_speech_s:
             return None
         return round(words * 60 / speech_s, 1)
+
+    def report(self, at_s: float, checklist: tuple[ChecklistEntry, ...]) -> LanguageReport:
+        """The language part of the scorecard at audio time `at_s`."""
+        facts = self.facts
+        words = sum(u.n_words for u in self.rep_utterances)
+        speech_s = sum(u.speech_s for u in self.rep_utterances)
+        minutes = at_s / 60
+        asked = facts.open_questions + facts.closed_questions
+        structure = self.structure
+        # A summary counts for the close when it came in the second half or no next step
+        # followed it; an early recap is good listening, not a closing.
+        closing_summary = structure.summary_at_s is not None and (
+            structure.next_step_at_s is None or structure.summary_at_s >= at_s * 0.5
+        )
+        return LanguageReport(
+            questions=QuestionCounts(open=facts.open_questions, closed=facts.closed_questions),
+            why_questions=facts.why_questions,
+            questions_per_10_min=round(asked / minutes * 10, 1) if minutes >= 1 else None,
+            summaries=facts.summaries,
+            follow_ups=facts.follow_ups,
+            wpm=round(words * 60 / speech_s) if speech_s >= 10 else None,
+            fillers=facts.filler_count,
+            filler_share=round(self.filler_share, 4),
+            filler_words=tuple(facts.fillers_seen),
+            checklist=checklist,
+            opening=structure.opening_at_s is not None,
+            closing_summary=closing_summary,
+            next_step=structure.next_step_at_s is not None,
+        )
 
     def fillers_in(self, since_s: float) -> int:
         return sum(1 for t in self.facts.filler_times_s if t >= since_s)
