@@ -42,6 +42,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from audio_io import load_audio
+
 from server.asr.commit import SegmentCommitter  # noqa: E402
 from server.asr.engine import Recognizer  # noqa: E402
 from server.asr.jobs import SAMPLE_RATE_HZ, AsrJob, Recognition  # noqa: E402
@@ -68,18 +70,6 @@ def wer(reference: str, hypothesis: str) -> float:
     import jiwer
 
     return float(jiwer.wer(normalise(reference), normalise(hypothesis) or "<empty>"))
-
-
-def load_audio(path: Path) -> np.ndarray:
-    import soundfile as sf
-    import soxr
-
-    audio, rate_hz = sf.read(path, dtype="float32")
-    if audio.ndim == 2:
-        audio = audio.mean(axis=1)
-    if rate_hz != SAMPLE_RATE_HZ:
-        audio = soxr.resample(audio, rate_hz, SAMPLE_RATE_HZ)
-    return np.ascontiguousarray(audio, dtype=np.float32)
 
 
 @dataclass

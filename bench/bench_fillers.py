@@ -46,6 +46,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from audio_io import load_audio
+
 from server.asr.engine import FILLER_PRIMER, Recognizer  # noqa: E402
 from server.asr.jobs import SAMPLE_RATE_HZ  # noqa: E402
 from server.core.fillers import find_fillers  # noqa: E402
@@ -81,18 +83,6 @@ class Utterance:
     text: str
     audio: np.ndarray
     has_fillers: bool
-
-
-def load_audio(path: Path) -> np.ndarray:
-    import soundfile as sf
-    import soxr
-
-    audio, rate_hz = sf.read(path, dtype="float32")
-    if audio.ndim == 2:
-        audio = audio.mean(axis=1)
-    if rate_hz != SAMPLE_RATE_HZ:
-        audio = soxr.resample(audio, rate_hz, SAMPLE_RATE_HZ)
-    return np.ascontiguousarray(audio, dtype=np.float32)
 
 
 def call_utterances(name: str, limit: int | None = None) -> list[Utterance]:

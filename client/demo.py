@@ -18,18 +18,6 @@ CALLS = ("good", "pushy", "closed", "nl_good", "nl_pushy", "nl_closed")
 DRAIN_TIMEOUT_S = 15.0
 
 
-async def _drain(srv: Server) -> None:
-    """Waits for the last finals: the tail of the call is still being recognised."""
-    pool = srv.app.asr
-    if pool is None:
-        return
-    deadline = time.monotonic() + DRAIN_TIMEOUT_S
-    while time.monotonic() < deadline:
-        await asyncio.sleep(0.2)
-        if pool.queue_depth() == 0 and not pool.stats().running:
-            return
-
-
 METRICS_EVERY_S = 5
 
 
@@ -147,7 +135,8 @@ async def _run(server, call, speed, truth, rep_audio, customer_audio, view) -> i
             rep.stream(rep_audio.frames(), speed=speed, start_at=start),
             customer.stream(customer_audio.frames(), speed=speed, start_at=start),
         )
-        await _drain(srv)
+        if srv.app.asr is not None:  # the tail of the call is still being recognised
+            await srv.app.asr.wait_idle(DRAIN_TIMEOUT_S)
         await rep.end()
         await asyncio.wait_for(rep.ended.wait(), timeout=10)
     session = srv.app.hub.get(created.session)

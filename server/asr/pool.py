@@ -263,6 +263,19 @@ class AsrPool:
         """How often a session should submit partials now; None means not at all."""
         return PARTIAL_INTERVAL_S.get(self._level)
 
+    async def wait_idle(self, timeout_s: float, poll_s: float = 0.1) -> bool:
+        """Waits until no job is queued or running (the last finals are in).
+
+        Returns:
+            False when `timeout_s` passed first.
+        """
+        deadline = time.monotonic() + timeout_s
+        while self.queue_depth() or self._running:
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(poll_s)
+        return True
+
     def queue_depth(self) -> int:
         """Jobs waiting (not running)."""
         return sum(len(q) for speakers in self._queues.values() for q in speakers.values())

@@ -11,7 +11,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from server.core.questions import Language, parse_language, tokenize
+from server.core.language import Language, parse_language
+from server.core.questions import tokenize
 
 _Phrase = tuple[str, ...]
 

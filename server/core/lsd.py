@@ -9,13 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from server.core.questions import (
-    Language,
-    QuestionKind,
-    classify_question,
-    parse_language,
-    tokenize,
-)
+from server.core.language import Language, parse_language
+from server.core.questions import QuestionKind, classify_question, tokenize
 
 _Phrase = tuple[str, ...]
 

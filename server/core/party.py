@@ -58,7 +58,8 @@ class PartyStream:
         "_audio",
         "_audio_base",
         "_utt_start",
-        "_last_partial_len", "prosody",
+        "_last_partial_len",
+        "prosody",
     )
 
     def __init__(self, vad: VoiceDetector | None = None) -> None:
