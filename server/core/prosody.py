@@ -419,13 +419,20 @@ def is_monotone(
     Returns:
         True when both conditions hold.
     """
-    if not snapshot.baseline_complete:
-        return False
-    if snapshot.pitched_s < min_pitched_s or snapshot.baseline_pitched_s < min_pitched_s:
+    if not _comparable(snapshot, min_pitched_s):
         return False
     if snapshot.spread_st is None or snapshot.baseline_spread_st is None:
         return False
     return snapshot.spread_st < min(ratio * snapshot.baseline_spread_st, floor_st)
+
+
+def _comparable(snapshot: ProsodySnapshot, min_pitched_s: float) -> bool:
+    """Enough pitched speech in a complete baseline and in the window to compare them."""
+    return (
+        snapshot.baseline_complete
+        and snapshot.pitched_s >= min_pitched_s
+        and snapshot.baseline_pitched_s >= min_pitched_s
+    )
 
 
 def volume_issue(
@@ -448,9 +455,7 @@ def volume_issue(
     Returns:
         `VolumeIssue.SOFT`, `VolumeIssue.LOUD` or None.
     """
-    if not snapshot.baseline_complete:
-        return None
-    if snapshot.pitched_s < min_pitched_s or snapshot.baseline_pitched_s < min_pitched_s:
+    if not _comparable(snapshot, min_pitched_s):
         return None
     if snapshot.level_dbfs is None or snapshot.baseline_level_dbfs is None:
         return None
