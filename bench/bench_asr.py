@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 from audio_io import load_audio
 
-from server.asr.commit import SegmentCommitter  # noqa: E402
+from server.core.commit import SegmentCommitter  # noqa: E402
 from server.asr.engine import Recognizer  # noqa: E402
 from server.asr.jobs import SAMPLE_RATE_HZ, AsrJob, Recognition  # noqa: E402
 from server.asr.pool import AsrPool  # noqa: E402

@@ -21,6 +21,7 @@ import numpy as np
 
 from client.stream import read_audio
 from models.playbook import default_playbook
+from models.recognition import SegmentRecognized
 from models.wire import Consent, Role
 from server.asr.engine import Recognizer
 from server.core.session import Outputs, Session
@@ -60,7 +61,13 @@ def main() -> None:
                 )
                 handle(
                     session.on_recognition(
-                        request.speaker, request.segment, True, result.words, request.start_s
+                        SegmentRecognized(
+                            speaker=request.speaker,
+                            segment=request.segment,
+                            final=True,
+                            start_s=request.start_s,
+                            words=result.words,
+                        )
                     )
                 )
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 import re
 import string
 import tomllib
+from enum import StrEnum
 from importlib import resources
 from pathlib import Path
+from typing import ClassVar
 
 import msgspec
 
@@ -56,22 +58,47 @@ class Pacing(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     warmup_s: float = 45.0
     min_gap_s: float = 20.0
     rule_cooldown_s: float = 90.0
-    toast_s: float = 8.0
+    # A rule of higher priority than the last nudge may speak this soon after it, so that
+    # "pause and ask a question" is not lost behind "slow down" (docs/coaching-policy.md).
+    priority_gap_s: float = 5.0
+    toast_s: float = 8.0  # how long the overlay shows a nudge
 
     def __post_init__(self) -> None:
-        for name in ("warmup_s", "min_gap_s", "rule_cooldown_s", "toast_s"):
+        for name in ("warmup_s", "min_gap_s", "rule_cooldown_s", "priority_gap_s", "toast_s"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
+
+
+class RuleName(StrEnum):
+    """The playbook's rules: each is a `[rules.<name>]` table and a class in server/core/rules/."""
+
+    TALK_RATIO = "talk_ratio"
+    MONOLOGUE = "monologue"
+    INTERRUPTION = "interruption"
+    PATIENCE = "patience"
+    DEAD_AIR = "dead_air"
+    OPEN_QUESTION = "open_question"
+    SUMMARIZE = "summarize"
+    PACE = "pace"
+    FILLERS = "fillers"
+    TOPICS = "topics"
+    MONOTONE = "monotone"
+    VOLUME = "volume"
 
 
 class _Rule(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     enabled: bool = True
     priority: int = 5  # higher goes first when several rules want to speak
     severity: Severity = Severity.INFO
+    text: Texts
+    # The evidence fields the rule's text may use as {placeholders}.
+    placeholders: ClassVar[frozenset[str]] = frozenset()
 
 
 class TalkRatioRule(_Rule, frozen=True, kw_only=True):
     """Rep share of speech time; won deals average 43:57, conversion drops above 65% (Gong)."""
+
+    placeholders: ClassVar[frozenset[str]] = frozenset({"rep_pct", "customer_pct", "window_s"})
 
     priority: int = 6
     severity: Severity = Severity.WARN
@@ -96,6 +123,8 @@ class TalkRatioRule(_Rule, frozen=True, kw_only=True):
 class MonologueRule(_Rule, frozen=True, kw_only=True):
     """Longest rep monologue; won meetings stay under about 76 s (one vendor's study)."""
 
+    placeholders: ClassVar[frozenset[str]] = frozenset({"monologue_s"})
+
     priority: int = 7
     severity: Severity = Severity.WARN
 
@@ -113,6 +142,8 @@ class MonologueRule(_Rule, frozen=True, kw_only=True):
 
 class InterruptionRule(_Rule, frozen=True, kw_only=True):
     """Rep starting over the customer; backchannels under 1 s are not interruptions."""
+
+    placeholders: ClassVar[frozenset[str]] = frozenset({"count", "window_s"})
 
     priority: int = 8
     severity: Severity = Severity.WARN
@@ -135,6 +166,8 @@ class InterruptionRule(_Rule, frozen=True, kw_only=True):
 class PatienceRule(_Rule, frozen=True, kw_only=True):
     """Response gap after the customer; top reps pause about 1.5 s vs 0.3 s (Gong)."""
 
+    placeholders: ClassVar[frozenset[str]] = frozenset({"gap_ms", "gap_s"})
+
     priority: int = 3
     severity: Severity = Severity.INFO
 
@@ -153,6 +186,8 @@ class PatienceRule(_Rule, frozen=True, kw_only=True):
 class DeadAirRule(_Rule, frozen=True, kw_only=True):
     """Nobody speaks; a 1 s silence already feels long, 6 s is dead air."""
 
+    placeholders: ClassVar[frozenset[str]] = frozenset({"silence_s"})
+
     priority: int = 4
     severity: Severity = Severity.INFO
 
@@ -168,6 +203,8 @@ class DeadAirRule(_Rule, frozen=True, kw_only=True):
 
 class OpenQuestionRule(_Rule, frozen=True, kw_only=True):
     """Closed questions in a row, or no open question for a while (11-14 questions per call, Gong)."""
+
+    placeholders: ClassVar[frozenset[str]] = frozenset({"closed_in_a_row", "since_open_s"})
 
     priority: int = 5
     severity: Severity = Severity.INFO
@@ -191,6 +228,8 @@ class OpenQuestionRule(_Rule, frozen=True, kw_only=True):
 class SummarizeRule(_Rule, frozen=True, kw_only=True):
     """LSD: Luisteren, Samenvatten, Doorvragen; summarize after a minute of customer speech."""
 
+    placeholders: ClassVar[frozenset[str]] = frozenset({"customer_speech_s"})
+
     priority: int = 4
     severity: Severity = Severity.INFO
     customer_speech_s: float = 60.0
@@ -205,6 +244,8 @@ class SummarizeRule(_Rule, frozen=True, kw_only=True):
 
 class PaceRule(_Rule, frozen=True, kw_only=True):
     """Rep words per minute over the last 30 s of rep speech; 130-175 wpm band (Read.ai)."""
+
+    placeholders: ClassVar[frozenset[str]] = frozenset({"wpm"})
 
     priority: int = 5
     severity: Severity = Severity.INFO
@@ -226,6 +267,8 @@ class PaceRule(_Rule, frozen=True, kw_only=True):
 class FillersRule(_Rule, frozen=True, kw_only=True):
     """Filler clusters; single fillers are noise, clusters matter (under 4% of words, Read.ai)."""
 
+    placeholders: ClassVar[frozenset[str]] = frozenset({"count", "share_pct"})
+
     priority: int = 2
     severity: Severity = Severity.INFO
     cluster: int = 3
@@ -245,6 +288,8 @@ class FillersRule(_Rule, frozen=True, kw_only=True):
 class TopicsRule(_Rule, frozen=True, kw_only=True):
     """Checklist items still open near the end of the call (smart checklists, Balto)."""
 
+    placeholders: ClassVar[frozenset[str]] = frozenset({"item"})
+
     priority: int = 6
     severity: Severity = Severity.INFO
     remind_after_s: float = 480.0  # audio time from which open items are "near the end"
@@ -257,6 +302,8 @@ class TopicsRule(_Rule, frozen=True, kw_only=True):
 class MonotoneRule(_Rule, frozen=True, kw_only=True):
     """Flat pitch against the rep's own first minutes; on the phone the voice carries all."""
 
+    placeholders: ClassVar[frozenset[str]] = frozenset({"spread_st", "baseline_st"})
+
     priority: int = 3
     severity: Severity = Severity.INFO
     ratio: float = 0.6
@@ -268,6 +315,8 @@ class MonotoneRule(_Rule, frozen=True, kw_only=True):
 
 class VolumeRule(_Rule, frozen=True, kw_only=True):
     """Too soft or too loud against the rep's own baseline level."""
+
+    placeholders: ClassVar[frozenset[str]] = frozenset({"direction", "delta_db"})
 
     priority: int = 3
     severity: Severity = Severity.INFO
@@ -322,7 +371,7 @@ class Playbook(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             raise ValueError(f"checklist ids must be unique; repeated: {', '.join(duplicates)}")
         for rule_name in Rules.__struct_fields__:
             rule = getattr(self.rules, rule_name)
-            fields = _PLACEHOLDERS[rule_name]
+            fields = rule.placeholders
             for language in LANGUAGES:
                 text = rule.text.get(language)
                 for _, field, _, _ in string.Formatter().parse(text):
@@ -331,23 +380,6 @@ class Playbook(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
                             f"rules.{rule_name}.text.{language}: unknown placeholder "
                             f"{{{field}}}; known: {', '.join(sorted(fields))}"
                         )
-
-
-# The evidence fields each rule's text may use.
-_PLACEHOLDERS: dict[str, frozenset[str]] = {
-    "talk_ratio": frozenset({"rep_pct", "customer_pct", "window_s"}),
-    "monologue": frozenset({"monologue_s"}),
-    "interruption": frozenset({"count", "window_s"}),
-    "patience": frozenset({"gap_ms", "gap_s"}),
-    "dead_air": frozenset({"silence_s"}),
-    "open_question": frozenset({"closed_in_a_row", "since_open_s"}),
-    "summarize": frozenset({"customer_speech_s"}),
-    "pace": frozenset({"wpm"}),
-    "fillers": frozenset({"count", "share_pct"}),
-    "topics": frozenset({"item"}),
-    "monotone": frozenset({"spread_st", "baseline_st"}),
-    "volume": frozenset({"direction", "delta_db"}),
-}
 
 
 def parse_playbook(text: str, source: str = "<playbook>") -> Playbook:

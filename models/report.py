@@ -65,3 +65,21 @@ class SessionReport(msgspec.Struct, frozen=True, kw_only=True):
     dropped_before_consent_s: float
     language_report: LanguageReport | None = None
     erased: bool = False
+
+
+class SharedReport(msgspec.Struct, frozen=True, kw_only=True):
+    """The part of a report that a customer or observer may read (see server/core/audience.py).
+
+    The rep's coaching (figures, nudges, the language scorecard) is left out; `withheld`
+    says why, in words a reader understands.
+    """
+
+    session: str
+    title: str
+    language: str
+    status: str
+    duration_s: float
+    consent: tuple[ConsentRecord, ...]
+    transcript: tuple[Transcript, ...] = ()
+    withheld: str = ""
+    erased: bool = False

@@ -14,14 +14,23 @@ import msgspec
 PROTOCOL_VERSION = 1
 MAX_FRAME_BYTES = 64 * 1024
 SUPPORTED_RATES_HZ = (8000, 16000, 44100, 48000)
-SCOPES = ("coaching", "transcript", "trainer_view")
 
 
 class Role(StrEnum):
     REP = "rep"
     CUSTOMER = "customer"
     OBSERVER = "observer"
-    TRAINER = "trainer"
+
+
+class Scope(StrEnum):
+    """What a participant's consent covers (protocol.md, `consent`)."""
+
+    COACHING = "coaching"  # required: the call is analysed and coached
+    TRANSCRIPT = "transcript"  # what this party says is transcribed and shown
+    TRAINER_VIEW = "trainer_view"  # observers and trainers may see the analysis
+
+
+SCOPES = tuple(s.value for s in Scope)
 
 
 class Severity(StrEnum):
@@ -106,12 +115,8 @@ class Whisper(_Message, frozen=True, kw_only=True, tag="whisper"):
             raise ValueError(f"whisper text must be at most 200 characters, got {len(self.text)}")
 
 
-class Watch(_Message, frozen=True, kw_only=True, tag="watch"):
-    session: str
-
-
-ClientMessage = Create | Hello | Consent | End | Whisper | Watch
-CLIENT_TYPES = frozenset({"create", "hello", "consent", "end", "whisper", "watch"})
+ClientMessage = Create | Hello | Consent | End | Whisper
+CLIENT_TYPES = frozenset({"create", "hello", "consent", "end", "whisper"})
 
 
 # --- server to client -------------------------------------------------------------------
@@ -169,6 +174,7 @@ class Nudge(_ServerMessage, frozen=True, kw_only=True, tag="nudge"):
     severity: Severity
     at: float
     evidence: dict[str, float | int | str] = {}
+    show_s: float | None = None  # how long the overlay shows it (playbook pacing.toast_s)
 
 
 class Word(msgspec.Struct, frozen=True, kw_only=True):

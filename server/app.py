@@ -13,6 +13,8 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.http11 import Request, Response
 
 from models.playbook import Playbook, default_playbook, load_playbook
+from models.recognition import SegmentRecognized
+from models.wire import Role
 from server.asr.engine import Recognizer
 from server.asr.jobs import AsrJob, Recognition
 from server.asr.pool import AsrPool
@@ -102,16 +104,16 @@ class App:
         session = self.hub.get(job.session_id)
         if session is None:
             return
-        out = session.on_recognition(
-            job.speaker,
-            job.segment,
-            job.final,
-            recognition.words,
-            job.start_s,
-            recognition.language,
-            recognition.language_probability,
+        result = SegmentRecognized(
+            speaker=Role(job.speaker),
+            segment=job.segment,
+            final=job.final,
+            start_s=job.start_s,
+            words=recognition.words,
+            language=recognition.language,
+            language_probability=recognition.language_probability,
         )
-        self.carry_out(session, out)
+        self.carry_out(session, session.on_recognition(result))
 
     def before_audio(self, session: Session) -> None:
         """Tells the session how often partials are affordable now (degrades under load)."""
@@ -134,7 +136,7 @@ class App:
                 self.asr.submit(
                     AsrJob(
                         session_id=session.id,
-                        speaker=request.speaker,  # type: ignore[arg-type]
+                        speaker=request.speaker.value,  # type: ignore[arg-type]
                         segment=request.segment,
                         final=request.final,
                         audio=audio,
@@ -146,6 +148,8 @@ class App:
                 )
             if out.cancel_asr:
                 self.asr.cancel_session(session.id)
+            for speaker in out.cancel_speakers:
+                self.asr.cancel_session(session.id, speaker.value)
         for pid in out.closes:
             conn = connections.pop(pid, None)
             if conn is not None:

@@ -15,9 +15,10 @@ from typing import Literal
 
 import numpy as np
 
-from server.asr.commit import clean_hypothesis, word_key
-from server.asr.jobs import SAMPLE_RATE_HZ, Recognition, Word
+from models.recognition import Word
+from server.asr.jobs import SAMPLE_RATE_HZ, Recognition
 from server.asr.models import ModelUnavailable, ResolvedModel, resolve_model
+from server.core.commit import clean_hypothesis, word_key
 
 log = logging.getLogger(__name__)
 

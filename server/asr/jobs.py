@@ -11,34 +11,13 @@ from typing import Literal
 
 import numpy as np
 
+from models.recognition import Word
+
 SAMPLE_RATE_HZ = 16_000
 
 Speaker = Literal["rep", "customer"]
 
-
-@dataclass(frozen=True, slots=True)
-class Word:
-    """One recognised word.
-
-    Attributes:
-        w: The word as spoken, with attached punctuation, without surrounding spaces.
-        start_s: Start, seconds from the start of the recognised audio.
-        end_s: End, seconds from the start of the recognised audio.
-        probability: Mean token probability of the word (1.0 when unknown).
-    """
-
-    w: str
-    start_s: float
-    end_s: float
-    probability: float = 1.0
-
-    def __post_init__(self) -> None:
-        if not self.start_s <= self.end_s:
-            raise ValueError(f"word {self.w!r} starts at {self.start_s} after its end {self.end_s}")
-
-    def shifted(self, offset_s: float) -> Word:
-        """Return the same word with both times moved by ``offset_s``."""
-        return Word(self.w, self.start_s + offset_s, self.end_s + offset_s, self.probability)
+__all__ = ["SAMPLE_RATE_HZ", "AsrJob", "Recognition", "Speaker", "Word"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -233,19 +233,26 @@ class AsrPool:
         self._update_level()
         self._wakeup.set()
 
-    def cancel_session(self, session_id: str) -> int:
+    def cancel_session(self, session_id: str, speaker: str | None = None) -> int:
         """Drop the session's queued jobs and discard results of its running ones.
 
         Args:
             session_id: The session that stopped being live.
+            speaker: Only this party's jobs (their consent to transcripts was narrowed).
 
         Returns:
             The number of jobs dropped or discarded.
         """
-        speakers = self._queues.pop(session_id, None)
-        dropped = sum(len(q) for q in speakers.values()) if speakers else 0
+        speakers = self._queues.get(session_id)
+        dropped = 0
+        if speakers is not None:
+            for whose in [s for s in speakers if speaker is None or s == speaker]:
+                dropped += len(speakers.pop(whose))
+            if not speakers:
+                del self._queues[session_id]
         for key, job in self._running.items():
-            if job.session_id == session_id and key not in self._discard:
+            mine = job.session_id == session_id and (speaker is None or job.speaker == speaker)
+            if mine and key not in self._discard:
                 self._discard.add(key)
                 dropped += 1
         self._counts["cancelled"] += dropped

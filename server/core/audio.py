@@ -33,6 +33,15 @@ class AudioInput:
         """Audio seconds that `n_bytes` of this format hold."""
         return n_bytes / (self.format.bytes_per_frame * self.format.rate)
 
+    def check(self, data: bytes) -> None:
+        """Raises `BadAudio` unless `data` holds whole sample frames of the declared format."""
+        step = self.format.bytes_per_frame
+        if len(data) % step:
+            kind = "odd byte length" if step == 2 else "byte length not a multiple of 4"
+            raise BadAudio(
+                f"{kind} {len(data)} for pcm_s16le with {self.format.channels} channel(s)"
+            )
+
     def decode(self, data: bytes) -> list[bytes]:
         """Decodes one binary frame.
 
@@ -42,12 +51,7 @@ class AudioInput:
         Raises:
             BadAudio: the frame does not hold whole sample frames of the declared format.
         """
-        step = self.format.bytes_per_frame
-        if len(data) % step:
-            kind = "odd byte length" if step == 2 else "byte length not a multiple of 4"
-            raise BadAudio(
-                f"{kind} {len(data)} for pcm_s16le with {self.format.channels} channel(s)"
-            )
+        self.check(data)
         if self._resampler is None and self.format.channels == 1:
             return [data]
         samples = np.frombuffer(data, dtype="<i2").reshape(-1, self.format.channels)

@@ -53,7 +53,7 @@ class PartyStream:
         "_labels",
         "_base",
         "_next_raw",
-        "keep_audio",
+        "_keep_audio",
         "partial_every_frames",
         "_audio",
         "_audio_base",
@@ -69,13 +69,33 @@ class PartyStream:
         self._labels: deque[bool] = deque()
         self._base = 0  # joint frame index of _labels[0]
         self._next_raw = 0  # joint frame index of the next frame to be framed
-        self.keep_audio = False  # set by the session: recognition wanted and consented
+        self._keep_audio = False  # recognition wanted and consented (see `keep_audio`)
         self.partial_every_frames: int | None = round(1.0 / FRAME_S)
         self._audio = bytearray()
         self._audio_base = 0  # joint frame index of the first frame in _audio
         self._utt_start: int | None = None
         self._last_partial_len = 0
         self.prosody: ProsodyTracker | None = None  # the rep's pitch and level, while live
+
+    @property
+    def keep_audio(self) -> bool:
+        """Whether utterance audio is held for recognition."""
+        return self._keep_audio
+
+    @keep_audio.setter
+    def keep_audio(self, keep: bool) -> None:
+        """Turning it off discards held audio at once; turning it on starts afresh.
+
+        Audio held before a consent change must never be recognised after it, nor be
+        spliced with later audio under a wrong start time.
+        """
+        if keep == self._keep_audio:
+            return
+        self._keep_audio = keep
+        self._audio.clear()
+        self._audio_base = self._next_raw
+        self._utt_start = None
+        self._last_partial_len = 0
 
     def feed(self, pcm: bytes) -> list[UtteranceAudio]:
         """Frames 16 kHz PCM16 audio, runs the VAD, keeps decided labels.
@@ -93,7 +113,7 @@ class PartyStream:
         is_voiced = self._vad.is_voiced
         push = self._smoother.push
         labels = self._labels
-        keep = self.keep_audio
+        keep = self._keep_audio
         prosody = self.prosody
         for i in range(n_frames):
             frame = bytes(view[i * FRAME_BYTES : (i + 1) * FRAME_BYTES])
@@ -169,7 +189,7 @@ class PartyStream:
         first = self._base + len(self._labels)
         if count:
             self._labels.extend((label,) * count)
-        if self.keep_audio and self._utt_start is not None:
+        if self._keep_audio and self._utt_start is not None:
             out.append(self._cut(first + count, final=True))
             self._utt_start = None
         self._buffer.clear()

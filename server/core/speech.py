@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from models.playbook import Playbook
 from models.report import LanguageReport
-from models.wire import ChecklistEntry, QuestionCounts
+from models.wire import ChecklistEntry, QuestionCounts, Word
 from server.core.fillers import find_fillers
 from server.core.lsd import follow_up_overlap, is_summary
 from server.core.questions import QuestionAnalysis, QuestionKind, analyse_question
@@ -77,7 +77,7 @@ class SpeechCoach:
         self,
         speaker: str,
         text: str,
-        words: tuple[tuple[str, float, float], ...],
+        words: tuple[Word, ...],
         *,
         rep_speech_s: float,
         customer_speech_s: float,
@@ -87,7 +87,7 @@ class SpeechCoach:
         Args:
             speaker: "rep" or "customer".
             text: The final text.
-            words: (word, start_s, end_s) in session audio time.
+            words: The final's words, in session audio time.
             rep_speech_s: The rep's speech time so far (for "no open question for 3 min").
             customer_speech_s: The customer's speech time so far (for LSD).
 
@@ -96,8 +96,8 @@ class SpeechCoach:
         """
         if not text.strip():
             return None, []
-        start_s = words[0][1] if words else 0.0
-        end_s = words[-1][2] if words else start_s
+        start_s = words[0].start if words else 0.0
+        end_s = words[-1].end if words else start_s
         ticks = self.checklist.hear(speaker, text, start_s)
         if speaker != "rep":
             self._recent_customer.append(text)

@@ -5,6 +5,7 @@ websockets parses GET alone, so nothing here changes state (protocol.md, Endpoin
 
 from __future__ import annotations
 
+import hmac
 import html
 import mimetypes
 import re
@@ -17,7 +18,7 @@ from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
 from models import codec
-from models.report import SessionReport
+from models.report import SessionReport, SharedReport
 
 if TYPE_CHECKING:
     from server.app import App
@@ -93,14 +94,15 @@ def _report(app: App, request: Request, session_id: str, query: dict[str, list[s
     elif "token" in query:
         token = query["token"][0]
     session = app.hub.get(session_id)
-    allowed = session is not None and (
-        app.hub.token_role(session_id, token) is not None
-        or (app.config.trainer_key is not None and token == app.config.trainer_key)
+    role = app.hub.token_role(session_id, token) if session is not None else None
+    trainer = app.config.trainer_key is not None and hmac.compare_digest(
+        token.encode(), app.config.trainer_key.encode()
     )
-    if not allowed or session is None:
+    if session is None or (role is None and not trainer):
         # One answer for "no such session" and "wrong token": ids are not probed.
         return _text(HTTPStatus.NOT_FOUND, "no report for this session and token\n")
-    report = session.report()
+    # What this reader may see is the audience policy's call (None: the trainer key).
+    report = session.report_for(role)
     wants_html = query.get("format", [""])[0] == "html" or "text/html" in request.headers.get(
         "Accept", ""
     )
@@ -142,23 +144,17 @@ def _language_html(report: SessionReport) -> str:
     )
 
 
-def render_report_html(report: SessionReport) -> str:
+def render_report_html(report: SessionReport | SharedReport) -> str:
     """A plain, printable scorecard page."""
+    if isinstance(report, SharedReport):
+        return render_shared_report_html(report)
     e = html.escape
     rows = "".join(
         f"<tr><td>{n.at:.0f}s</td><td>{e(n.rule)}</td><td>{e(n.text)}</td></tr>"
         for n in report.nudges
     )
-    ledger = "".join(
-        f"<tr><td>{c.audio_time_s:.1f}s</td><td>{e(c.role.value)}</td><td>{e(c.name)}</td>"
-        f"<td>{'granted' if c.granted else 'withdrew'}</td><td>{e(', '.join(c.scopes))}</td>"
-        f"<td>{e(c.on_behalf_of or '')} {e('by ' + c.given_by if c.on_behalf_of else '')}</td></tr>"
-        for c in report.consent
-    )
-    lines = "".join(
-        f"<p><b>{e(t.speaker)}</b> <small>{t.start:.1f}s</small> {e(t.text)}</p>"
-        for t in report.transcript
-    )
+    ledger = _ledger_html(report)
+    lines = _transcript_html(report)
     gap = "—" if report.mean_response_gap_s is None else f"{report.mean_response_gap_s:.2f} s"
     language = _language_html(report)
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -174,4 +170,44 @@ table{{border-collapse:collapse;width:100%}}td,th{{border-bottom:1px solid #ddd;
 <h2>Nudges</h2><table><tr><th>at</th><th>rule</th><th>text</th></tr>{rows}</table>
 <h2>Transcript</h2>{lines or "<p>None kept.</p>"}
 <h2>Consent ledger</h2><table><tr><th>at</th><th>role</th><th>name</th><th>what</th><th>scopes</th><th>on behalf</th></tr>{ledger}</table>
+</body></html>"""
+
+
+_STYLE = (
+    "<style>body{font:15px/1.4 system-ui,sans-serif;max-width:48rem;margin:2rem auto;"
+    "padding:0 1rem}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid "
+    "#ddd;padding:.3rem;text-align:left}</style>"
+)
+
+
+def _transcript_html(report: SessionReport | SharedReport) -> str:
+    e = html.escape
+    return "".join(
+        f"<p><b>{e(t.speaker)}</b> <small>{t.start:.1f}s</small> {e(t.text)}</p>"
+        for t in report.transcript
+    )
+
+
+def _ledger_html(report: SessionReport | SharedReport) -> str:
+    e = html.escape
+    return "".join(
+        f"<tr><td>{c.audio_time_s:.1f}s</td><td>{e(c.role.value)}</td><td>{e(c.name)}</td>"
+        f"<td>{'granted' if c.granted else 'withdrew'}</td><td>{e(', '.join(c.scopes))}</td>"
+        f"<td>{e(c.on_behalf_of or '')} {e('by ' + c.given_by if c.on_behalf_of else '')}</td></tr>"
+        for c in report.consent
+    )
+
+
+def render_shared_report_html(report: SharedReport) -> str:
+    """What a customer or observer may read: the call, its consent record, maybe the words."""
+    e = html.escape
+    lines = _transcript_html(report)
+    transcript = f"<h2>Transcript</h2>{lines}" if lines else ""
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Sparring report: {e(report.title or report.session)}</title>{_STYLE}
+</head><body><h1>{e(report.title or "Practice call")}</h1>
+<p>Session {e(report.session)} · {report.duration_s:.0f} s analysed · status {e(report.status)}</p>
+<p><em>{e(report.withheld)}</em></p>
+{transcript}
+<h2>Consent ledger</h2><table><tr><th>at</th><th>role</th><th>name</th><th>what</th><th>scopes</th><th>on behalf</th></tr>{_ledger_html(report)}</table>
 </body></html>"""

@@ -20,7 +20,6 @@ from websockets.exceptions import ConnectionClosed
 from models import codec
 from models.errors import (
     BadToken,
-    Forbidden,
     FrameTooBig,
     HelloRequired,
     NotAllowedNow,
@@ -38,7 +37,6 @@ from models.wire import (
     Role,
     RoleTokens,
     ServerMessage,
-    Watch,
     Welcome,
     Whisper,
 )
@@ -161,13 +159,9 @@ class LiveConnection:
             case End():
                 self.app.carry_out(session, session.end(pid, wall))
             case Whisper():
-                if self.role is not Role.OBSERVER:
-                    raise Forbidden("only a trainer or an observer may whisper to the rep")
-                self.app.carry_out(session, session.whisper(self._name(), message.text))
+                self.app.carry_out(session, session.whisper(pid, message.text))
             case Hello() | Create():
                 raise NotAllowedNow(f"{message.__struct_config__.tag} after hello")
-            case Watch():
-                raise Forbidden("watch needs a trainer key")
 
     def _on_audio(self, data: bytes, arrived_at: float) -> None:
         if len(data) > MAX_FRAME_BYTES:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from asr_helpers import normalise
 
-from server.asr.commit import SegmentCommitter
+from server.core.commit import SegmentCommitter
 from server.asr.jobs import SAMPLE_RATE_HZ, AsrJob, Recognition
 from server.asr.pool import AsrPool
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from collections.abc import Sequence
+
 from models.playbook import Playbook, default_playbook
+from models.recognition import SegmentRecognized, Word
 from models.wire import AudioFormat, Consent, Nudge, Role, ServerMessage
 from server.core.session import AsrRequest, Outputs, Session
 from server.core.vad import FRAME_BYTES
@@ -66,3 +69,27 @@ def make_session(
         harness.outputs.append(session.consent(customer, Consent(granted=True, scopes=scopes), 0.0))
         assert session.is_live
     return harness
+
+
+def recognize(
+    session: Session,
+    speaker: str,
+    segment: int,
+    final: bool,
+    words: Sequence[Word],
+    start_s: float,
+    language: str | None = None,
+    language_probability: float = 0.0,
+) -> Outputs:
+    """Hands the session a recognition result, as the ASR adapter does."""
+    return session.on_recognition(
+        SegmentRecognized(
+            speaker=Role(speaker),
+            segment=segment,
+            final=final,
+            start_s=start_s,
+            words=tuple(words),
+            language=language,
+            language_probability=language_probability,
+        )
+    )

@@ -16,8 +16,9 @@ import pytest
 from client.stream import read_audio
 from models.playbook import default_playbook
 from models.wire import Consent, Nudge, Role, Transcript
-from server.asr.jobs import Word
+from models.recognition import Word
 from server.core.session import AsrRequest, Session
+from tests.core.harness import recognize
 
 SCOPES = ("coaching", "transcript", "trainer_view")
 TALK_RULES = {"talk_ratio", "monologue", "interruption"}
@@ -44,9 +45,10 @@ def _reference_words(truth: dict, request: AsrRequest) -> list[Word]:
 def run_call(name: str) -> tuple[Session, list[Nudge], list[Transcript]]:
     calls = resources.files("client").joinpath("calls")
     truth = json.loads(calls.joinpath(f"{name}.json").read_text("utf-8"))
-    with resources.as_file(calls / f"{name}.rep.flac") as r, resources.as_file(
-        calls / f"{name}.customer.flac"
-    ) as c:
+    with (
+        resources.as_file(calls / f"{name}.rep.flac") as r,
+        resources.as_file(calls / f"{name}.customer.flac") as c,
+    ):
         rep_audio, customer_audio = read_audio(r), read_audio(c)
     session = Session("call", language=truth["language"], playbook=default_playbook(), asr=True)
     rep, _ = session.join(Role.REP, "Anna", rep_audio.format())
@@ -60,7 +62,11 @@ def run_call(name: str) -> tuple[Session, list[Nudge], list[Transcript]]:
         for request in outputs.asr_jobs:
             if request.final:
                 words = _reference_words(truth, request)
-                handle(session.on_recognition(request.speaker, request.segment, True, words, request.start_s))
+                handle(
+                    recognize(
+                        session, request.speaker, request.segment, True, words, request.start_s
+                    )
+                )
 
     for a, b in zip(rep_audio.frames(0.1), customer_audio.frames(0.1), strict=True):
         handle(session.feed_audio(rep, a))

@@ -32,11 +32,17 @@ def test_session_is_live_only_when_rep_and_customer_consented() -> None:
     assert h.session.is_live
 
 
-def test_session_observer_without_consent_holds_analysis() -> None:
+def test_session_observer_never_gates_analysis() -> None:
+    # An observer sends no audio: joining, never consenting, withdrawing or leaving does
+    # not pause the call (their consent covers what they see, not whether it is analysed).
     h = make_session()
     observer, _ = h.session.join(Role.OBSERVER, "Trainer", None)
-    assert not h.session.is_live
+    assert h.session.is_live and h.session.waiting_for() == ()
     h.session.consent(observer, Consent(granted=True), 0.0)
+    assert h.session.is_live
+    out = h.session.consent(observer, Consent(granted=False), 1.0)
+    assert h.session.is_live and not out.cancel_asr
+    h.session.leave(observer, 2.0)
     assert h.session.is_live
 
 
@@ -194,7 +200,10 @@ def _rep_only_session(clips: list[str]) -> list[Nudge]:
     silence = bytes(3200)
     nudges = []
     for i in range(0, len(pcm), 1600):
-        for o in (session.feed_audio(rep, pcm[i : i + 1600].tobytes()), session.feed_audio(customer, silence)):
+        for o in (
+            session.feed_audio(rep, pcm[i : i + 1600].tobytes()),
+            session.feed_audio(customer, silence),
+        ):
             nudges.extend(m for _, m in o.sends if isinstance(m, Nudge))
     return nudges
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from models.wire import Consent, Transcript
-from server.asr.jobs import Word
-from tests.core.harness import make_session
+from models.recognition import Word
+from tests.core.harness import make_session, recognize
 
 
 def words(*texts: str) -> list[Word]:
@@ -56,16 +56,16 @@ def test_asr_final_is_sent_once_and_never_changes() -> None:
     h = make_session(asr=True)
     h.play([(2, True, False), (1, False, False)])
     final = next(j for j in h.asr_jobs() if j.final)
-    out = h.session.on_recognition(
-        "rep", final.segment, True, words("what", "do", "you", "need"), final.start_s
+    out = recognize(
+        h.session, "rep", final.segment, True, words("what", "do", "you", "need"), final.start_s
     )
     sent = [m for _, m in out.sends if isinstance(m, Transcript)]
     assert sent and sent[0].final and sent[0].text == "what do you need"
-    again = h.session.on_recognition(
-        "rep", final.segment, True, words("something", "else"), final.start_s
+    again = recognize(
+        h.session, "rep", final.segment, True, words("something", "else"), final.start_s
     )
     assert again.sends == []
-    late_partial = h.session.on_recognition("rep", final.segment, False, words("x"), final.start_s)
+    late_partial = recognize(h.session, "rep", final.segment, False, words("x"), final.start_s)
     assert late_partial.sends == []
     assert [t.text for t in h.session.transcript] == ["what do you need"]
 
@@ -74,8 +74,8 @@ def test_asr_partials_replace_each_other_with_a_stable_prefix() -> None:
     h = make_session(asr=True)
     h.play([(3, True, False)])
     segment = h.asr_jobs()[0].segment
-    first = h.session.on_recognition("rep", segment, False, words("how", "do"), 0.0)
-    second = h.session.on_recognition("rep", segment, False, words("how", "do", "you"), 0.0)
+    first = recognize(h.session, "rep", segment, False, words("how", "do"), 0.0)
+    second = recognize(h.session, "rep", segment, False, words("how", "do", "you"), 0.0)
     texts = [m.text for o in (first, second) for _, m in o.sends if isinstance(m, Transcript)]
     assert texts[-1].startswith("how do")
 
@@ -86,7 +86,7 @@ def test_asr_results_after_withdrawal_are_dropped() -> None:
     segment = h.asr_jobs()[0].segment
     out = h.session.consent(h.customer, Consent(granted=False), 0.0)
     assert out.cancel_asr
-    late = h.session.on_recognition("rep", segment, True, words("too", "late"), 0.0)
+    late = recognize(h.session, "rep", segment, True, words("too", "late"), 0.0)
     assert late.sends == [] and h.session.transcript == []
 
 
@@ -95,7 +95,7 @@ def test_asr_customer_sees_transcripts_only_with_the_transcript_scope() -> None:
     h.session.consent(h.customer, Consent(granted=True, scopes=("coaching",)), 0.0)
     h.play([(2, True, False), (1, False, False)])
     final = next(j for j in h.asr_jobs() if j.final)
-    out = h.session.on_recognition("rep", final.segment, True, words("hello"), final.start_s)
+    out = recognize(h.session, "rep", final.segment, True, words("hello"), final.start_s)
     assert {pid for pid, _ in out.sends} == {h.rep}
 
 
@@ -104,7 +104,7 @@ def test_asr_words_are_placed_in_session_audio_time() -> None:
     h.play([(5, False, False), (2, True, False), (1, False, False)])
     final = next(j for j in h.asr_jobs() if j.final)
     assert 4.7 < final.start_s < 5.0
-    out = h.session.on_recognition("rep", final.segment, True, words("hi"), final.start_s)
+    out = recognize(h.session, "rep", final.segment, True, words("hi"), final.start_s)
     (message,) = {m for _, m in out.sends}
     assert message.words[0].start == round(final.start_s, 3)
 
@@ -115,8 +115,8 @@ def test_asr_auto_language_is_detected_once_from_speech_then_forced() -> None:
     h.play([(2, True, False), (1, False, False)])
     first = next(j for j in h.asr_jobs() if j.final)
     assert first.language is None  # detect: nothing known yet, and never from silence
-    h.session.on_recognition(
-        "rep", first.segment, True, words("goedemorgen"), first.start_s, "nl", 0.93
+    recognize(
+        h.session, "rep", first.segment, True, words("goedemorgen"), first.start_s, "nl", 0.93
     )
     before = len(h.asr_jobs())
     h.play([(2, True, False), (1, False, False)])
@@ -129,7 +129,7 @@ def test_asr_auto_language_ignores_an_unsure_detection() -> None:
     h.session.language = "auto"
     h.play([(2, True, False), (1, False, False)])
     first = next(j for j in h.asr_jobs() if j.final)
-    h.session.on_recognition("rep", first.segment, True, words("hm"), first.start_s, "nl", 0.3)
+    recognize(h.session, "rep", first.segment, True, words("hm"), first.start_s, "nl", 0.3)
     assert h.session.detected_language is None
 
 
@@ -141,7 +141,7 @@ def _say(h, text: str, seconds: float = 3.0) -> None:
     tokens = text.split()
     step = seconds / len(tokens)
     ws = [Word(t, i * step, i * step + step * 0.8) for i, t in enumerate(tokens)]
-    h.outputs.append(h.session.on_recognition("rep", final.segment, True, ws, final.start_s))
+    h.outputs.append(recognize(h.session, "rep", final.segment, True, ws, final.start_s))
 
 
 def test_fillers_cluster_over_the_share_is_nudged_once() -> None:
@@ -180,7 +180,9 @@ def test_topics_checklist_ticks_live_and_open_items_are_nudged_at_the_close() ->
     h = make_session(asr=True)
     h.play([(46, False, True), (1, False, False)])
     _say(h, "what budget have you set aside for this", 3.0)
-    checklists = [m for o in h.outputs for pid, m in o.sends if isinstance(m, Checklist) and pid == h.rep]
+    checklists = [
+        m for o in h.outputs for pid, m in o.sends if isinstance(m, Checklist) and pid == h.rep
+    ]
     assert [i.id for i in checklists[-1].items if i.done] == ["budget"]
     assert not [n for n in h.nudges() if n.rule == "topics"]
     h.play([(25, False, True), (1, False, False)])

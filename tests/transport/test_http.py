@@ -152,25 +152,45 @@ def _check_report(report: dict, session: str) -> None:
         assert record["wall_time"] > 0
 
 
+def _check_shared_report(report: dict, session: str) -> None:
+    """The customer's view: the call and its consent record, none of the rep's coaching."""
+    assert report["session"] == session and report["status"] == "ended"
+    assert report["duration_s"] == pytest.approx(12.0, abs=0.1)
+    assert {c["name"] for c in report["consent"]} == {"Anna", "Bob", "Olga"}
+    for coaching in ("talk", "nudges", "interruptions", "language_report", "longest_monologue_s"):
+        assert coaching not in report
+    assert report["withheld"]
+
+
 async def test_http_report_json_with_bearer_token(http_get, ended_call):
+    # Everyone granted trainer_view: the rep and the observer read the whole report; the
+    # customer reads what the audience policy allows them (not the rep's coaching).
     created = ended_call
     path = f"/v1/sessions/{created.session}/report"
-    for token in (created.tokens.rep, created.tokens.customer, created.tokens.observer):
+    for token, check in (
+        (created.tokens.rep, _check_report),
+        (created.tokens.observer, _check_report),
+        (created.tokens.customer, _check_shared_report),
+    ):
         status, headers, body = await http_get(path, {"Authorization": f"Bearer {token}"})
         assert status == 200
         assert headers["content-type"] == "application/json"
         assert headers["cache-control"] == "no-store"
-        _check_report(json.loads(body), created.session)
+        check(json.loads(body), created.session)
 
 
 async def test_http_report_json_with_query_token(http_get, ended_call):
     created = ended_call
-    status, headers, body = await http_get(
-        f"/v1/sessions/{created.session}/report?token={created.tokens.customer}"
-    )
-    assert status == 200
-    assert headers["content-type"] == "application/json"
-    _check_report(json.loads(body), created.session)
+    for token, check in (
+        (created.tokens.observer, _check_report),
+        (created.tokens.customer, _check_shared_report),
+    ):
+        status, headers, body = await http_get(
+            f"/v1/sessions/{created.session}/report?token={token}"
+        )
+        assert status == 200
+        assert headers["content-type"] == "application/json"
+        check(json.loads(body), created.session)
 
 
 async def test_http_report_wrong_token_is_404(server, http_get, ended_call):

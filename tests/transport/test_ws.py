@@ -594,17 +594,28 @@ async def test_ws_consent_gate_covers_every_receiver(server, bystander, stream_t
             everyone = (call.rep, call.customer, observer)
             session = call.session
             await call.rep.consent()
-            await call.customer.consent()
             await eventually(lambda: session.participants and len(session.participants) == 3)
-            # Phase 1: rep and customer consented, the observer not yet: not live.
+            # Phase 1: the rep consented, the customer not yet: not live.
             await call.talk(58.0, 64.0)
             await eventually(lambda: session.dropped_before_consent_s >= 12.0 - 1e-6)
             assert not session.is_live
-            # Phase 2: everyone consented: live.
-            await observer.consent()
+            # Phase 2: rep and customer consented: live, though the observer has not
+            # agreed yet (observers never gate analysis; their consent covers what they see).
+            await call.customer.consent()
             for party in everyone:
                 await asyncio.wait_for(party.live.wait(), 5)
-            await call.talk(64.0, 70.0, speed=50)
+            await call.talk(64.0, 67.0, speed=50)
+            await eventually(lambda: call.metrics() and call.metrics()[-1].at >= 2.0)
+            mark = len(observer.messages)
+            await observer.consent()
+            agreed = await wait_state(
+                observer,
+                lambda s: any(p.role.value == "observer" and p.consented for p in s.participants),
+                mark,
+            )
+            before_agreeing = observer.messages[: observer.messages.index(agreed)]
+            assert not [m for m in before_agreeing if is_analysis(m)]  # nothing before the terms
+            await call.talk(67.0, 70.0, speed=50)
             await eventually(lambda: call.metrics() and call.metrics()[-1].at >= 5.0)
             # Phase 3: the rep withdraws mid-monologue: not live again.
             marks = [len(party.messages) for party in everyone]
@@ -689,7 +700,7 @@ async def test_ws_consent_on_behalf_needs_stereo(server, bystander, open_ws):
     state = await recv(ws)
     assert isinstance(state, State)
     assert [p.role.value for p in state.participants] == ["rep"]
-    assert all(not c.on_behalf_of for c in server.app.hub.get(created.session).ledger)
+    assert all(not c.on_behalf_of for c in server.app.hub.get(created.session).roster.ledger)
     await ws.close()
     await bystander.assert_untouched()
 

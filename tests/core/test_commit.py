@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from server.asr.commit import (
+from server.core.commit import (
     SegmentCommitter,
     clean_hypothesis,
     collapse_loops,
     trim_restart,
     word_key,
 )
-from server.asr.jobs import Word
+from models.recognition import Word
 
 
 def words(text: str, step_s: float = 0.3) -> list[Word]:

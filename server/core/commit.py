@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from server.asr.jobs import Word
+from models.recognition import Word
 
 T = TypeVar("T")
 

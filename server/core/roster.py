@@ -1,0 +1,237 @@
+"""Who takes part in a session, what each agreed to, and whether the call may be analysed.
+
+Pure. Owns the participants, their consent and connection, the consent ledger and the
+session status. Only rep and customer consent gates analysis: an observer sends no audio,
+so their consent covers what they will see, not whether the call is analysed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from models.errors import BadAudioFormat, BadConsent, NotAllowedNow, RoleTaken
+from models.report import ConsentRecord
+from models.wire import AudioFormat, Consent, ParticipantView, Role, Scope
+from server.core.audio import AudioInput
+
+PARTIES = (Role.REP, Role.CUSTOMER)
+
+
+class Status(StrEnum):
+    """created -> waiting -> live <-> paused -> ended (architecture.md, Consent)."""
+
+    CREATED = "created"
+    WAITING = "waiting"
+    LIVE = "live"
+    PAUSED = "paused"
+    ENDED = "ended"
+
+
+@dataclass(slots=True)
+class Participant:
+    id: str
+    role: Role
+    name: str
+    connected: bool = True
+    scopes: frozenset[Scope] | None = None  # None until consent is granted
+    on_behalf: bool = False  # represented on the rep's stereo device
+    audio: AudioInput | None = None
+
+    @property
+    def consented(self) -> bool:
+        return self.scopes is not None and Scope.COACHING in self.scopes
+
+    @property
+    def reachable(self) -> bool:
+        """Has a connection of its own that messages can go to."""
+        return self.connected and not self.on_behalf
+
+    def has(self, scope: Scope) -> bool:
+        return self.scopes is not None and scope in self.scopes
+
+    def view(self) -> ParticipantView:
+        return ParticipantView(
+            role=self.role,
+            name=self.name,
+            connected=self.connected,
+            consented=self.consented,
+            on_behalf=self.on_behalf,
+            scopes=tuple(sorted(self.scopes or ())),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeChange:
+    """What one consent message changed for the party it concerns."""
+
+    participant: Participant
+    before: frozenset[Scope]
+    after: frozenset[Scope]
+
+    def lost(self, scope: Scope) -> bool:
+        return scope in self.before and scope not in self.after
+
+
+class Roster:
+    """Participants of one session, their consent and the ledger that records it."""
+
+    def __init__(self, session_id: str) -> None:
+        self.session_id = session_id
+        self.participants: dict[str, Participant] = {}
+        self.ledger: list[ConsentRecord] = []
+        self.status = Status.CREATED
+        self._next = 0
+
+    # --- queries ------------------------------------------------------------------------
+
+    def party(self, role: Role) -> Participant | None:
+        """The rep or customer in the call, connected or represented on the rep's device."""
+        for p in self.participants.values():
+            if p.role is role and (p.connected or p.on_behalf):
+                return p
+        return None
+
+    def connected_ids(self) -> list[str]:
+        return [p.id for p in self.participants.values() if p.reachable]
+
+    def parties_grant(self, scope: Scope) -> bool:
+        """Whether rep and customer are both in the call and both grant `scope` now."""
+        rep, customer = self.party(Role.REP), self.party(Role.CUSTOMER)
+        return rep is not None and customer is not None and rep.has(scope) and customer.has(scope)
+
+    def granted_throughout(self, scope: Scope) -> bool:
+        """Whether every grant rep and customer ever gave included `scope` (for what was kept)."""
+        grants = [c for c in self.ledger if c.granted and c.role in PARTIES]
+        roles = {c.role for c in grants}
+        return roles == set(PARTIES) and all(scope in c.scopes for c in grants)
+
+    def may_be_live(self) -> bool:
+        """Rep and customer present (in person or on the rep's device) and consented."""
+        rep, customer = self.party(Role.REP), self.party(Role.CUSTOMER)
+        return (
+            rep is not None
+            and customer is not None
+            and rep.connected
+            and rep.consented
+            and customer.consented
+        )
+
+    def waiting_for(self) -> tuple[str, ...]:
+        waiting: list[str] = []
+        for role in PARTIES:
+            p = self.party(role)
+            if p is None:
+                waiting.append(role.value)
+            elif not p.consented:
+                waiting.append(f"{role.value} consent")
+        return tuple(waiting)
+
+    # --- commands -----------------------------------------------------------------------
+
+    def join(self, role: Role, name: str, audio: AudioFormat | None) -> Participant:
+        """Adds a participant for a validated token of `role`.
+
+        Raises:
+            NotAllowedNow: the session has ended.
+            RoleTaken: the rep or the customer is already connected (or represented).
+            BadAudioFormat: stereo from anyone but the rep.
+        """
+        if self.status is Status.ENDED:
+            raise NotAllowedNow("this session has ended")
+        if role in PARTIES:
+            existing = self.party(role)
+            if existing is not None:
+                how = "on the rep's device" if existing.on_behalf else "connected"
+                raise RoleTaken(f"the {role.value} of this session is already {how}")
+        if audio is not None and audio.channels == 2 and role is not Role.REP:
+            raise BadAudioFormat("only the rep may send stereo (left rep, right customer)")
+        if role is Role.OBSERVER:
+            audio = None  # observers listen; they have no microphone in the analysis
+        else:  # a returning party replaces its disconnected entry
+            for pid, p in list(self.participants.items()):
+                if p.role is role and not p.connected:
+                    del self.participants[pid]
+        p = self._add(role, name or role.value.capitalize())
+        p.audio = AudioInput(audio) if audio is not None else None
+        if self.status is Status.CREATED:
+            self.status = Status.WAITING
+        return p
+
+    def leave(self, pid: str) -> Participant | None:
+        """Marks a participant gone; returns it, or None when nothing changed."""
+        p = self.participants.get(pid)
+        if p is None or not p.connected or self.status is Status.ENDED:
+            return None
+        p.connected = False
+        p.scopes = None  # consent belongs to a connection; a returning party consents again
+        if p.role is Role.OBSERVER:
+            del self.participants[pid]
+        if p.role is Role.REP:  # the stereo customer left with the rep's device
+            for other in [o for o in self.participants.values() if o.on_behalf]:
+                del self.participants[other.id]
+        return p
+
+    def consent(self, pid: str, msg: Consent, audio_time_s: float, wall_time: float) -> ScopeChange:
+        """Records a grant or withdrawal in the ledger.
+
+        Raises:
+            NotAllowedNow: the session has ended.
+            BadConsent: a grant without `coaching`, or a proxy grant not from a stereo rep.
+        """
+        if self.status is Status.ENDED:
+            raise NotAllowedNow("this session has ended")
+        p = self.participants[pid]
+        target = p
+        if msg.on_behalf_of == "customer":
+            if p.role is not Role.REP or p.audio is None or p.audio.format.channels != 2:
+                raise BadConsent(
+                    "consent on behalf of the customer is only for a rep streaming stereo"
+                )
+            target = self._stereo_customer(msg.name)
+        if msg.granted and Scope.COACHING not in msg.scopes:
+            raise BadConsent("the coaching scope is required to take part")
+        before = target.scopes or frozenset()
+        target.scopes = frozenset(Scope(s) for s in msg.scopes) if msg.granted else None
+        self.ledger.append(
+            ConsentRecord(
+                participant=target.id,
+                role=target.role,
+                name=target.name,
+                granted=msg.granted,
+                scopes=tuple(sorted(msg.scopes)) if msg.granted else (),
+                on_behalf_of=msg.on_behalf_of,
+                given_by=p.name,
+                audio_time_s=audio_time_s,
+                wall_time=wall_time,
+                erase=msg.erase,
+            )
+        )
+        return ScopeChange(target, before, target.scopes or frozenset())
+
+    def end(self) -> list[str]:
+        """Ends the session; returns the ids whose connections are to be closed."""
+        ids = self.connected_ids()
+        self.status = Status.ENDED
+        for p in self.participants.values():
+            p.connected = False
+        return ids
+
+    def _stereo_customer(self, name: str | None) -> Participant:
+        existing = self.party(Role.CUSTOMER)
+        if existing is not None and not existing.on_behalf:
+            raise BadConsent("the customer is connected; they consent on their own device")
+        if existing is None:
+            if not name:
+                raise BadConsent("consent on behalf of the customer needs the customer's name")
+            existing = self._add(Role.CUSTOMER, name)
+            existing.on_behalf = True
+        elif name:
+            existing.name = name
+        return existing
+
+    def _add(self, role: Role, name: str) -> Participant:
+        self._next += 1
+        pid = f"{self.session_id}/p{self._next}"
+        p = self.participants[pid] = Participant(id=pid, role=role, name=name)
+        return p

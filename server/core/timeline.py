@@ -1,0 +1,100 @@
+"""Both parties on one audio clock: their streams, the joint timeline and turn-taking.
+
+Pure. Each party's decided speech labels are joined frame by frame as far as both have
+decided; a party that lags more than the bound counts as silent for what it missed, so
+one stalled connection never stalls the other's coaching (protocol.md, Time).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from models.wire import Role
+from server.core.party import PartyStream, UtteranceAudio, VoiceDetector
+from server.core.turns import Interrupted, Turns, TurnSettings
+from server.core.vad import FRAME_MS
+
+# A party whose audio lags the other's by more than this counts as silent for what it
+# missed (protocol.md, Time: 2 s of audio by default).
+LAG_BOUND_FRAMES = 2000 // FRAME_MS
+# Metrics and rules run about once per audio second.
+TICK_MS = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """A point of the joint timeline where the coach has work: a tick or an interruption."""
+
+    tick: bool
+    interrupted: Interrupted | None
+
+
+class Timeline:
+    """The rep's and the customer's streams, aligned, and the turns they make."""
+
+    def __init__(self, settings: TurnSettings, vad_factory: Callable[[], VoiceDetector]) -> None:
+        self.parties = {
+            Role.REP: PartyStream(vad_factory()),
+            Role.CUSTOMER: PartyStream(vad_factory()),
+        }
+        self.turns = Turns(settings)
+
+    @property
+    def at_s(self) -> float:
+        """Session audio time: joint frames analysed while live."""
+        return self.turns.at_s
+
+    def feed(self, role: Role, pcm: bytes) -> list[UtteranceAudio]:
+        """Takes 16 kHz PCM16 of one party; returns utterance audio due for recognition."""
+        return self.parties[role].feed(pcm)
+
+    def start(self) -> None:
+        """The call went live: both clocks start at the current joint frame."""
+        for party in self.parties.values():
+            party.align(self.turns.frame)
+
+    def pause(self) -> None:
+        """The call stopped being live: what was not analysed yet is discarded."""
+        self.turns.pause()
+        for party in self.parties.values():
+            party.align(self.turns.frame)
+
+    def restart(self) -> None:
+        """Erase: turn-taking starts over at audio time 0."""
+        self.turns = Turns(self.turns.settings)
+        for party in self.parties.values():
+            party.align(0)
+
+    def flush(self) -> dict[Role, list[UtteranceAudio]]:
+        """The streams ended: undecided frames count as silence; last utterances come out."""
+        return {role: party.flush() for role, party in self.parties.items()}
+
+    def advance(self, *, drain: bool = False) -> Iterator[Moment]:
+        """Runs the joint timeline as far as both parties' decided labels allow.
+
+        A generator: it stops at each tick and interruption, so that the caller reads the
+        measures as they are at that moment (the same however the audio was chunked).
+
+        Args:
+            drain: Run to the end of what either party delivered (the call ends).
+        """
+        rep = self.parties[Role.REP]
+        customer = self.parties[Role.CUSTOMER]
+        turns = self.turns
+        while True:
+            j = turns.frame
+            r = rep.peek(j)
+            c = customer.peek(j)
+            if r is None or c is None:
+                lead = max(rep.decided_end, customer.decided_end)
+                if j >= lead or (not drain and lead - j <= LAG_BOUND_FRAMES):
+                    return
+            if r is not None:
+                rep.pop()
+            if c is not None:
+                customer.pop()
+            event = turns.step(bool(r), bool(c))
+            tick = (turns.frame * FRAME_MS) // TICK_MS != (j * FRAME_MS) // TICK_MS
+            if tick or isinstance(event, Interrupted):
+                yield Moment(tick, event if isinstance(event, Interrupted) else None)
