@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from models.playbook import Playbook, default_playbook
 from models.recognition import SegmentRecognized, Word

@@ -15,8 +15,8 @@ import pytest
 
 from client.stream import read_audio
 from models.playbook import default_playbook
-from models.wire import Consent, Nudge, Role, Transcript
 from models.recognition import Word
+from models.wire import Consent, Nudge, Role, Transcript
 from server.core.session import AsrRequest, Session
 from tests.core.harness import recognize
 
@@ -42,7 +42,15 @@ def _reference_words(truth: dict, request: AsrRequest) -> list[Word]:
     return words
 
 
-def run_call(name: str) -> tuple[Session, list[Nudge], list[Transcript]]:
+def run_call(
+    name: str, final_delay_s: float = 0.0
+) -> tuple[Session, list[Nudge], list[Transcript]]:
+    """Streams a bundled call through the core with its reference text as recognition.
+
+    Args:
+        final_delay_s: Audio seconds between the end of an utterance and its final text
+            (recognition takes time; 0 delivers finals at once).
+    """
     calls = resources.files("client").joinpath("calls")
     truth = json.loads(calls.joinpath(f"{name}.json").read_text("utf-8"))
     with (
@@ -56,22 +64,29 @@ def run_call(name: str) -> tuple[Session, list[Nudge], list[Transcript]]:
     session.consent(rep, Consent(granted=True, scopes=SCOPES), 0.0)
     session.consent(customer, Consent(granted=True, scopes=SCOPES), 0.0)
     sent = []
+    due: list[tuple[float, AsrRequest]] = []
 
     def handle(outputs) -> None:
         sent.extend(m for pid, m in outputs.sends if pid == rep)
         for request in outputs.asr_jobs:
             if request.final:
-                words = _reference_words(truth, request)
-                handle(
-                    recognize(
-                        session, request.speaker, request.segment, True, words, request.start_s
-                    )
-                )
+                due.append((session.at_s + final_delay_s, request))
+        deliver(session.at_s)
+
+    def deliver(until_s: float) -> None:
+        while due and due[0][0] <= until_s:
+            _, request = due.pop(0)
+            words = _reference_words(truth, request)
+            handle(
+                recognize(session, request.speaker, request.segment, True, words, request.start_s)
+            )
 
     for a, b in zip(rep_audio.frames(0.1), customer_audio.frames(0.1), strict=True):
         handle(session.feed_audio(rep, a))
         handle(session.feed_audio(customer, b))
+    deliver(float("inf"))
     handle(session.end(rep, 0.0))
+    deliver(float("inf"))
     nudges = [m for m in sent if isinstance(m, Nudge)]
     finals = [m for m in sent if isinstance(m, Transcript) and m.final]
     return session, nudges, finals
@@ -117,3 +132,27 @@ def test_language_report_scorecard_shows_what_was_said() -> None:
     page = render_report_html(session.report())
     assert "What was said" in page and "open" in page
     assert "✔ Budget" in page or "✔ Next step" in page
+
+
+@pytest.mark.parametrize("name", ["good", "nl_good"])
+@pytest.mark.parametrize("delay_s", [1.0, 3.0])
+def test_language_rules_wait_for_the_reps_words_in_recognition(name: str, delay_s: float) -> None:
+    # "So if I understand you correctly..." is still being recognised when a minute of
+    # customer speech has passed: summarize must wait for those words, not nudge over them.
+    session, nudges, finals = run_call(name, final_delay_s=delay_s)
+    assert finals
+    wrong = [n.rule for n in nudges if n.rule in TALK_RULES | LANGUAGE_RULES]
+    assert wrong == []
+
+
+@pytest.mark.parametrize("name", ["pushy", "nl_pushy"])
+def test_language_pushy_monologue_is_heard_during_it(name: str) -> None:
+    # The pushy rep talks over a minute without a break after talk_ratio and pace fired:
+    # "pause and ask a question" must still come during the monologue or just after it.
+    session, nudges, _ = run_call(name, final_delay_s=1.0)
+    monologue = [n for n in nudges if n.rule == "monologue"]
+    assert monologue, [n.rule for n in nudges]
+    nudge = monologue[0]
+    start_s = float(nudge.evidence["start_s"])
+    assert nudge.at <= start_s + session.report().longest_monologue_s + 5.0
+    assert [n.rule for n in nudges].index("monologue") > 0  # another rule had fired before

@@ -140,3 +140,39 @@ def test_pacing_warmup_is_configurable() -> None:
     h.play([s(2, C), s(1.5, BOTH), s(3, R), s(2, C), s(1.5, BOTH), s(3, R), s(1, NONE)])
     assert [n.rule for n in h.nudges()] == ["interruption"]
     assert h.nudges()[0].at < 15
+
+
+def test_rules_monologue_after_a_lower_rule_is_heard_during_the_monologue() -> None:
+    # Patience (priority 3) fires; a 14 s monologue crosses its 10 s threshold 10 s later
+    # and ends inside the 20 s gap. The old pacing lost it; a higher priority needs only
+    # the short priority gap.
+    base = default_playbook()
+    rules = msgspec.structs.replace(
+        base.rules,
+        talk_ratio=msgspec.structs.replace(base.rules.talk_ratio, enabled=False),
+        monologue=msgspec.structs.replace(base.rules.monologue, threshold_s=10.0),
+    )
+    pacing = Pacing(warmup_s=0, min_gap_s=20, rule_cooldown_s=90)
+    h = make_session(msgspec.structs.replace(base, rules=rules, pacing=pacing))
+    h.play(alternate(50, 4, 6, gap_s=0.15) + [s(14, R), s(3, NONE), s(5, C)])
+    patience, monologue = h.nudges()
+    assert (patience.rule, monologue.rule) == ("patience", "monologue")
+    end_s = float(monologue.evidence["start_s"]) + h.session.turns.longest_monologue_s
+    assert monologue.at - patience.at < pacing.min_gap_s
+    assert monologue.at <= end_s
+
+
+def test_rules_equal_priorities_stay_one_per_gap() -> None:
+    # Two rules of the same priority due together: the second waits the whole gap.
+    base = default_playbook()
+    rules = msgspec.structs.replace(
+        base.rules,
+        dead_air=msgspec.structs.replace(base.rules.dead_air, priority=3),
+    )
+    h = make_session(msgspec.structs.replace(base, rules=rules))
+    h.play(alternate(55, 4, 6, gap_s=0.15) + [s(25, NONE)] + alternate(20, 4, 6, gap_s=0.15))
+    patience, dead_air = h.nudges()
+    assert (patience.rule, dead_air.rule) == ("patience", "dead_air")
+    # Dead air was due 6 s into the silence, inside the gap after patience: it waited.
+    due_s = dead_air.at - float(dead_air.evidence["silence_s"]) + rules.dead_air.threshold_s
+    assert due_s < patience.at + base.pacing.min_gap_s <= dead_air.at

@@ -8,11 +8,12 @@ import msgspec
 import pytest
 
 from client.stream import read_audio
-from models.errors import BadAudio, BadAudioFormat, BadConsent, RoleTaken
+from models.errors import BadAudio, BadAudioFormat, BadConsent, Forbidden, NotAllowedNow, RoleTaken
 from models.playbook import default_playbook
+from models.report import SessionReport, SharedReport
 from models.wire import AudioFormat, Consent, Metrics, Nudge, Role, State
 from server.core.session import Session
-from tests.core.harness import SILENCE, SPEECH, make_session
+from tests.core.harness import SILENCE, SPEECH, ScriptedVad, make_session
 
 
 def test_session_audio_before_consent_is_dropped_and_counted() -> None:
@@ -240,3 +241,69 @@ def test_hub_ends_sessions_nobody_joined_or_everyone_left() -> None:
     with pytest.raises(Exception, match="ended"):
         hub.resolve(tokens.rep)
     assert hub.expire(now=10_000.0) == []  # someone is still connected to the other
+
+
+def test_session_erase_starts_clean() -> None:
+    # After an erase, session time restarts at 0: nothing of the erased call (cooldowns,
+    # armed flags, the last nudge) may delay or shape the first nudge of what follows.
+    h = make_session()
+    pushy = [(13, True, False), (0.8, False, False), (5, False, True), (0.8, False, False)]
+    h.play(pushy * 10)  # about 200 s: talk_ratio fired
+    first = [n.rule for n in h.nudges()]
+    assert "talk_ratio" in first
+    h.session.consent(h.rep, Consent(granted=False, erase=True), 1.0)
+    h.session.consent(h.rep, Consent(granted=True), 2.0)
+    assert h.session.is_live and h.session.at_s == 0
+    mark = len(h.outputs)
+    h.play(pushy * 5)
+    after = [
+        m for o in h.outputs[mark:] for pid, m in o.sends if pid == h.rep and isinstance(m, Nudge)
+    ]
+    f = make_session()  # the same speech in a brand-new session
+    f.play(pushy * 5)
+    assert [(n.rule, n.at) for n in after] == [(n.rule, n.at) for n in f.nudges()]
+    assert after and after[0].rule == "talk_ratio" and after[0].at < 60
+
+
+def test_session_stereo_rep_with_a_connected_customer_feeds_only_the_rep() -> None:
+    # A real customer speaks through their own microphone: the rep's right channel must
+    # not count as the customer's speech (nor inject audio as their words).
+    session = Session("s4", playbook=default_playbook(), vad_factory=ScriptedVad, asr=True)
+    rep, _ = session.join(Role.REP, "Anna", AudioFormat(channels=2))
+    customer, _ = session.join(Role.CUSTOMER, "Bob", AudioFormat())
+    scopes = ("coaching", "transcript")
+    session.consent(rep, Consent(granted=True, scopes=scopes), 0.0)
+    session.consent(customer, Consent(granted=True, scopes=scopes), 0.0)
+    silent_rep_loud_right = (b"\x00\x00" + b"\x01\x01") * (len(SPEECH) // 2)
+    jobs = []
+    for _ in range(round(60 * 100 / 3)):  # 60 s: the customer's own microphone is silent
+        jobs += session.feed_audio(rep, silent_rep_loud_right).asr_jobs
+        jobs += session.feed_audio(customer, SILENCE).asr_jobs
+    assert session.turns.customer_frames == 0 and session.turns.rep_frames == 0
+    assert not [j for j in jobs if j.speaker == "customer"]
+
+
+def test_session_whisper_from_an_observer_who_agreed() -> None:
+    h = make_session()
+    observer, _ = h.session.join(Role.OBSERVER, "Trainer", None)
+    with pytest.raises(NotAllowedNow):
+        h.session.whisper(observer, "Ask about their budget")
+    with pytest.raises(Forbidden):
+        h.session.whisper(h.customer, "psst")
+    h.session.consent(observer, Consent(granted=True), 0.0)
+    out = h.session.whisper(observer, "Ask about their budget")
+    (sent,) = out.sends
+    assert sent[0] == h.rep and isinstance(sent[1], Nudge) and sent[1].evidence["from"] == "Trainer"
+    assert out.publish == []
+
+
+def test_session_reports_follow_the_audience_policy() -> None:
+    h = make_session(scopes=("coaching", "transcript"))  # no trainer_view
+    h.play([(70, True, False), (2, False, False)])
+    h.session.end(h.rep, 0.0)
+    full = h.session.report_for(Role.REP)
+    assert isinstance(full, SessionReport) and full.nudges
+    for role in (Role.CUSTOMER, Role.OBSERVER, None):
+        shared = h.session.report_for(role)
+        assert isinstance(shared, SharedReport) and shared.withheld
+        assert not hasattr(shared, "nudges") and len(shared.consent) == 2

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from models.wire import Consent, Transcript
 from models.recognition import Word
+from models.wire import Consent, Role, Transcript
 from tests.core.harness import make_session, recognize
 
 
@@ -193,3 +193,39 @@ def test_topics_checklist_ticks_live_and_open_items_are_nudged_at_the_close() ->
     topics = [n for n in h.nudges() if n.rule == "topics"]
     assert topics and topics[0].evidence["item_id"] == "decision_maker"
     assert topics[0].text == "Not discussed yet: Decision maker"
+
+
+def test_asr_narrowing_the_transcript_scope_stops_recognition_at_once() -> None:
+    # The customer drops `transcript` without withdrawing: the call stays live, their queued
+    # recognition is cancelled, a final already on its way is dropped, held audio is gone.
+    h = make_session(asr=True)
+    h.play([(2, False, True), (1, False, False)])
+    queued = next(j for j in h.asr_jobs() if j.final and j.speaker == "customer")
+    h.play([(1.5, False, True)])  # the customer is mid-utterance: audio is held
+    out = h.session.consent(h.customer, Consent(granted=True, scopes=("coaching",)), 5.0)
+    assert h.session.is_live and out.cancel_speakers == [Role.CUSTOMER] and not out.cancel_asr
+    late = recognize(h.session, "customer", queued.segment, True, words("my", "budget"), 0.0)
+    assert late.sends == [] and h.session.transcript == []
+    mark = len(h.outputs)
+    h.play([(2, False, True), (1, False, False)])
+    assert not [j for o in h.outputs[mark:] for j in o.asr_jobs]  # not transcribed any more
+    # Granted again: only audio from now on is recognised, stamped with its own time.
+    regrant_s = h.session.at_s
+    h.session.consent(h.customer, Consent(granted=True, scopes=("coaching", "transcript")), 9.0)
+    mark = len(h.outputs)
+    h.play([(1, False, False), (2, False, True), (1, False, False)])
+    (final,) = [j for o in h.outputs[mark:] for j in o.asr_jobs if j.final]
+    assert final.start_s >= regrant_s and len(final.pcm) / 32000 <= 2.6
+
+
+def test_asr_customer_transcripts_carry_no_coaching_marks() -> None:
+    h = make_session(asr=True)
+    h.play([(2, True, False), (1, False, False)])
+    final = next(j for j in h.asr_jobs() if j.final)
+    out = recognize(
+        h.session, "rep", final.segment, True, words("Why", "did", "you", "choose", "it?"), 0.0
+    )
+    sent = {pid: m for pid, m in out.sends if isinstance(m, Transcript)}
+    assert sent[h.rep].question == "open" and sent[h.rep].tip
+    assert sent[h.customer].question is None and sent[h.customer].tip is None
+    assert sent[h.customer].text == sent[h.rep].text
