@@ -4,7 +4,7 @@
 // Wire protocol v1: one WebSocket at /v1/live; JSON text frames, binary PCM audio frames.
 
 const CLIENT = 'web/1.0';
-const NUDGE_SHOW_MS = 8000; // a nudge fades after ~8 s
+const NUDGE_SHOW_MS = 8000; // a nudge fades after ~8 s, unless it says otherwise (show_s)
 const NUDGE_FADE_MS = 1000;
 const MAX_TRANSCRIPT_LINES = 300;
 const SLOW_SEND_BYTES = 2 * 1024 * 1024; // audio queued in the socket before we warn
@@ -531,8 +531,9 @@ function showNudge(n) {
   toast.dataset.rule = n.rule || '';
   toast.dataset.severity = sev;
   el.nudge.replaceChildren(toast); // a newer nudge replaces the older one
-  S.nudgeTimers.push(setTimeout(() => toast.classList.add('fading'), NUDGE_SHOW_MS));
-  S.nudgeTimers.push(setTimeout(() => { if (toast.parentNode) toast.remove(); }, NUDGE_SHOW_MS + NUDGE_FADE_MS));
+  const showMs = typeof n.show_s === 'number' && n.show_s > 0 ? n.show_s * 1000 : NUDGE_SHOW_MS; // playbook pacing.toast_s
+  S.nudgeTimers.push(setTimeout(() => toast.classList.add('fading'), showMs));
+  S.nudgeTimers.push(setTimeout(() => { if (toast.parentNode) toast.remove(); }, showMs + NUDGE_FADE_MS));
 }
 
 // ---------------------------------------------------------------- transcript

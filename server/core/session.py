@@ -8,14 +8,13 @@ only as a value for the consent ledger.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import msgspec
 
 from models.errors import Forbidden, NotAllowedNow
 from models.playbook import Playbook
 from models.recognition import SegmentRecognized
-from models.report import InterruptionRecord, SessionReport, SharedReport
+from models.report import SessionReport, SharedReport
 from models.wire import (
     AudioFormat,
     Consent,
@@ -26,12 +25,12 @@ from models.wire import (
     ServerMessage,
     Severity,
     State,
-    TalkShare,
     Transcript,
 )
-from server.core import audience
-from server.core.audience import Kind, Mask, ReportView
+from server.core import audience, reports
+from server.core.audience import Kind, Mask
 from server.core.coach import Coach
+from server.core.outputs import Outputs
 from server.core.party import UtteranceAudio, VoiceDetector
 from server.core.roster import PARTIES, Participant, Roster, Status
 from server.core.timeline import Timeline
@@ -40,18 +39,6 @@ from server.core.turns import Turns, TurnSettings
 from server.core.vad import FRAME_S, FrameVad
 
 __all__ = ["AsrRequest", "Outputs", "Session"]
-
-
-@dataclass(slots=True)
-class Outputs:
-    """What a command produced; carry it out in field order."""
-
-    sends: list[tuple[str, ServerMessage]] = field(default_factory=list)
-    publish: list[ServerMessage] = field(default_factory=list)  # to trainers (the bus)
-    asr_jobs: list[AsrRequest] = field(default_factory=list)
-    cancel_asr: bool = False  # drop the session's queued and running recognition
-    cancel_speakers: list[Role] = field(default_factory=list)  # the same, for one party
-    closes: list[str] = field(default_factory=list)
 
 
 class Session:
@@ -244,9 +231,9 @@ class Session:
         if message is None:
             return out
         if message.final and message.words:
-            message, ticked = self.coach.hear(message, self.turns, self._text_language())
+            message, ticked = self.coach.hear(message, self.turns, self.text_language())
             if ticked and not self.is_ended:
-                self._send(out, Kind.CHECKLIST, self.coach.checklist(self._text_language()))
+                self._send(out, Kind.CHECKLIST, self.coach.checklist(self.text_language()))
         if self.is_ended or (not message.final and not self.is_live):
             return out  # kept for the report; partials only while live
         self._send(out, Kind.TRANSCRIPT, message, about=result.speaker)
@@ -310,7 +297,7 @@ class Session:
             roster.status = Status.LIVE
             if self.playbook.checklist and not self.coach.checklist_sent:
                 self.coach.checklist_sent = True
-                self._send(out, Kind.CHECKLIST, self.coach.checklist(self._text_language()))
+                self._send(out, Kind.CHECKLIST, self.coach.checklist(self.text_language()))
             self.timeline.start()
             for p in roster.participants.values():
                 if p.audio is not None:
@@ -329,7 +316,7 @@ class Session:
             self._send(out, Kind.METRICS, self.coach.metrics(self.turns))
         chosen = self.coach.decide(
             self.turns,
-            self._text_language(),
+            self.text_language(),
             speech_on=self.asr and audience.transcribes(self.roster, Role.REP),
             rep_text_in_flight=self.transcription.in_flight(Role.REP),
         )
@@ -353,7 +340,7 @@ class Session:
         self.coach.nudges.append(nudge)
         return nudge
 
-    def _text_language(self) -> str:
+    def text_language(self) -> str:
         language = self.detected_language if self.language == "auto" else self.language
         return "nl" if language == "nl" else "en"
 
@@ -383,58 +370,8 @@ class Session:
 
     def report(self) -> SessionReport:
         """The full report: what the rep and, with trainer view, trainers read."""
-        t = self.turns
-        rep, customer = t.talk_share()
-        return SessionReport(
-            session=self.id,
-            title=self.title,
-            language=self.language,
-            status=self.status.value,
-            duration_s=t.at_s,
-            talk=TalkShare(rep=rep, customer=customer),
-            rep_speech_s=round(t.rep_frames * FRAME_S, 3),
-            customer_speech_s=round(t.customer_frames * FRAME_S, 3),
-            longest_monologue_s=t.longest_monologue_s,
-            interruptions=tuple(
-                InterruptionRecord(at_s=i.at_s, overlap_s=i.overlap_s) for i in t.interruptions
-            ),
-            overlaps=t.overlaps,
-            response_gaps_s=tuple(t.gaps_s),
-            mean_response_gap_s=t.mean_gap_s(len(t.gaps_s) or 1),
-            nudges=tuple(self.coach.nudges),
-            transcript=tuple(self.coach.transcript),
-            consent=tuple(self.roster.ledger),
-            dropped_before_consent_s=round(self.dropped_before_consent_s, 3),
-            language_report=(
-                self.coach.language_report(t.at_s, self._text_language()) if self.asr else None
-            ),
-            erased=self.erased,
-        )
+        return reports.full_report(self)
 
     def report_for(self, role: Role | None) -> SessionReport | SharedReport:
         """The report as a token of `role` may read it (None: the trainer key)."""
-        view = audience.report_view(self.roster, role)
-        if view is ReportView.FULL:
-            return self.report()
-        transcript: tuple[Transcript, ...] = ()
-        if view is ReportView.PARTY and audience.customer_reads_transcript(self.roster):
-            transcript = tuple(
-                msgspec.structs.replace(t, question=None, tip=None) for t in self.coach.transcript
-            )
-        withheld = (
-            "The rep's coaching is theirs: figures, nudges and scores are not shown here."
-            if view is ReportView.PARTY
-            else "Rep and customer did not both allow trainer view, so only the call and its "
-            "consent record are shown."
-        )
-        return SharedReport(
-            session=self.id,
-            title=self.title,
-            language=self.language,
-            status=self.status.value,
-            duration_s=self.turns.at_s,
-            consent=tuple(self.roster.ledger),
-            transcript=transcript,
-            withheld=withheld,
-            erased=self.erased,
-        )
+        return reports.report_for(self, audience.report_view(self.roster, role))

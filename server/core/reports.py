@@ -1,0 +1,75 @@
+"""The report of a session, whole or as far as a reader may see it (audience.ReportView).
+
+Pure: built from the session's parts on request; nothing here decides who reads what.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import msgspec
+
+from models.report import InterruptionRecord, SessionReport, SharedReport
+from models.wire import TalkShare, Transcript
+from server.core.audience import ReportView, customer_reads_transcript
+from server.core.vad import FRAME_S
+
+if TYPE_CHECKING:
+    from server.core.session import Session
+
+_WITHHELD = {
+    ReportView.PARTY: "The rep's coaching is theirs: figures, nudges and scores are not shown here.",
+    ReportView.LEDGER: "Rep and customer did not both allow trainer view, so only the call and "
+    "its consent record are shown.",
+}
+
+
+def full_report(s: Session) -> SessionReport:
+    """Everything kept of the call: what the rep reads (and trainers, with trainer view)."""
+    t = s.turns
+    rep, customer = t.talk_share()
+    return SessionReport(
+        session=s.id,
+        title=s.title,
+        language=s.language,
+        status=s.status.value,
+        duration_s=t.at_s,
+        talk=TalkShare(rep=rep, customer=customer),
+        rep_speech_s=round(t.rep_frames * FRAME_S, 3),
+        customer_speech_s=round(t.customer_frames * FRAME_S, 3),
+        longest_monologue_s=t.longest_monologue_s,
+        interruptions=tuple(
+            InterruptionRecord(at_s=i.at_s, overlap_s=i.overlap_s) for i in t.interruptions
+        ),
+        overlaps=t.overlaps,
+        response_gaps_s=tuple(t.gaps_s),
+        mean_response_gap_s=t.mean_gap_s(len(t.gaps_s) or 1),
+        nudges=tuple(s.coach.nudges),
+        transcript=tuple(s.coach.transcript),
+        consent=tuple(s.roster.ledger),
+        dropped_before_consent_s=round(s.dropped_before_consent_s, 3),
+        language_report=(s.coach.language_report(t.at_s, s.text_language()) if s.asr else None),
+        erased=s.erased,
+    )
+
+
+def report_for(s: Session, view: ReportView) -> SessionReport | SharedReport:
+    """The report as `view` allows: whole, or the call and its ledger without the coaching."""
+    if view is ReportView.FULL:
+        return full_report(s)
+    transcript: tuple[Transcript, ...] = ()
+    if view is ReportView.PARTY and customer_reads_transcript(s.roster):
+        transcript = tuple(
+            msgspec.structs.replace(t, question=None, tip=None) for t in s.coach.transcript
+        )
+    return SharedReport(
+        session=s.id,
+        title=s.title,
+        language=s.language,
+        status=s.status.value,
+        duration_s=s.turns.at_s,
+        consent=tuple(s.roster.ledger),
+        transcript=transcript,
+        withheld=_WITHHELD[view],
+        erased=s.erased,
+    )
