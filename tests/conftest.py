@@ -2,6 +2,7 @@
 
 No mocks: every fixture talks to the server over real sockets. Helpers are handed out as
 fixtures (not imported), since other test folders have a `conftest` module of their own.
+Waiting, always with a deadline, is `tests/waiting.py` (imported as `tests.waiting`).
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ import pytest
 
 from client.stream import Participant, create_session
 from models.wire import ErrorMessage, Metrics, Nudge, Report, State
+from tests.waiting import wait_for
 
 CALLS_DIR = Path(__file__).resolve().parents[2] / "client" / "calls"
 
@@ -39,10 +40,7 @@ async def run_call(server, http_get, call_audio, stream_together, name: str, lan
         # The two connections are read independently: let the server take every frame in
         # flight before the rep ends, or the last ones arrive after the end and are dropped.
         sent = rep_a.samples.nbytes + customer_a.samples.nbytes
-        deadline = asyncio.get_running_loop().time() + 5
-        while server.app.stats.audio_bytes < sent:
-            assert asyncio.get_running_loop().time() < deadline, "audio not all received"
-            await asyncio.sleep(0.01)
+        await wait_for(lambda: server.app.stats.audio_bytes >= sent, what="all audio received")
         await rep.end()
         await asyncio.wait_for(rep.ended.wait(), 5)
         await asyncio.wait_for(customer.ended.wait(), 5)
@@ -134,8 +132,7 @@ async def test_calls_other_sample_rates_are_resampled(
         await asyncio.wait_for(rep.live.wait(), 5)
         await stream_together(rep, customer, rep_a.frames(), customer16.frames(), SPEED)
         sent = rep_a.samples.nbytes + customer16.samples.nbytes
-        while server.app.stats.audio_bytes < sent:
-            await asyncio.sleep(0.01)
+        await wait_for(lambda: server.app.stats.audio_bytes >= sent, what="all audio received")
         await rep.end()
         await asyncio.wait_for(rep.ended.wait(), 5)
     report = server.app.hub.get(created.session).report()
@@ -159,8 +156,10 @@ async def test_calls_single_device_stereo_at_48k(server, call_audio, stream_toge
         await rep.consent(on_behalf_of="customer", name="Bob")
         await asyncio.wait_for(rep.live.wait(), 5)
         await rep.stream(stereo.frames(), speed=SPEED)
-        while server.app.stats.audio_bytes < stereo.samples.nbytes:
-            await asyncio.sleep(0.01)
+        await wait_for(
+            lambda: server.app.stats.audio_bytes >= stereo.samples.nbytes,
+            what="all audio received",
+        )
         await rep.end()
         await asyncio.wait_for(rep.ended.wait(), 5)
     report = server.app.hub.get(created.session).report()

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from client.stream import Participant, create_session, read_audio
 from server.app import Server
 from server.config import Config
 from tests.conftest import CALLS_DIR
+from tests.waiting import wait_for_blocking
 
 SPARRING = [sys.executable, "-m", "client.cli"]
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,18 +47,20 @@ def test_cli_serve_prints_urls_serves_pages_and_stops_on_sigint() -> None:
         [*SPARRING, "serve", "--port", str(port), "--model", "none"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
     )
+
+    def healthy() -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
     try:
+        readable, _, _ = select.select([proc.stdout], [], [], 10)
+        assert readable, "serve printed nothing within 10 s"
         line = proc.stdout.readline()
         assert f"http://127.0.0.1:{port}" in line
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
-                    assert r.status == 200
-                    break
-            except OSError:
-                assert time.monotonic() < deadline
-                time.sleep(0.1)
+        wait_for_blocking(healthy, 10, "the server answers /healthz with 200")
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as r:
             assert b"Sparring" in r.read()
     finally:

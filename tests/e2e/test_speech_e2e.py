@@ -16,11 +16,12 @@ import numpy as np
 import pytest
 
 from client.stream import Participant, create_session, read_audio
-from models.wire import ErrorMessage, Metrics, Nudge, State, Transcript
+from models.wire import ErrorMessage, Metrics, Nudge, Report, State, Transcript
 from server.app import Server
 from server.asr.engine import Recognizer
 from server.config import Config
 from tests.conftest import CALLS_DIR
+from tests.waiting import wait_for, wait_message
 
 pytestmark = pytest.mark.slow
 SPEED = 3.0
@@ -63,13 +64,15 @@ async def stream_call(name: str, *, seconds: float | None = None, speed: float =
                 rep.stream(rep_audio.frames(), speed=speed, start_at=start),
                 customer.stream(customer_audio.frames(), speed=speed, start_at=start),
             )
-            # Let the last utterances end on the VAD and their finals arrive.
+            # Let the last utterances end on the VAD and their finals arrive: once the
+            # server has taken every frame, the pool has every job; idle, it has delivered.
             silence = bytes(3200)
             for _ in range(10):
                 await rep.send_audio(silence)
                 await customer.send_audio(silence)
+            sent = rep_audio.samples.nbytes + customer_audio.samples.nbytes + 20 * len(silence)
+            await wait_for(lambda: srv.app.stats.audio_bytes >= sent, what="all audio received")
             assert await srv.app.asr.wait_idle(10)
-            await asyncio.sleep(0.2)
             session = srv.app.hub.get(created.session)
             report = session.report()
             await rep.end()
@@ -130,42 +133,57 @@ async def test_transcripts_nothing_before_consent_and_withdrawal_cancels() -> No
                 srv.ws_url, created.tokens.customer, "Customer", customer_audio.format()
             ) as customer,
         ):
+            session = srv.app.hub.get(created.session)
             await rep.consent()
             # The customer has not agreed: 10 s of the rep speaking is discarded unheard.
+            sent = 0
             for frame in list(rep_audio.frames())[:100]:
                 await rep.send_audio(frame)
-            await asyncio.sleep(1.0)
+                sent += len(frame)
+            await wait_for(
+                lambda: session.dropped_before_consent_s >= 10.0 - 1e-6,
+                what="the 10 s before consent counted as dropped",
+            )
             assert srv.app.asr.stats().submitted == 0
             await customer.consent()
             await asyncio.wait_for(rep.live.wait(), 5)
             # Live: the rep speaks; withdraw in the middle of the customer's long answer.
             start = time.monotonic()
-            frames = zip(rep_audio.frames(), customer_audio.frames())
+            frames = zip(rep_audio.frames(), customer_audio.frames(), strict=False)
             for i, (a, b) in enumerate(frames):
                 if i == 230:  # 23 s: mid-utterance for the customer (18.5-33.1 s)
+                    mark = len(rep.messages)
                     await customer.consent(granted=False)
                     break
                 await rep.send_audio(a)
                 await customer.send_audio(b)
+                sent += len(a) + len(b)
                 await asyncio.sleep(max(0, start + (i + 1) * 0.1 / 4 - time.monotonic()))
-            await asyncio.wait_for(_until(lambda: not rep.live.is_set()), 5)
-            count_at_withdrawal = len(finals(rep.messages))
+            paused_at = await wait_message(
+                rep.messages,
+                lambda m: isinstance(m, State) and not m.live,
+                mark,
+                what="the rep sees the pause",
+            )
+            count_at_withdrawal = len(finals(rep.messages[:paused_at]))
             for frame in list(customer_audio.frames())[230:300]:  # audio after withdrawal
                 await customer.send_audio(frame)
-            await asyncio.sleep(2.0)
-            states = [m for m in rep.messages if isinstance(m, State)]
+                sent += len(frame)
+            # Every frame taken and the pool idle: whatever the withdrawn audio or a job
+            # still running at the withdrawal could produce has been sent. The report that
+            # answers the rep's end comes after all of it.
+            await wait_for(lambda: srv.app.stats.audio_bytes >= sent, what="all audio received")
+            assert await srv.app.asr.wait_idle(10)
+            await rep.end()
+            report_at = await wait_message(
+                rep.messages, lambda m: isinstance(m, Report), paused_at, what="the report"
+            )
+            states = [m for m in rep.messages[:report_at] if isinstance(m, State)]
             assert not states[-1].live
-            assert len(finals(rep.messages)) == count_at_withdrawal
-            after = rep.messages[
-                [i for i, m in enumerate(rep.messages) if isinstance(m, State) and not m.live][-1] :
-            ]
+            assert len(finals(rep.messages[:report_at])) == count_at_withdrawal
+            after = rep.messages[paused_at:report_at]
             assert not any(isinstance(m, (Transcript, Metrics, Nudge)) for m in after)
             assert not any(isinstance(m, ErrorMessage) for m in rep.messages + customer.messages)
-
-
-async def _until(predicate) -> None:
-    while not predicate():
-        await asyncio.sleep(0.05)
 
 
 async def test_transcripts_silence_and_noise_produce_no_text() -> None:
@@ -185,14 +203,24 @@ async def test_transcripts_silence_and_noise_produce_no_text() -> None:
             await asyncio.wait_for(rep.live.wait(), 5)
             rep_track = np.concatenate([silence, noise, hum])
             customer_track = np.concatenate([noise, hum, silence])
+            # 1 s of silence at the end lets an utterance still open there end and be decoded.
+            rep_track = np.concatenate([rep_track, silence[:16000]])
+            customer_track = np.concatenate([customer_track, silence[:16000]])
             for i in range(0, len(rep_track), 1600):
                 await rep.send_audio(rep_track[i : i + 1600].tobytes())
                 await customer.send_audio(customer_track[i : i + 1600].tobytes())
                 await asyncio.sleep(0.01)
+            # Every frame taken and the pool idle: every recognition has been sent. The
+            # report that answers the rep's end comes after all of it.
+            sent = rep_track.nbytes + customer_track.nbytes
+            await wait_for(lambda: srv.app.stats.audio_bytes >= sent, what="all audio received")
             assert await srv.app.asr.wait_idle(10)
-            await asyncio.sleep(0.3)
-            texts = [m.text for m in rep.messages if isinstance(m, Transcript) and m.text]
-            assert texts == []
+            await rep.end()
+            report_at = await wait_message(
+                rep.messages, lambda m: isinstance(m, Report), what="the report"
+            )
+            transcripts = [m for m in rep.messages[:report_at] if isinstance(m, Transcript)]
+            assert [m.text for m in transcripts if m.text] == []
 
 
 async def test_language_good_call_with_the_real_model_gets_no_wrong_nudge() -> None:

@@ -14,7 +14,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from client.stream import Participant, create_session
-from models.wire import AudioFormat, Metrics
+from models.wire import AudioFormat, Metrics, State
+from tests.waiting import wait_for
 
 OVERLAY = Path(__file__).resolve().parents[2] / "client" / "overlay"
 
@@ -235,8 +236,8 @@ async def test_http_report_html(http_get, ended_call):
 async def test_http_report_of_live_session(server, http_get, call_audio):
     created = await create_session(server.ws_url)
     fmt = AudioFormat(rate=16000, channels=1)
-    async with Participant(server.ws_url, created.tokens.rep, "Anna", fmt):
-        await asyncio.sleep(0.05)
+    async with Participant(server.ws_url, created.tokens.rep, "Anna", fmt) as rep:
+        await wait_for(lambda: rep.of_type(State), what="the rep has joined")
         status, _, body = await http_get(
             f"/v1/sessions/{created.session}/report",
             {"Authorization": f"Bearer {created.tokens.rep}"},

@@ -20,7 +20,6 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from client.stream import Audio, Participant, create_session, read_audio
-from models import codec
 from models.wire import (
     AudioFormat,
     Checklist,
@@ -35,9 +34,9 @@ from models.wire import (
     Welcome,
 )
 from server.app import Server
+from tests.waiting import TIMEOUT_S, recv, recv_until, recv_until_closed, wait_for, wait_message
 
 CALLS_DIR = Path(__file__).resolve().parents[2] / "client" / "calls"
-TIMEOUT_S = 5.0
 FRAME_S = 0.1
 ANALYSIS = (Metrics, Nudge, Transcript)  # what only live audio may produce
 
@@ -56,52 +55,30 @@ def hello_json(token: str, name: str = "X", *, rate: int = 16000, channels: int 
     return json.dumps({"type": "hello", "token": token, "name": name, "audio": audio})
 
 
-async def recv(ws: ClientConnection, timeout_s: float = TIMEOUT_S) -> ServerMessage:
-    """The next server message, decoded (and so checked against the v1 types)."""
-    return codec.decode_server(await asyncio.wait_for(ws.recv(), timeout_s))
-
-
-async def recv_until(
-    ws: ClientConnection, match: Callable[[ServerMessage], bool], timeout_s: float = TIMEOUT_S
-) -> tuple[ServerMessage, list[ServerMessage]]:
-    """Reads until a message matches; returns it and everything read before it."""
-    seen: list[ServerMessage] = []
-    deadline = time.monotonic() + timeout_s
-    while True:
-        message = await recv(ws, max(0.01, deadline - time.monotonic()))
-        if match(message):
-            return message, seen
-        seen.append(message)
-
-
 async def closed_with(ws: ClientConnection, timeout_s: float = TIMEOUT_S) -> int | None:
     """Waits for the server to close the connection; returns the close code it sent."""
     await asyncio.wait_for(ws.wait_closed(), timeout_s)
     return ws.close_code
 
 
-async def eventually(predicate: Callable[[], object], timeout_s: float = TIMEOUT_S) -> None:
-    """Polls until `predicate()` holds (the server runs in this same event loop)."""
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout_s} s")
-        await asyncio.sleep(0.01)
-
-
 async def wait_state(
     participant: Participant, match: Callable[[State], bool], since: int = 0
 ) -> State:
     """The first state the participant got at or after message index `since` that matches."""
+    index = await wait_state_index(participant, match, since)
+    return participant.messages[index]
 
-    async def first() -> State:
-        while True:
-            for m in participant.messages[since:]:
-                if isinstance(m, State) and match(m):
-                    return m
-            await asyncio.sleep(0.01)
 
-    return await asyncio.wait_for(first(), TIMEOUT_S)
+async def wait_state_index(
+    participant: Participant, match: Callable[[State], bool], since: int = 0
+) -> int:
+    """Where in `participant.messages` the first matching state at or after `since` is."""
+    return await wait_message(
+        participant.messages,
+        lambda m: isinstance(m, State) and match(m),
+        since,
+        what=f"a matching state for {participant.name}",
+    )
 
 
 def frames(audio: Audio, start_s: float, end_s: float) -> list[bytes]:
@@ -201,7 +178,7 @@ class Call:
     async def assert_untouched(self) -> None:
         """Still live, no error, no state change, and metrics still coming in."""
         mark = len(self.metrics())
-        await eventually(lambda: len(self.metrics()) >= mark + 2)
+        await wait_for(lambda: len(self.metrics()) >= mark + 2, what="the bystander's metrics")
         assert len(self.metrics()) > self._mark
         assert self.session.is_live
         for party in (self.rep, self.customer):
@@ -224,7 +201,7 @@ async def live_call(srv: Server, stream, *, consent: bool = True) -> AsyncIterat
         Participant(srv.ws_url, created.tokens.customer, "Bob", fmt) as customer,
     ):
         call = Call(srv, created, rep, customer, stream)
-        await eventually(lambda: len(rep.of_type(State)) >= 1 and len(customer.of_type(State)) >= 1)
+        await wait_for(lambda: rep.of_type(State) and customer.of_type(State), what="both joined")
         if consent:
             await rep.consent()
             await customer.consent()
@@ -238,7 +215,7 @@ async def bystander(server: Server, stream_together) -> AsyncIterator[Call]:
     """Another live session that streams speech throughout the test."""
     async with live_call(server, stream_together) as call:
         call.start_talking()
-        await eventually(lambda: len(call.metrics()) >= 1)
+        await wait_for(lambda: len(call.metrics()) >= 1)
         yield call
         await call.stop_talking()
 
@@ -369,11 +346,35 @@ async def test_ws_token_opens_its_own_session_only(server, bystander, open_ws):
         json.dumps({"type": "consent", "granted": True, "scopes": ["coaching", "trainer_view"]})
     )
     await observer.send(json.dumps({"type": "whisper", "text": "Ask about budget"}))
-    await asyncio.sleep(0.5)  # A streams meanwhile: nothing of it may reach B
+    mark = len(bystander.metrics())
+    await wait_for(lambda: len(bystander.metrics()) >= mark + 2, what="A streams while B is open")
+    # The observer widens its consent. The state that answers it reaches both of B's
+    # connections after everything queued for them before: had A's metrics crossed over,
+    # they would come first.
+    await observer.send(
+        json.dumps(
+            {
+                "type": "consent",
+                "granted": True,
+                "scopes": ["coaching", "trainer_view", "transcript"],
+            }
+        )
+    )
+
+    def widened(m: ServerMessage) -> bool:
+        return isinstance(m, State) and any(
+            p.name == "Olga" and "transcript" in p.scopes for p in m.participants
+        )
+
     for ws, got in ((customer, seen), (observer, seen_observer)):
-        with contextlib.suppress(asyncio.TimeoutError):
-            while True:
-                got.append(await recv(ws, 0.05))
+        barrier, before = await recv_until(ws, widened)
+        got += [*before, barrier]
+    # Anything of B's that reached A's rep was queued before A's next metrics.
+    at_barrier = bystander.session.at_s
+    await wait_for(
+        lambda: bystander.metrics()[-1].at > at_barrier, what="A's metrics after B's consent"
+    )
+    for ws, got in ((customer, seen), (observer, seen_observer)):
         for m in got:
             assert getattr(m, "session", b.session) == b.session, m
             assert not is_analysis(m), m  # A's metrics never cross over
@@ -411,7 +412,7 @@ async def test_ws_audio_before_consent_is_dropped_and_counted(server, bystander,
         await stream_together(
             call.rep, call.customer, frames(rep_good, 4.2, 9.2), frames(customer_a, 4.2, 9.2), 50
         )
-        await eventually(lambda: call.metrics() and call.metrics()[-1].at >= 4.0)
+        await wait_for(lambda: call.metrics() and call.metrics()[-1].at >= 4.0)
         metrics = call.metrics()
         assert metrics[0].at == pytest.approx(1.0, abs=0.05)  # audio time starts when live
         assert all(m.at <= 5.0 + 1e-6 for m in metrics)
@@ -428,15 +429,15 @@ async def test_ws_audio_before_consent_is_dropped_and_counted(server, bystander,
 async def test_ws_odd_byte_length_is_recoverable(server, bystander, stream_together):
     async with live_call(server, stream_together) as call:
         await call.talk(0.0, 3.0, speed=50)
-        await eventually(lambda: len(call.metrics()) >= 2)
+        await wait_for(lambda: len(call.metrics()) >= 2)
         await call.rep.send_audio(b"\x01" * 4411)
-        await eventually(lambda: errors(call.rep.messages) != [])
+        await wait_for(lambda: errors(call.rep.messages) != [])
         (error,) = errors(call.rep.messages)
         assert error.code == "bad_audio"
         assert "4411" in error.message
         before = call.metrics()[-1].at
         await call.talk(3.0, 6.0, speed=50)
-        await eventually(lambda: call.metrics()[-1].at >= before + 2.0)
+        await wait_for(lambda: call.metrics()[-1].at >= before + 2.0)
         assert call.session.is_live
         assert not call.rep.ended.is_set()
     await bystander.assert_untouched()
@@ -516,7 +517,7 @@ async def test_ws_vanished_client_pauses_and_rejoins(
         gone = getattr(call, vanishing)
         stays = call.customer if vanishing == "rep" else call.rep
         talker = asyncio.create_task(call.talk(58.0, 100.0, speed=20))  # the rep's monologue
-        await eventually(lambda: len(call.metrics()) >= 3)
+        await wait_for(lambda: len(call.metrics()) >= 3)
         mark = len(stays.messages)
         gone._ws.transport.abort()  # the TCP connection drops, no close frame
         with contextlib.suppress(ConnectionClosed):
@@ -537,7 +538,7 @@ async def test_ws_vanished_client_pauses_and_rejoins(
             before = max(m.at for m in call.metrics())
             setattr(call, vanishing, back)
             await call.talk(100.0, 103.0, speed=50)
-            await eventually(lambda: call.metrics()[-1].at >= before + 2.0)
+            await wait_for(lambda: call.metrics()[-1].at >= before + 2.0)
             assert errors(back.messages) == errors(stays.messages) == []
             assert analysis_outside_live(stays.messages) == []
     status, _, _ = await http_get("/healthz")
@@ -548,7 +549,7 @@ async def test_ws_vanished_client_pauses_and_rejoins(
 async def test_ws_withdrawal_mid_utterance_stops_analysis(server, bystander, stream_together):
     async with live_call(server, stream_together) as call:
         talker = asyncio.create_task(call.talk(58.0, 100.0, speed=20))
-        await eventually(lambda: len(call.metrics()) >= 3)
+        await wait_for(lambda: len(call.metrics()) >= 3)
         marks = [len(call.rep.messages), len(call.customer.messages)]
         await call.customer.consent(False)
         paused = []
@@ -565,17 +566,23 @@ async def test_ws_withdrawal_mid_utterance_stops_analysis(server, bystander, str
         dropped_at_pause = paused[0].dropped_before_consent_s
         # 2 s more from each party: discarded on arrival, only counted.
         await call.talk(100.0, 102.0)
-        await eventually(lambda: session.dropped_before_consent_s >= dropped_at_pause + 4.0 - 1e-6)
-        await asyncio.sleep(0.1)
-        assert len(call.metrics()) == n_metrics
+        await wait_for(
+            lambda: session.dropped_before_consent_s >= dropped_at_pause + 4.0 - 1e-6,
+            what="the 4 s sent while paused counted as dropped",
+        )
         assert session.at_s == at_pause  # the discarded audio took no session time
         mark = len(call.rep.messages)
         await call.customer.consent()
-        state = await wait_state(call.rep, lambda s: s.live, mark)
+        live_at = await wait_state_index(call.rep, lambda s: s.live, mark)
+        state = call.rep.messages[live_at]
+        # The state that answers the consent comes after anything the discarded audio made.
+        assert [m for m in call.rep.messages[:live_at] if isinstance(m, Metrics)] == (
+            call.metrics()[:n_metrics]
+        )
         assert state.dropped_before_consent_s >= dropped_at_pause + 4.0 - 1e-3
         # Analysis resumes where it stopped: metrics tick on the next audio second.
         await call.talk(102.0, 105.0, speed=50)
-        await eventually(lambda: len(call.metrics()) >= n_metrics + 2)
+        await wait_for(lambda: len(call.metrics()) >= n_metrics + 2)
         resumed = call.metrics()[n_metrics]
         assert at_pause < resumed.at <= at_pause + 1.0 + 0.03 + 1e-6
         for party in (call.rep, call.customer):
@@ -594,10 +601,10 @@ async def test_ws_consent_gate_covers_every_receiver(server, bystander, stream_t
             everyone = (call.rep, call.customer, observer)
             session = call.session
             await call.rep.consent()
-            await eventually(lambda: session.participants and len(session.participants) == 3)
+            await wait_for(lambda: session.participants and len(session.participants) == 3)
             # Phase 1: the rep consented, the customer not yet: not live.
             await call.talk(58.0, 64.0)
-            await eventually(lambda: session.dropped_before_consent_s >= 12.0 - 1e-6)
+            await wait_for(lambda: session.dropped_before_consent_s >= 12.0 - 1e-6)
             assert not session.is_live
             # Phase 2: rep and customer consented: live, though the observer has not
             # agreed yet (observers never gate analysis; their consent covers what they see).
@@ -605,7 +612,7 @@ async def test_ws_consent_gate_covers_every_receiver(server, bystander, stream_t
             for party in everyone:
                 await asyncio.wait_for(party.live.wait(), 5)
             await call.talk(64.0, 67.0, speed=50)
-            await eventually(lambda: call.metrics() and call.metrics()[-1].at >= 2.0)
+            await wait_for(lambda: call.metrics() and call.metrics()[-1].at >= 2.0)
             mark = len(observer.messages)
             await observer.consent()
             agreed = await wait_state(
@@ -616,7 +623,7 @@ async def test_ws_consent_gate_covers_every_receiver(server, bystander, stream_t
             before_agreeing = observer.messages[: observer.messages.index(agreed)]
             assert not [m for m in before_agreeing if is_analysis(m)]  # nothing before the terms
             await call.talk(67.0, 70.0, speed=50)
-            await eventually(lambda: call.metrics() and call.metrics()[-1].at >= 5.0)
+            await wait_for(lambda: call.metrics() and call.metrics()[-1].at >= 5.0)
             # Phase 3: the rep withdraws mid-monologue: not live again.
             marks = [len(party.messages) for party in everyone]
             await call.rep.consent(False)
@@ -624,9 +631,25 @@ async def test_ws_consent_gate_covers_every_receiver(server, bystander, stream_t
                 await wait_state(party, lambda s: not s.live, mark)
             dropped = session.dropped_before_consent_s
             await call.talk(70.0, 76.0)
-            await eventually(lambda: session.dropped_before_consent_s >= dropped + 12.0 - 1e-6)
-            await asyncio.sleep(0.1)
+            await wait_for(
+                lambda: session.dropped_before_consent_s >= dropped + 12.0 - 1e-6,
+                what="the 12 s sent after the withdrawal counted as dropped",
+            )
             assert session.at_s <= 6.0 + 1e-6
+            # The observer narrows its consent: the state that answers it reaches everyone
+            # after anything the withdrawn audio made.
+            marks = [len(party.messages) for party in everyone]
+            observer.scopes = ("coaching", "trainer_view")
+            await observer.consent()
+            for party, mark in zip(everyone, marks, strict=True):
+                narrowed = await wait_state(
+                    party,
+                    lambda s: any(
+                        p.name == "Olga" and "transcript" not in p.scopes for p in s.participants
+                    ),
+                    mark,
+                )
+                assert not narrowed.live
             for party in everyone:
                 assert analysis_outside_live(party.messages) == [], party.name
                 assert errors(party.messages) == []
@@ -662,7 +685,7 @@ async def test_ws_stereo_single_device_consent_on_behalf(server, bystander, open
         assert isinstance(error, ErrorMessage) and error.code == "role_taken"
         assert await closed_with(ws) == 1008
         await send_all(rep, frames(stereo, 0.0, 20.0), speed=50)
-        await eventually(lambda: rep.of_type(Metrics) and rep.of_type(Metrics)[-1].at >= 19.0)
+        await wait_for(lambda: rep.of_type(Metrics) and rep.of_type(Metrics)[-1].at >= 19.0)
         talk = rep.of_type(Metrics)[-1].talk
         assert 0.1 < talk.rep < 0.6 and talk.customer > 0.4  # both channels were analysed
         await rep.end()
@@ -748,9 +771,7 @@ async def test_ws_rep_end_sends_report_then_closes_1000(
         seen += [*before, report]
         assert report.session == created.session
         assert report.url == f"/v1/sessions/{created.session}/report"
-        with contextlib.suppress(ConnectionClosed):
-            while True:
-                seen.append(await recv(ws))
+        seen += await recv_until_closed(ws)
         assert ws.close_code == 1000
         # After the report, at most the final state: nothing else.
         after = seen[seen.index(report) + 1 :]
