@@ -230,7 +230,7 @@ async def _server(kind: str, playbook_path: str, conn: Any) -> None:
                     out["sessions_live"] = sum(
                         1 for s in srv.app.hub.sessions.values() if s.is_live
                     )
-                    out["connections"] = len(srv.app.connections)
+                    out["connections"] = len(srv.app.dispatch.connections)
                 else:
                     out["connections"] = srv.connections
                     out["vad_frames"] = srv.vad_frames

@@ -1,30 +1,32 @@
-"""Wiring only: the hub, the transports, the bus and the ASR pool of one server process."""
+"""Wiring only: the hub, the transports, the bus, the ASR pool and the metrics of one process.
+
+Builds the parts and hands each only what it needs; holds no logic of its own. Nothing
+imports this module but what starts a server (the CLI, the demo, tests, benchmarks).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from types import TracebackType
 
-import numpy as np
 from websockets.asyncio.server import Server as WsServer
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.http11 import Request, Response
 
 from models.playbook import Playbook, default_playbook, load_playbook
-from models.recognition import SegmentRecognized
-from models.wire import Role
+from server.access import ReportAccess
 from server.asr.engine import Recognizer
-from server.asr.jobs import AsrJob, Recognition
 from server.asr.pool import AsrPool
 from server.bus.local import LocalBus
 from server.config import Config
 from server.core.hub import SessionHub
-from server.core.session import Outputs, Session
-from server.stats import Stats
-from server.transport.http import handle_http
-from server.transport.ws import LiveConnection
+from server.dispatch import Dispatcher
+from server.stats import AsrPoolCollector, Stats
+from server.transport.http import Site, handle_http
+from server.transport.ws import LiveConnection, LiveSettings
 
 log = logging.getLogger("sparring")
 
@@ -36,7 +38,7 @@ JANITOR_EVERY_S = 60.0
 
 
 class App:
-    """Everything one server process shares across connections."""
+    """The parts one server process shares across connections, wired together."""
 
     asr: AsrPool | None
 
@@ -53,8 +55,30 @@ class App:
         self._janitor: asyncio.Task[None] | None = None
         self.bus = LocalBus()
         self.stats = Stats()
-        self.connections: dict[str, LiveConnection] = {}
-        self.http_url = ""
+        self.dispatch = Dispatcher(self.hub, self.bus)
+        self.live = LiveSettings(
+            trainer_key=config.trainer_key,
+            default_language=config.language,
+            public_url=config.public_url,
+        )
+        self.site = Site(
+            reports=ReportAccess(self.hub, config.trainer_key), metrics=self.stats.exposition
+        )
+        hub, stats, bus = self.hub, self.stats, self.bus
+        stats.gauge("sparring_sessions", "Open sessions", lambda: len(hub.sessions))
+        stats.gauge(
+            "sparring_sessions_live",
+            "Live sessions",
+            lambda: sum(1 for s in hub.sessions.values() if s.is_live),
+        )
+        connections = self.dispatch.connections
+        stats.gauge("sparring_connections", "Open live connections", lambda: len(connections))
+        stats.counter(
+            "sparring_events_published",
+            "Events published to trainers (the bus), by message type",
+            lambda: {(kind,): n for kind, n in bus.published.items()},
+            labels=("type",),
+        )
 
     async def start(self) -> None:
         """Loads the speech model (once per process) and starts the recognition pool."""
@@ -81,7 +105,16 @@ class App:
             self.recognizer.model_info.path,
         )
         self.hub.transcribes = self.recognizer.supports
-        self.asr = AsrPool(self.recognizer, self._on_recognition, workers=workers)
+        stats = self.stats
+        self.asr = AsrPool(
+            self.recognizer,
+            self.dispatch.on_recognition,
+            workers=workers,
+            on_level=self.dispatch.on_degrade,
+            on_latency=lambda job, seconds: stats.recognition_latency(job.final, seconds),
+        )
+        self.dispatch.use_asr(self.asr)
+        stats.register(AsrPoolCollector(self.asr.stats))
         await self.asr.start()
 
         self._janitor = asyncio.create_task(self._expire_abandoned(), name="app.janitor")
@@ -89,10 +122,8 @@ class App:
     async def _expire_abandoned(self) -> None:
         while True:
             await asyncio.sleep(JANITOR_EVERY_S)
-            for session in self.hub.expire(time.time()):
+            for session in self.dispatch.expire_abandoned(time.time()):
                 log.info("session %s ended: nobody connected for an hour", session.id)
-                if self.asr is not None:
-                    self.asr.cancel_session(session.id)
 
     async def stop(self) -> None:
         if self._janitor is not None:
@@ -100,75 +131,11 @@ class App:
         if self.asr is not None:
             await self.asr.close()
 
-    def _on_recognition(self, job: AsrJob, recognition: Recognition) -> None:
-        session = self.hub.get(job.session_id)
-        if session is None:
-            return
-        result = SegmentRecognized(
-            speaker=Role(job.speaker),
-            segment=job.segment,
-            final=job.final,
-            start_s=job.start_s,
-            words=recognition.words,
-            language=recognition.language,
-            language_probability=recognition.language_probability,
-        )
-        self.carry_out(session, session.on_recognition(result))
-
-    def before_audio(self, session: Session) -> None:
-        """Tells the session how often partials are affordable now (degrades under load)."""
-        if self.asr is not None and session.asr:
-            session.set_partial_interval(self.asr.partial_interval_s())
-
-    def carry_out(self, session: Session, out: Outputs, arrived_at: float = 0.0) -> None:
-        """Carries out a core command's outputs, in the order the core requires."""
-        connections = self.connections
-        for pid, message in out.sends:
-            conn = connections.get(pid)
-            if conn is not None:
-                conn.enqueue(message, arrived_at)
-        for message in out.publish:
-            self.bus.publish(session.id, message)
-        if self.asr is not None:
-            now = time.monotonic()
-            for request in out.asr_jobs:
-                audio = np.frombuffer(request.pcm, dtype="<i2").astype(np.float32) / 32768.0
-                self.asr.submit(
-                    AsrJob(
-                        session_id=session.id,
-                        speaker=request.speaker.value,  # type: ignore[arg-type]
-                        segment=request.segment,
-                        final=request.final,
-                        audio=audio,
-                        start_s=request.start_s,
-                        language=request.language,
-                        submitted_at_s=now,
-                        prompt=request.prompt,
-                    )
-                )
-            if out.cancel_asr:
-                self.asr.cancel_session(session.id)
-            for speaker in out.cancel_speakers:
-                self.asr.cancel_session(session.id, speaker.value)
-        for pid in out.closes:
-            conn = connections.pop(pid, None)
-            if conn is not None:
-                conn.close_soon(1000)
-        if session.is_ended:
-            self.hub.retire(session)
-
-    def public_base_url(self, ws: ServerConnection) -> str:
-        if self.config.public_url:
-            return self.config.public_url.rstrip("/")
-        host = ws.request.headers.get("Host") if ws.request else None
-        proto = ws.request.headers.get("X-Forwarded-Proto", "http") if ws.request else "http"
-        return f"{proto}://{host}" if host else self.http_url
-
     async def handle(self, ws: ServerConnection) -> None:
-        await LiveConnection(ws, self).run()
+        await LiveConnection(ws, self.hub, self.dispatch, self.live, self.stats).run()
 
     def process_request(self, ws: ServerConnection, request: Request) -> Response | None:
-        return handle_http(self, request)
+        return handle_http(self.site, request)
 
 
 class Server:
@@ -196,7 +163,7 @@ class Server:
         shown = host if ":" not in host else f"[{host}]"
         self.http_url = f"http://{shown}:{port}"
         self.ws_url = f"ws://{shown}:{port}/v1/live"
-        self.app.http_url = self.http_url
+        self.app.live = dataclasses.replace(self.app.live, local_url=self.http_url)
         return self
 
     async def __aexit__(

@@ -12,13 +12,10 @@ class Config:
     playbook: str | None = None  # path to a TOML playbook; None: the shipped default
     model: str = "tiny.en"  # tiny.en | base | PATH | none
     language: str = "en"  # default session language when `create` names none
-    mqtt: str | None = None  # mqtt://host:1883
     trainer_key: str | None = None
-    db: str | None = None
     public_url: str | None = None  # base URL for join links, when behind a proxy
     max_sessions: int = 1000
     asr_workers: int | None = None
     # Prime final decodes so Whisper writes "um", "uh" (bench/bench_fillers.py); None: on for
     # multilingual models, off for English-only ones, where it costs accuracy.
     filler_prompt: bool | None = None
-    node: str = "node-1"

@@ -2,7 +2,8 @@
 
 Owns the queue, the worker threads and the degrade level. Jobs of one party (session,
 speaker) run one at a time and in order; finals go before partials and are never dropped;
-partials coalesce. Knows nothing of coaching; results go to the ``on_result`` callback.
+partials coalesce. Knows nothing of coaching; results go to the ``on_result`` callback,
+degrade level changes to ``on_level``, delivered latencies to ``on_latency``.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ EWMA_ALPHA = 0.2
 
 Stream = tuple[str, str]
 ResultCallback = Callable[[AsrJob, Recognition], None]
+LevelCallback = Callable[[int], None]
+LatencyCallback = Callable[[AsrJob, float], None]
 
 
 class SupportsRecognize(Protocol):
@@ -118,6 +121,11 @@ class AsrPool:
         max_queued_partials: Queue bound for partials; the oldest are dropped beyond it.
             Finals are never dropped.
         clock: Monotonic clock, the one ``AsrJob.submitted_at_s`` was taken with.
+        on_level: Called with the new degrade level each time it changes, after
+            ``degrade_level`` and ``partial_interval_s()`` report it; possibly from inside
+            ``submit`` or ``cancel_session``.
+        on_latency: Called with each delivered job and its submission-to-result time,
+            just before ``on_result``.
     """
 
     def __init__(
@@ -128,6 +136,8 @@ class AsrPool:
         workers: int = 2,
         max_queued_partials: int = DEFAULT_MAX_QUEUED_PARTIALS,
         clock: Callable[[], float] = time.monotonic,
+        on_level: LevelCallback | None = None,
+        on_latency: LatencyCallback | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
@@ -136,6 +146,8 @@ class AsrPool:
         self._workers = workers
         self._max_queued_partials = max_queued_partials
         self._clock = clock
+        self._on_level = on_level
+        self._on_latency = on_latency
         # session -> speaker -> that party's queued jobs (in order); insertion order of
         # both dicts is the round-robin order.
         self._queues: OrderedDict[str, OrderedDict[str, deque[AsrJob]]] = OrderedDict()
@@ -380,6 +392,11 @@ class AsrPool:
                 pressure_s,
             )
             self._level = level
+            if self._on_level is not None:
+                try:
+                    self._on_level(level)
+                except Exception:
+                    log.exception("on_level failed for level %d", level)
 
     async def _work(self) -> None:
         loop = asyncio.get_running_loop()
@@ -412,10 +429,14 @@ class AsrPool:
             if key in self._discard:
                 self._discard.discard(key)
                 continue
-            (self._final_latency_s if job.final else self._partial_latency_s).append(
-                done_s - job.submitted_at_s
-            )
+            latency_s = done_s - job.submitted_at_s
+            (self._final_latency_s if job.final else self._partial_latency_s).append(latency_s)
             self._counts["completed"] += 1
+            if self._on_latency is not None:
+                try:
+                    self._on_latency(job, latency_s)
+                except Exception:
+                    log.exception("on_latency failed for %s segment %d", job.stream, job.segment)
             try:
                 self._on_result(job, recognition)
             except Exception:

@@ -1,25 +1,22 @@
-"""The in-process event bus: what MQTT carries between nodes, inside one process."""
+"""The in-process event bus: the trainer-visible event stream of one process.
+
+Nothing subscribes yet (the trainer view will); publishing counts events per message type,
+so that what reaches trainers is observable (`sparring_events_published_total`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import Counter
 
 from models.wire import ServerMessage
 
-Subscriber = Callable[[str, ServerMessage], None]
-
 
 class LocalBus:
-    """Fan-out of session events to in-process subscribers (trainer views, MQTT)."""
+    """Where the core's `Outputs.publish` goes: events only trainers may see."""
 
     def __init__(self) -> None:
-        self._subscribers: list[Subscriber] = []
-
-    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
-        """Adds a subscriber; returns the function that removes it."""
-        self._subscribers.append(subscriber)
-        return lambda: self._subscribers.remove(subscriber)
+        self.published: Counter[str] = Counter()  # message type -> events published
 
     def publish(self, session_id: str, message: ServerMessage) -> None:
-        for subscriber in list(self._subscribers):
-            subscriber(session_id, message)
+        """Publishes one event of `session_id`; the core already checked it may be seen."""
+        self.published[str(message.__struct_config__.tag)] += 1

@@ -5,17 +5,39 @@ Pure: built from the session's parts on request; nothing here decides who reads 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import msgspec
 
 from models.report import InterruptionRecord, SessionReport, SharedReport
 from models.wire import TalkShare, Transcript
 from server.core.audience import ReportView, customer_reads_transcript
+from server.core.coach import Coach
+from server.core.roster import Roster, Status
+from server.core.turns import Turns
 from server.core.vad import FRAME_S
 
-if TYPE_CHECKING:
-    from server.core.session import Session
+
+class Reported(Protocol):
+    """What a report is made of: a session's parts, read only."""
+
+    id: str
+    title: str
+    language: str
+    asr: bool
+    erased: bool
+    dropped_before_consent_s: float
+    roster: Roster
+    coach: Coach
+
+    @property
+    def status(self) -> Status: ...
+
+    @property
+    def turns(self) -> Turns: ...
+
+    def text_language(self) -> str: ...
+
 
 _WITHHELD = {
     ReportView.PARTY: "The rep's coaching is theirs: figures, nudges and scores are not shown here.",
@@ -24,7 +46,7 @@ _WITHHELD = {
 }
 
 
-def full_report(s: Session) -> SessionReport:
+def full_report(s: Reported) -> SessionReport:
     """Everything kept of the call: what the rep reads (and trainers, with trainer view)."""
     t = s.turns
     rep, customer = t.talk_share()
@@ -53,7 +75,7 @@ def full_report(s: Session) -> SessionReport:
     )
 
 
-def report_for(s: Session, view: ReportView) -> SessionReport | SharedReport:
+def report_for(s: Reported, view: ReportView) -> SessionReport | SharedReport:
     """The report as `view` allows: whole, or the call and its ledger without the coaching."""
     if view is ReportView.FULL:
         return full_report(s)

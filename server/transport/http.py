@@ -1,17 +1,19 @@
 """Read-only HTTP over the WebSocket port: pages, static assets, health, metrics, reports.
 
-websockets parses GET alone, so nothing here changes state (protocol.md, Endpoints).
+websockets parses GET alone, so nothing here changes state (protocol.md, Endpoints). Knows
+no hub and no session: it gets a `Site` with what each route needs.
 """
 
 from __future__ import annotations
 
-import hmac
 import html
 import mimetypes
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from http import HTTPStatus
 from importlib import resources
-from typing import TYPE_CHECKING
+from typing import Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.datastructures import Headers
@@ -20,9 +22,6 @@ from websockets.http11 import Request, Response
 from models import codec
 from models.report import SessionReport, SharedReport
 
-if TYPE_CHECKING:
-    from server.app import App
-
 _STATIC_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 _REPORT_PATH = re.compile(r"^/v1/sessions/([0-9a-f]{1,64})/report$")
 _SECURITY_HEADERS = {
@@ -30,6 +29,38 @@ _SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
+
+
+class Reports(Protocol):
+    """Answers `GET /v1/sessions/{id}/report` (`server.access.ReportAccess`)."""
+
+    def report(self, session_id: str, token: str) -> SessionReport | SharedReport | None:
+        """The report `token` may read; None for no such session or a wrong token."""
+        ...
+
+
+def overlay_asset(name: str) -> bytes | None:
+    """A file of the participant page (`client/overlay/`); None when there is none."""
+    file = resources.files("client").joinpath("overlay", name)
+    try:
+        return file.read_bytes()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """What the HTTP routes serve.
+
+    Attributes:
+        reports: The session reports, by id and token.
+        metrics: The Prometheus exposition: body and content type.
+        assets: A page file by plain name (checked here first); None when absent.
+    """
+
+    reports: Reports
+    metrics: Callable[[], tuple[bytes, str]]
+    assets: Callable[[str], bytes | None] = overlay_asset
 
 
 def respond(status: HTTPStatus, body: bytes, content_type: str) -> Response:
@@ -43,17 +74,11 @@ def _text(status: HTTPStatus, text: str) -> Response:
     return respond(status, text.encode(), "text/plain; charset=utf-8")
 
 
-def _asset(name: str) -> bytes | None:
-    if not _STATIC_NAME.match(name):
-        return None
-    file = resources.files("client").joinpath("overlay", name)
-    try:
-        return file.read_bytes()
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-        return None
+def _asset(site: Site, name: str) -> bytes | None:
+    return site.assets(name) if _STATIC_NAME.match(name) else None
 
 
-def handle_http(app: App, request: Request) -> Response | None:
+def handle_http(site: Site, request: Request) -> Response | None:
     """Answers a plain GET; returns None to let a WebSocket handshake on /v1/live go on."""
     url = urlsplit(request.path)
     path = url.path
@@ -64,16 +89,16 @@ def handle_http(app: App, request: Request) -> Response | None:
     if path == "/healthz":
         return _text(HTTPStatus.OK, "ok\n")
     if path == "/metrics":
-        body, content_type = app.stats.exposition(app)
+        body, content_type = site.metrics()
         return respond(HTTPStatus.OK, body, content_type)
     if path in ("/", "/index.html"):
-        page = _asset("index.html")
+        page = _asset(site, "index.html")
         if page is None:
             return _text(HTTPStatus.NOT_FOUND, "participant page missing\n")
         return respond(HTTPStatus.OK, page, "text/html; charset=utf-8")
     if path.startswith("/static/"):
         name = path.removeprefix("/static/")
-        data = _asset(name)
+        data = _asset(site, name)
         if data is None:
             return _text(HTTPStatus.NOT_FOUND, "not found\n")
         content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
@@ -82,27 +107,23 @@ def handle_http(app: App, request: Request) -> Response | None:
         return respond(HTTPStatus.OK, data, content_type)
     match = _REPORT_PATH.match(path)
     if match:
-        return _report(app, request, match.group(1), parse_qs(url.query))
+        return _report(site.reports, request, match.group(1), parse_qs(url.query))
     return _text(HTTPStatus.NOT_FOUND, "not found\n")
 
 
-def _report(app: App, request: Request, session_id: str, query: dict[str, list[str]]) -> Response:
+def _report(
+    reports: Reports, request: Request, session_id: str, query: dict[str, list[str]]
+) -> Response:
     token = ""
     auth = request.headers.get("Authorization", "")
     if auth.lower().startswith("bearer "):
         token = auth[7:].strip()
     elif "token" in query:
         token = query["token"][0]
-    session = app.hub.get(session_id)
-    role = app.hub.token_role(session_id, token) if session is not None else None
-    trainer = app.config.trainer_key is not None and hmac.compare_digest(
-        token.encode(), app.config.trainer_key.encode()
-    )
-    if session is None or (role is None and not trainer):
+    report = reports.report(session_id, token)
+    if report is None:
         # One answer for "no such session" and "wrong token": ids are not probed.
         return _text(HTTPStatus.NOT_FOUND, "no report for this session and token\n")
-    # What this reader may see is the audience policy's call (None: the trainer key).
-    report = session.report_for(role)
     wants_html = query.get("format", [""])[0] == "html" or "text/html" in request.headers.get(
         "Accept", ""
     )

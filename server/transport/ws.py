@@ -11,7 +11,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import Protocol
 
 import msgspec
 from websockets.asyncio.server import ServerConnection
@@ -40,10 +41,10 @@ from models.wire import (
     Welcome,
     Whisper,
 )
+from server.access import same_secret
+from server.core.hub import SessionHub
 from server.core.session import Session
-
-if TYPE_CHECKING:
-    from server.app import App
+from server.dispatch import Dispatcher
 
 log = logging.getLogger("sparring.ws")
 
@@ -52,12 +53,64 @@ OUTBOX_LIMIT = 2000
 _CLOSE = object()
 
 
-class LiveConnection:
-    """One client connection: its participant, its outbox and its sequence numbers."""
+@dataclass(frozen=True, slots=True)
+class LiveSettings:
+    """What a live connection reads of the server's configuration.
 
-    def __init__(self, ws: ServerConnection, app: App) -> None:
+    Attributes:
+        trainer_key: Needed in `create` when set (a `create` without a key is taken).
+        default_language: A session's language when `create` names none.
+        public_url: Base of join links; None: from the request's Host header.
+        local_url: Base of join links when a request has no Host header.
+    """
+
+    trainer_key: str | None = None
+    default_language: str = "en"
+    public_url: str | None = None
+    local_url: str = ""
+
+
+class LiveStats(Protocol):
+    """The counts a live connection reports (`server.stats.Stats`)."""
+
+    def audio_received(self, nbytes: int) -> None:
+        """An audio frame of `nbytes` arrived."""
+        ...
+
+    def session_created(self) -> None:
+        """A `create` succeeded."""
+        ...
+
+    def nudge_sent(self, rule: str, latency_s: float | None) -> None:
+        """A nudge was written; `latency_s` since its audio frame arrived, if one did."""
+        ...
+
+
+class LiveConnection:
+    """One client connection: its participant, its outbox and its sequence numbers.
+
+    Args:
+        ws: The accepted WebSocket.
+        hub: Creates sessions and resolves join tokens.
+        dispatch: Carries out what the session returns, and routes messages to this
+            connection once its participant joined.
+        settings: The configuration it reads.
+        stats: Where it counts audio, sessions created and nudges.
+    """
+
+    def __init__(
+        self,
+        ws: ServerConnection,
+        hub: SessionHub,
+        dispatch: Dispatcher,
+        settings: LiveSettings,
+        stats: LiveStats,
+    ) -> None:
         self.ws = ws
-        self.app = app
+        self._hub = hub
+        self._dispatch = dispatch
+        self._settings = settings
+        self._stats = stats
         self.session: Session | None = None
         self.pid: str | None = None
         self.role: Role | None = None
@@ -86,7 +139,7 @@ class LiveConnection:
 
     async def _writer(self) -> None:
         ws = self.ws
-        stats = self.app.stats
+        stats = self._stats
         while True:
             message, arrived_at = await self._outbox.get()
             if message is _CLOSE:
@@ -100,9 +153,9 @@ class LiveConnection:
             except ConnectionClosed:
                 return
             if isinstance(message, Nudge):
-                stats.nudges_total.labels(message.rule).inc()
-                if arrived_at:
-                    stats.observe_nudge_latency(time.perf_counter() - arrived_at)
+                stats.nudge_sent(
+                    message.rule, time.perf_counter() - arrived_at if arrived_at else None
+                )
 
     # --- receiving ----------------------------------------------------------------------
 
@@ -153,13 +206,14 @@ class LiveConnection:
         session, pid = self.session, self.pid
         assert pid is not None
         wall = time.time()
+        carry_out = self._dispatch.carry_out
         match message:
             case Consent():
-                self.app.carry_out(session, session.consent(pid, message, wall))
+                carry_out(session, session.consent(pid, message, wall))
             case End():
-                self.app.carry_out(session, session.end(pid, wall))
+                carry_out(session, session.end(pid, wall))
             case Whisper():
-                self.app.carry_out(session, session.whisper(pid, message.text))
+                carry_out(session, session.whisper(pid, message.text))
             case Hello() | Create():
                 raise NotAllowedNow(f"{message.__struct_config__.tag} after hello")
 
@@ -169,47 +223,50 @@ class LiveConnection:
         if self.session is None or self.pid is None:
             raise HelloRequired("send hello before audio")
         session = self.session
-        self.app.stats.audio_bytes += len(data)
-        self.app.before_audio(session)
-        self.app.carry_out(session, session.feed_audio(self.pid, data), arrived_at)
+        self._stats.audio_received(len(data))
+        self._dispatch.carry_out(session, session.feed_audio(self.pid, data), arrived_at)
 
     def _create(self, message: Create) -> None:
-        if self.app.config.trainer_key and message.key not in (None, self.app.config.trainer_key):
+        key = self._settings.trainer_key
+        if key and message.key is not None and not same_secret(message.key, key):
             raise BadToken("wrong creation key")
-        session, tokens = self.app.hub.create(
-            message, default_language=self.app.config.language, now=time.time()
+        session, tokens = self._hub.create(
+            message, default_language=self._settings.default_language, now=time.time()
         )
-        base = self.app.public_base_url(self.ws)
+        self._dispatch.opened(session)
+        base = self._base_url()
         urls = RoleTokens(
             rep=f"{base}/#join={tokens.rep}",
             customer=f"{base}/#join={tokens.customer}",
             observer=f"{base}/#join={tokens.observer}",
         )
-        self.app.stats.sessions_created += 1
+        self._stats.session_created()
         self.enqueue(Created(session=session.id, tokens=tokens, join_urls=urls))
+
+    def _base_url(self) -> str:
+        if self._settings.public_url:
+            return self._settings.public_url.rstrip("/")
+        request = self.ws.request
+        host = request.headers.get("Host") if request else None
+        proto = request.headers.get("X-Forwarded-Proto", "http") if request else "http"
+        return f"{proto}://{host}" if host else self._settings.local_url
 
     def _hello(self, message: Hello) -> None:
         if message.token is None:
             raise BadToken("this server has no trainer dashboard yet; join with a token")
-        session, role = self.app.hub.resolve(message.token)
+        session, role = self._hub.resolve(message.token)
         pid, out = session.join(role, message.name, message.audio)
         self.session, self.pid, self.role = session, pid, role
-        self.app.connections[pid] = self
+        self._dispatch.attach(pid, self)
         self.enqueue(Welcome(session=session.id, role=role, name=session.participants[pid].name))
-        self.app.carry_out(session, out)
-
-    def _name(self) -> str:
-        if self.session is None or self.pid is None:
-            return ""
-        p = self.session.participants.get(self.pid)
-        return p.name if p else ""
+        self._dispatch.carry_out(session, out)
 
     def _left(self) -> None:
         session, pid = self.session, self.pid
         if session is None or pid is None:
             return
-        self.app.connections.pop(pid, None)
+        self._dispatch.detach(pid)
         try:
-            self.app.carry_out(session, session.leave(pid, time.time()))
+            self._dispatch.carry_out(session, session.leave(pid, time.time()))
         except Exception:
             log.exception("error while %s left", pid)

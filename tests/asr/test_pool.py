@@ -171,6 +171,54 @@ async def test_pool_degrades_under_backlog_and_recovers() -> None:
         assert pool.degrade_level < 2
 
 
+async def test_pool_reports_each_degrade_level_change_once() -> None:
+    recognizer = FakeRecognizer(service_s=0.05)
+    seen: list[tuple[int, float | None]] = []
+    pool = AsrPool(
+        recognizer,
+        lambda j, r: None,
+        workers=1,
+        on_level=lambda level: seen.append((level, pool.partial_interval_s())),
+    )
+    async with pool:
+        pool.submit(job("warm", 0, True))
+        await drain(pool)
+        assert seen == []  # no change, no call: nothing happens per job
+        for index in range(40):
+            pool.submit(job(f"s{index}", 1, True))
+        assert seen[-1] == (2, None)  # told inside submit, with the level already in effect
+        await drain(pool, timeout_s=10)
+        pool.submit(job("after", 1, True))
+        await drain(pool)
+    levels = [level for level, _ in seen]
+    assert 2 in levels and levels[-1] == pool.degrade_level < 2
+    assert all(a != b for a, b in zip(levels, levels[1:], strict=False))
+    assert all(interval == {0: 1.0, 1: 2.0}.get(level) for level, interval in seen)
+
+
+async def test_pool_reports_latency_of_delivered_jobs_only() -> None:
+    recognizer = FakeRecognizer(service_s=0.02)
+    recognizer.gate.clear()
+    latencies: list[tuple[str, bool, float]] = []
+    delivered: list[str] = []
+    async with AsrPool(
+        recognizer,
+        lambda j, r: delivered.append(j.session_id),
+        workers=1,
+        on_latency=lambda j, s: latencies.append((j.session_id, j.final, s)),
+    ) as pool:
+        pool.submit(job("kept", 1, True))
+        pool.submit(job("kept", 2, False))
+        pool.submit(job("gone", 1, True))
+        await asyncio.sleep(0.01)  # "kept" 1 is running, held at the gate
+        pool.cancel_session("gone")
+        recognizer.gate.set()
+        await drain(pool)
+    assert delivered == ["kept", "kept"]
+    assert [(s, final) for s, final, _ in latencies] == [("kept", True), ("kept", False)]
+    assert all(0.0 < seconds < 5.0 for _, _, seconds in latencies)
+
+
 def speech_with_pauses(clips, names, pause_s=0.8):
     pieces, spans = [], []
     cursor = int(0.5 * SAMPLE_RATE_HZ)

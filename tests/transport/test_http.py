@@ -10,6 +10,7 @@ from itertools import islice
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
@@ -20,17 +21,22 @@ from tests.waiting import wait_for
 OVERLAY = Path(__file__).resolve().parents[2] / "client" / "overlay"
 
 
-@pytest.fixture
-async def ended_call(server, call_audio, stream_together):
-    """A finished session: rep, customer and observer consented, 12 s of the good call."""
+ALL_SCOPES = ("coaching", "transcript", "trainer_view")
+
+
+async def run_call(server, call_audio, stream_together, scopes=ALL_SCOPES, while_live=None):
+    """Rep, customer and observer consent to `scopes`; 12 s of the good call, then the end.
+
+    `while_live` (async, no arguments) runs after the audio, before the rep ends the call.
+    """
     created = await create_session(server.ws_url, "Discovery <b>call</b>")
     rep_a, customer_a = call_audio("good", "rep"), call_audio("good", "customer")
     fmt = AudioFormat(rate=16000, channels=1)
     tokens = created.tokens
     async with (
-        Participant(server.ws_url, tokens.rep, "Anna", fmt) as rep,
-        Participant(server.ws_url, tokens.customer, "Bob", fmt) as customer,
-        Participant(server.ws_url, tokens.observer, "Olga") as observer,
+        Participant(server.ws_url, tokens.rep, "Anna", fmt, scopes=scopes) as rep,
+        Participant(server.ws_url, tokens.customer, "Bob", fmt, scopes=scopes) as customer,
+        Participant(server.ws_url, tokens.observer, "Olga", scopes=scopes) as observer,
     ):
         for party in (rep, customer, observer):
             await party.consent()
@@ -39,11 +45,37 @@ async def ended_call(server, call_audio, stream_together):
         await stream_together(
             rep, customer, islice(rep_a.frames(), frames), islice(customer_a.frames(), frames), 20
         )
+        if while_live is not None:
+            await while_live()
         await rep.end()
         for party in (rep, customer, observer):
             await asyncio.wait_for(party.ended.wait(), 5)
         assert rep.of_type(Metrics)
     return created
+
+
+@pytest.fixture
+async def ended_call(server, call_audio, stream_together):
+    """A finished session: rep, customer and observer consented, 12 s of the good call."""
+    return await run_call(server, call_audio, stream_together)
+
+
+async def scrape(http_get) -> dict[str, tuple[str, dict[tuple, float]]]:
+    """`GET /metrics` parsed: family name -> (type, {(sample name, labels): value})."""
+    status, _, body = await http_get("/metrics")
+    assert status == 200
+    return {
+        family.name: (
+            family.type,
+            {(s.name, tuple(sorted(s.labels.items()))): s.value for s in family.samples},
+        )
+        for family in text_string_to_metric_families(body.decode())
+    }
+
+
+def published(metrics) -> dict[str, float]:
+    _, samples = metrics["sparring_events_published"]
+    return {dict(labels)["type"]: value for (_, labels), value in samples.items()}
 
 
 # --- health, metrics, pages ------------------------------------------------------------
@@ -65,13 +97,70 @@ async def test_http_metrics_exposes_sparring_metrics(http_get, ended_call):
         "sparring_sessions",
         "sparring_sessions_live",
         "sparring_connections",
-        "sparring_audio_bytes",
-        "sparring_sessions_created",
+        "sparring_audio_bytes_total",
+        "sparring_sessions_created_total",
     ):
         assert f"\n{name} " in text, name
-    assert "\nsparring_sessions_created 1.0" in text
+    assert "\nsparring_sessions_created_total 1.0" in text
     assert "\nsparring_sessions_live 0.0" in text
     assert "\nsparring_connections 0.0" in text
+    for counter in ("sparring_audio_bytes_total", "sparring_sessions_created_total"):
+        assert f"# TYPE {counter} counter\n" in text, counter
+    assert "# TYPE sparring_nudge_latency_seconds histogram\n" in text
+    assert "# TYPE sparring_nudges_total counter\n" in text
+    # Gone: the gauges that counted, and the gauge that mixed four meanings.
+    for old in ("\nsparring_audio_bytes ", "\nsparring_sessions_created ", "sparring_asr{"):
+        assert old not in text, old
+
+
+async def test_http_metrics_counters_only_go_up(server, http_get, call_audio, stream_together):
+    scrapes = [await scrape(http_get)]
+
+    async def mid_call():
+        scrapes.append(await scrape(http_get))
+
+    await run_call(server, call_audio, stream_together, while_live=mid_call)
+    scrapes.append(await scrape(http_get))
+    await run_call(server, call_audio, stream_together)
+    scrapes.append(await scrape(http_get))
+
+    monotonic = [name for name, (kind, _) in scrapes[-1].items() if kind in ("counter", "histogram")]
+    assert {"sparring_audio_bytes", "sparring_sessions_created", "sparring_nudges"} <= set(
+        monotonic
+    )
+    for name, (kind, _) in scrapes[-1].items():
+        if kind == "gauge":
+            assert not name.endswith("_total"), name
+    for before, after in zip(scrapes, scrapes[1:], strict=False):
+        for name in monotonic:
+            old, new = before[name][1], after[name][1]
+            for key, value in old.items():
+                if key[0].endswith("_created"):
+                    continue  # a creation timestamp, not a count
+                assert key in new and new[key] >= value, (name, key, value, new.get(key))
+    audio = [s["sparring_audio_bytes"][1][("sparring_audio_bytes_total", ())] for s in scrapes]
+    assert audio[0] == 0 < audio[1] < audio[3]
+    created = [s["sparring_sessions_created"][1] for s in scrapes]
+    assert [c[("sparring_sessions_created_total", ())] for c in created] == [0, 1, 1, 2]
+
+
+async def test_http_metrics_count_trainer_events_only_with_trainer_view(
+    server, http_get, call_audio, stream_together
+):
+    seen = {}
+
+    async def mid_call():
+        seen["live"] = published(await scrape(http_get))
+
+    await run_call(
+        server, call_audio, stream_together, ("coaching", "transcript"), while_live=mid_call
+    )
+    assert seen["live"] == {}  # nothing of a live call without trainer_view reached the bus
+    assert set(published(await scrape(http_get))) <= {"state"}  # at most the call's end
+
+    await run_call(server, call_audio, stream_together)  # everyone granted trainer_view
+    events = published(await scrape(http_get))
+    assert events["metrics"] > 0 and events["report"] == 1
 
 
 async def test_http_root_serves_participant_page(http_get):

@@ -250,10 +250,15 @@ async def test_ws_anything_before_hello_closes_1008(server, bystander, open_ws, 
     await bystander.assert_untouched()
 
 
-async def test_ws_unknown_type_keeps_connection(server, bystander, open_ws):
+@pytest.mark.parametrize(
+    "unknown",
+    [{"type": "dance", "steps": 3}, {"type": "watch", "session": "0123456789abcdef"}],
+    ids=["dance", "watch"],  # watch: a trainer message this server has no use for
+)
+async def test_ws_unknown_type_keeps_connection(server, bystander, open_ws, unknown):
     created = await create_session(server.ws_url)
     ws, _ = await raw_joined(open_ws, created.tokens.rep, name="Anna")
-    await ws.send(json.dumps({"type": "dance", "steps": 3}))
+    await ws.send(json.dumps(unknown))
     error = await recv(ws)
     assert isinstance(error, ErrorMessage) and error.code == "unknown_type"
     await ws.send(json.dumps({"type": "consent", "granted": True, "scopes": ["coaching"]}))

@@ -1,0 +1,185 @@
+"""Carries out what the session core returns, and feeds recognition back into it.
+
+The one adapter class that calls the session core for outputs and recognition: it sends
+to connections, publishes to the bus, submits and cancels recognition, closes connections
+and retires ended sessions; it turns recognition results into core commands and tells
+sessions how often partials are affordable when the ASR pool's degrade level changes.
+Holds no rule and decides no recipient: the core did.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+import numpy as np
+
+from models.recognition import SegmentRecognized
+from models.wire import Role, ServerMessage
+from server.asr.jobs import AsrJob, Recognition
+from server.bus.local import LocalBus
+from server.core.hub import SessionHub
+from server.core.session import Outputs, Session
+
+
+class Outbox(Protocol):
+    """A participant's connection, as the dispatcher uses it (`transport.ws.LiveConnection`)."""
+
+    def enqueue(self, message: ServerMessage, arrived_at: float = 0.0) -> None:
+        """Queues a message; never blocks."""
+        ...
+
+    def close_soon(self, code: int = 1000) -> None:
+        """Closes after the queued messages."""
+        ...
+
+
+class RecognitionQueue(Protocol):
+    """What the dispatcher needs of the ASR pool (`asr.pool.AsrPool`)."""
+
+    def submit(self, job: AsrJob) -> None:
+        """Queues a job; never blocks."""
+        ...
+
+    def cancel_session(self, session_id: str, speaker: str | None = None) -> int:
+        """Drops the session's queued jobs and discards its running ones."""
+        ...
+
+    def partial_interval_s(self) -> float | None:
+        """How often sessions should ask for partials now; None: not at all."""
+        ...
+
+
+class Dispatcher:
+    """Carries out `Outputs` for every session of one process.
+
+    Args:
+        hub: The sessions: recognition results are routed by session id, ended sessions
+            retired, and the partial interval goes to every open session.
+        bus: Where `Outputs.publish` goes.
+        clock: The monotonic clock the ASR pool measures latency with.
+    """
+
+    def __init__(
+        self, hub: SessionHub, bus: LocalBus, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._hub = hub
+        self._bus = bus
+        self._clock = clock
+        self._asr: RecognitionQueue | None = None
+        self.connections: dict[str, Outbox] = {}  # participant id -> its open connection
+
+    def use_asr(self, asr: RecognitionQueue) -> None:
+        """Sends recognition requests to `asr` from now on.
+
+        Its results must come back through `on_recognition` and its degrade level changes
+        through `on_degrade`.
+        """
+        self._asr = asr
+
+    # -- connections ---------------------------------------------------------------------
+
+    def attach(self, pid: str, conn: Outbox) -> None:
+        """Routes the messages for participant `pid` to `conn` (after a successful join)."""
+        self.connections[pid] = conn
+
+    def detach(self, pid: str) -> None:
+        """Stops routing to `pid`'s connection (it closed)."""
+        self.connections.pop(pid, None)
+
+    # -- sessions ------------------------------------------------------------------------
+
+    def opened(self, session: Session) -> None:
+        """Call right after the hub created `session`: it gets the current partial interval."""
+        if self._asr is not None and session.asr:
+            session.set_partial_interval(self._asr.partial_interval_s())
+
+    def carry_out(self, session: Session, out: Outputs, arrived_at: float = 0.0) -> None:
+        """Carries out a core command's outputs, in the order the core requires.
+
+        Args:
+            session: The session the command went to.
+            out: What it returned.
+            arrived_at: `time.perf_counter()` at the arrival of the audio frame that caused
+                `out`, for nudge latency; 0.0 when no frame did.
+        """
+        connections = self.connections
+        for pid, message in out.sends:
+            conn = connections.get(pid)
+            if conn is not None:
+                conn.enqueue(message, arrived_at)
+        for message in out.publish:
+            self._bus.publish(session.id, message)
+        asr = self._asr
+        if asr is not None:
+            now = self._clock()
+            for request in out.asr_jobs:
+                audio = np.frombuffer(request.pcm, dtype="<i2").astype(np.float32) / 32768.0
+                asr.submit(
+                    AsrJob(
+                        session_id=session.id,
+                        speaker=request.speaker.value,  # type: ignore[arg-type]
+                        segment=request.segment,
+                        final=request.final,
+                        audio=audio,
+                        start_s=request.start_s,
+                        language=request.language,
+                        submitted_at_s=now,
+                        prompt=request.prompt,
+                    )
+                )
+            if out.cancel_asr:
+                asr.cancel_session(session.id)
+            for speaker in out.cancel_speakers:  # a party narrowed their consent
+                asr.cancel_session(session.id, speaker.value)
+        for pid in out.closes:
+            conn = connections.pop(pid, None)
+            if conn is not None:
+                conn.close_soon(1000)
+        if session.is_ended:
+            self._hub.retire(session)
+
+    def on_recognition(self, job: AsrJob, recognition: Recognition) -> None:
+        """The ASR pool's result callback: hands the result to its session, carries out."""
+        session = self._hub.get(job.session_id)
+        if session is None:
+            return
+        result = SegmentRecognized(
+            speaker=Role(job.speaker),
+            segment=job.segment,
+            final=job.final,
+            start_s=job.start_s,
+            words=recognition.words,
+            language=recognition.language,
+            language_probability=recognition.language_probability,
+        )
+        self.carry_out(session, session.on_recognition(result))
+
+    def on_degrade(self, level: int) -> None:
+        """The ASR pool's degrade level changed: open sessions get the new partial interval.
+
+        Args:
+            level: The new level (the interval is read from the pool, which owns the map).
+        """
+        if self._asr is None:
+            return
+        interval = self._asr.partial_interval_s()
+        for session in self._hub.sessions.values():
+            if session.asr:
+                session.set_partial_interval(interval)
+
+    def expire_abandoned(self, now: float) -> list[Session]:
+        """Ends sessions nobody has been connected to for an hour; drops their recognition.
+
+        Args:
+            now: Wall time (`time.time()`).
+
+        Returns:
+            The sessions ended.
+        """
+        expired = self._hub.expire(now)
+        if self._asr is not None:
+            for session in expired:
+                self._asr.cancel_session(session.id)
+        return expired
