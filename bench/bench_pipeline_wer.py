@@ -79,7 +79,7 @@ def main() -> None:
             ref = normalise(
                 " ".join(u["text"] for u in truth["utterances"] if u["speaker"] == party)
             )
-            hyp = normalise(" ".join(t.text for t in session.transcript if t.speaker == party))
+            hyp = normalise(" ".join(t.text for t in session.coach.transcript if t.speaker == party))
             segments, _ = recognizer._model.transcribe(
                 audio.samples.astype(np.float32) / 32768,
                 language="en",

@@ -124,7 +124,7 @@ class SessionHub:
         """
         expired = []
         for session in list(self.sessions.values()):
-            if session.connected_ids():
+            if session.roster.connected_ids():
                 self._last_seen[session.id] = now
             elif now - self._last_seen.get(session.id, now) >= idle_s:
                 session.abandon()

@@ -32,10 +32,10 @@ from server.core.audience import Kind, Mask
 from server.core.coach import Coach
 from server.core.outputs import Outputs
 from server.core.party import UtteranceAudio, VoiceDetector
-from server.core.roster import PARTIES, Participant, Roster, Status
+from server.core.roster import PARTIES, Roster, Status
 from server.core.timeline import Timeline
 from server.core.transcripts import AsrRequest, Transcription
-from server.core.turns import Turns, TurnSettings
+from server.core.turns import Turns
 from server.core.vad import FRAME_S, FrameVad
 
 __all__ = ["AsrRequest", "Outputs", "Session"]
@@ -65,16 +65,7 @@ class Session:
         self.dropped_before_consent_s = 0.0
         self.erased = False
         self.roster = Roster(session_id)
-        rules = playbook.rules
-        self.timeline = Timeline(
-            TurnSettings(
-                window_s=rules.talk_ratio.window_s,
-                monologue_pause_s=rules.monologue.pause_s,
-                interruption_overlap_s=rules.interruption.min_overlap_s,
-                backchannel_max_s=rules.interruption.backchannel_max_s,
-            ),
-            vad_factory,
-        )
+        self.timeline = Timeline.for_playbook(playbook, vad_factory)
         self.transcription = Transcription()
         self._next_nudge = 0
         self._new_coach()
@@ -105,24 +96,6 @@ class Session:
     @property
     def turns(self) -> Turns:
         return self.timeline.turns
-
-    @property
-    def participants(self) -> dict[str, Participant]:
-        return self.roster.participants
-
-    @property
-    def nudges(self) -> list[Nudge]:
-        return self.coach.nudges
-
-    @property
-    def transcript(self) -> list[Transcript]:
-        return self.coach.transcript
-
-    def connected_ids(self) -> list[str]:
-        return self.roster.connected_ids()
-
-    def waiting_for(self) -> tuple[str, ...]:
-        return self.roster.waiting_for()
 
     def state(self) -> State:
         status = self.roster.status

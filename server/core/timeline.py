@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from models.playbook import Playbook
 from models.wire import Role
 from server.core.party import PartyStream, UtteranceAudio, VoiceDetector
 from server.core.turns import Interrupted, Turns, TurnSettings
@@ -39,6 +40,18 @@ class Timeline:
             Role.CUSTOMER: PartyStream(vad_factory()),
         }
         self.turns = Turns(settings)
+
+    @classmethod
+    def for_playbook(cls, playbook: Playbook, vad_factory: Callable[[], VoiceDetector]) -> Timeline:
+        """A timeline whose turn thresholds are the playbook's (rules that read turns)."""
+        rules = playbook.rules
+        settings = TurnSettings(
+            window_s=rules.talk_ratio.window_s,
+            monologue_pause_s=rules.monologue.pause_s,
+            interruption_overlap_s=rules.interruption.min_overlap_s,
+            backchannel_max_s=rules.interruption.backchannel_max_s,
+        )
+        return cls(settings, vad_factory)
 
     @property
     def at_s(self) -> float:

@@ -28,7 +28,7 @@ def test_session_is_live_only_when_rep_and_customer_consented() -> None:
     h = make_session(live=False)
     h.session.consent(h.rep, Consent(granted=True), 0.0)
     assert not h.session.is_live
-    assert h.session.waiting_for() == ("customer consent",)
+    assert h.session.roster.waiting_for() == ("customer consent",)
     h.session.consent(h.customer, Consent(granted=True), 0.0)
     assert h.session.is_live
 
@@ -38,7 +38,7 @@ def test_session_observer_never_gates_analysis() -> None:
     # not pause the call (their consent covers what they see, not whether it is analysed).
     h = make_session()
     observer, _ = h.session.join(Role.OBSERVER, "Trainer", None)
-    assert h.session.is_live and h.session.waiting_for() == ()
+    assert h.session.is_live and h.session.roster.waiting_for() == ()
     h.session.consent(observer, Consent(granted=True), 0.0)
     assert h.session.is_live
     out = h.session.consent(observer, Consent(granted=False), 1.0)

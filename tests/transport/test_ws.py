@@ -482,7 +482,7 @@ async def test_ws_unsupported_rate_closes_1003(server, bystander, open_ws):
     assert isinstance(error, ErrorMessage) and error.code == "bad_audio_format"
     assert "22050" in error.message
     assert await closed_with(ws) == 1003
-    assert server.app.hub.get(created.session).participants == {}
+    assert server.app.hub.get(created.session).roster.participants == {}
     await bystander.assert_untouched()
 
 
@@ -493,7 +493,7 @@ async def test_ws_stereo_customer_closes_1003(server, bystander, open_ws):
     error = await recv(ws)
     assert isinstance(error, ErrorMessage) and error.code == "bad_audio_format"
     assert await closed_with(ws) == 1003
-    assert server.app.hub.get(created.session).participants == {}
+    assert server.app.hub.get(created.session).roster.participants == {}
     await bystander.assert_untouched()
 
 
@@ -507,7 +507,7 @@ async def test_ws_second_rep_is_refused(server, bystander, open_ws):
     assert await closed_with(ws) == 1008
     # The session the second rep tried to enter goes on as before.
     assert len(bystander.rep.of_type(State)) == states_before
-    assert [p.name for p in bystander.session.participants.values()] == ["Anna", "Bob"]
+    assert [p.name for p in bystander.session.roster.participants.values()] == ["Anna", "Bob"]
     await bystander.assert_untouched()
 
 
@@ -606,7 +606,7 @@ async def test_ws_consent_gate_covers_every_receiver(server, bystander, stream_t
             everyone = (call.rep, call.customer, observer)
             session = call.session
             await call.rep.consent()
-            await wait_for(lambda: session.participants and len(session.participants) == 3)
+            await wait_for(lambda: session.roster.participants and len(session.roster.participants) == 3)
             # Phase 1: the rep consented, the customer not yet: not live.
             await call.talk(58.0, 64.0)
             await wait_for(lambda: session.dropped_before_consent_s >= 12.0 - 1e-6)
