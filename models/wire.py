@@ -234,6 +234,24 @@ class Metrics(_ServerMessage, frozen=True, kw_only=True, tag="metrics"):
     fillers: int = 0
 
 
+class AudioCheck(_ServerMessage, frozen=True, kw_only=True, tag="audio_check"):
+    """What the server hears on one party's microphone (an extension of v1).
+
+    Sent when the verdict for that microphone changes, to that party, the rep and observers
+    who may see the analysis. `issue` is the worst problem now: `ok`; `leak` (the microphone
+    also hears the other party: a shared room or a laptop speaker); `noise` (steady noise,
+    music or keyboard masks the voice); `background` (another conversation nearby);
+    `quiet` (the voice is too soft to measure). `reliable` is False while talk-time figures
+    cannot rest on this microphone: nudges that would rest on it are held back.
+    """
+
+    speaker: Literal["rep", "customer"]
+    issue: Literal["ok", "leak", "noise", "background", "quiet"]
+    reliable: bool
+    text: str  # plain words in the session's language, for the page
+    at: float
+
+
 class Report(_ServerMessage, frozen=True, kw_only=True, tag="report"):
     session: str
     url: str
@@ -245,5 +263,14 @@ class ErrorMessage(_ServerMessage, frozen=True, kw_only=True, tag="error"):
 
 
 ServerMessage = (
-    Created | Welcome | State | Nudge | Transcript | Metrics | Report | ErrorMessage | Checklist
+    Created
+    | Welcome
+    | State
+    | Nudge
+    | Transcript
+    | Metrics
+    | Report
+    | ErrorMessage
+    | Checklist
+    | AudioCheck
 )
