@@ -54,6 +54,7 @@ class Session:
         report_url: str = "",
         vad_factory: Callable[[], VoiceDetector] = FrameVad,
         asr: bool = False,
+        attribution: bool = True,
     ) -> None:
         self.id = session_id
         self.title = title
@@ -61,6 +62,7 @@ class Session:
         self.playbook = playbook
         self.report_url = report_url or f"/v1/sessions/{session_id}/report"
         self.asr = asr
+        self.attribution = attribution  # cross-talk attribution (off: each microphone alone)
         self.detected_language: str | None = None
         self.dropped_before_consent_s = 0.0
         self.erased = False
