@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
+
+import numpy as np
 
 from server.core.prosody import ProsodyTracker
 from server.core.vad import FRAME_BYTES, FRAME_S, MIN_SPEECH_FRAMES, FrameVad, SpeechSmoother
@@ -25,8 +27,28 @@ SOFT_MAX_UTTERANCE_FRAMES = round(15 / FRAME_S)
 HARD_MAX_UTTERANCE_FRAMES = round(25 / FRAME_S)
 
 
+# Level given to digital silence, so that levels stay finite.
+SILENCE_DBFS = -100.0
+
+
 class VoiceDetector(Protocol):
     def is_voiced(self, frame: bytes) -> bool: ...
+
+
+class FrameInfo(NamedTuple):
+    """One 30 ms frame as the joint timeline sees it beside its decided label."""
+
+    pcm: bytes  # 16 kHz PCM16
+    level_dbfs: float  # RMS level
+    voiced: bool  # the raw voice decision, before smoothing
+
+
+def frame_levels_dbfs(pcm: bytes, n_frames: int) -> list[float]:
+    """RMS level of each whole 30 ms frame of `pcm`, in dBFS (one numpy pass)."""
+    samples = np.frombuffer(pcm, dtype="<i2", count=n_frames * FRAME_BYTES // 2)
+    power = np.square(samples.reshape(n_frames, -1).astype(np.float32)).mean(axis=1)
+    levels = 10.0 * np.log10(np.maximum(power, 1e-10) / (32768.0 * 32768.0))
+    return [max(SILENCE_DBFS, float(x)) for x in levels]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +73,7 @@ class PartyStream:
         "_smoother",
         "_buffer",
         "_labels",
+        "_frames",
         "_base",
         "_next_raw",
         "_keep_audio",
@@ -67,6 +90,7 @@ class PartyStream:
         self._smoother = SpeechSmoother()
         self._buffer = bytearray()
         self._labels: deque[bool] = deque()
+        self._frames: deque[FrameInfo] = deque()  # from _base on: decided and undecided
         self._base = 0  # joint frame index of _labels[0]
         self._next_raw = 0  # joint frame index of the next frame to be framed
         self._keep_audio = False  # recognition wanted and consented (see `keep_audio`)
@@ -113,11 +137,14 @@ class PartyStream:
         is_voiced = self._vad.is_voiced
         push = self._smoother.push
         labels = self._labels
+        frames = self._frames
         keep = self._keep_audio
         prosody = self.prosody
+        levels = frame_levels_dbfs(buffer, n_frames)
         for i in range(n_frames):
             frame = bytes(view[i * FRAME_BYTES : (i + 1) * FRAME_BYTES])
             voiced = is_voiced(frame)
+            frames.append(FrameInfo(frame, levels[i], voiced))
             if prosody is not None:
                 prosody.feed(frame, voiced, self._next_raw * FRAME_S)
             label, count = push(voiced)
@@ -199,6 +226,7 @@ class PartyStream:
         """Starts this party's clock at joint frame `frame`, forgetting everything before."""
         self._buffer.clear()
         self._labels.clear()
+        self._frames.clear()
         self._smoother.flush()
         self._base = frame
         self._next_raw = frame
@@ -220,12 +248,18 @@ class PartyStream:
         labels = self._labels
         while labels and self._base < frame:
             labels.popleft()
+            self._frames.popleft()
             self._base += 1
         if self._base != frame or not labels:
             return None
         return labels[0]
 
+    def frame(self) -> FrameInfo:
+        """The frame whose label `peek` returned."""
+        return self._frames[0]
+
     def pop(self) -> None:
         """Consumes the label that `peek` returned."""
         self._labels.popleft()
+        self._frames.popleft()
         self._base += 1

@@ -62,12 +62,11 @@ class Session:
         self.playbook = playbook
         self.report_url = report_url or f"/v1/sessions/{session_id}/report"
         self.asr = asr
-        self.attribution = attribution  # cross-talk attribution (off: each microphone alone)
         self.detected_language: str | None = None
         self.dropped_before_consent_s = 0.0
         self.erased = False
         self.roster = Roster(session_id)
-        self.timeline = Timeline.for_playbook(playbook, vad_factory)
+        self.timeline = Timeline.for_playbook(playbook, vad_factory, attribution=attribution)
         self.transcription = Transcription()
         self._next_nudge = 0
         self._new_coach()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from models.playbook import Playbook
 from models.wire import Role
+from server.core.attribution import Attribution, Heard
 from server.core.party import PartyStream, UtteranceAudio, VoiceDetector
 from server.core.turns import Interrupted, Turns, TurnSettings
 from server.core.vad import FRAME_MS
@@ -34,15 +35,29 @@ class Moment:
 class Timeline:
     """The rep's and the customer's streams, aligned, and the turns they make."""
 
-    def __init__(self, settings: TurnSettings, vad_factory: Callable[[], VoiceDetector]) -> None:
+    def __init__(
+        self,
+        settings: TurnSettings,
+        vad_factory: Callable[[], VoiceDetector],
+        *,
+        attribution: bool = True,
+    ) -> None:
         self.parties = {
             Role.REP: PartyStream(vad_factory()),
             Role.CUSTOMER: PartyStream(vad_factory()),
         }
         self.turns = Turns(settings)
+        # Whose voice each microphone carries (off: each microphone alone, as before).
+        self.attribution = Attribution() if attribution else None
 
     @classmethod
-    def for_playbook(cls, playbook: Playbook, vad_factory: Callable[[], VoiceDetector]) -> Timeline:
+    def for_playbook(
+        cls,
+        playbook: Playbook,
+        vad_factory: Callable[[], VoiceDetector],
+        *,
+        attribution: bool = True,
+    ) -> Timeline:
         """A timeline whose turn thresholds are the playbook's (rules that read turns)."""
         rules = playbook.rules
         settings = TurnSettings(
@@ -51,7 +66,7 @@ class Timeline:
             interruption_overlap_s=rules.interruption.min_overlap_s,
             backchannel_max_s=rules.interruption.backchannel_max_s,
         )
-        return cls(settings, vad_factory)
+        return cls(settings, vad_factory, attribution=attribution)
 
     @property
     def at_s(self) -> float:
@@ -76,6 +91,8 @@ class Timeline:
     def restart(self) -> None:
         """Erase: turn-taking starts over at audio time 0."""
         self.turns = Turns(self.turns.settings)
+        if self.attribution is not None:
+            self.attribution = Attribution()
         for party in self.parties.values():
             party.align(0)
 
@@ -95,6 +112,8 @@ class Timeline:
         rep = self.parties[Role.REP]
         customer = self.parties[Role.CUSTOMER]
         turns = self.turns
+        attribution = self.attribution
+        own = Heard.OWN
         while True:
             j = turns.frame
             r = rep.peek(j)
@@ -103,11 +122,21 @@ class Timeline:
                 lead = max(rep.decided_end, customer.decided_end)
                 if j >= lead or (not drain and lead - j <= LAG_BOUND_FRAMES):
                     return
+            r_speaks, c_speaks = bool(r), bool(c)
+            if attribution is not None:
+                heard = attribution.step(
+                    j,
+                    r_speaks,
+                    c_speaks,
+                    rep.frame() if r is not None else None,
+                    customer.frame() if c is not None else None,
+                )
+                r_speaks, c_speaks = heard[0] is own, heard[1] is own
             if r is not None:
                 rep.pop()
             if c is not None:
                 customer.pop()
-            event = turns.step(bool(r), bool(c))
+            event = turns.step(r_speaks, c_speaks)
             tick = (turns.frame * FRAME_MS) // TICK_MS != (j * FRAME_MS) // TICK_MS
             if tick or isinstance(event, Interrupted):
                 yield Moment(tick, event if isinstance(event, Interrupted) else None)

@@ -1,0 +1,289 @@
+"""Whose voice is it: cross-talk, background talk and noise on each party's microphone.
+
+Pure. Each party's microphone also hears the other party (a shared room, a laptop speaker
+playing the video call), other pairs practising nearby, and noise. Per joint frame, where
+a microphone's VAD says "speech", this decides whether it is that party speaking:
+
+- **leak**: both microphones carry voice, one much louder, and the quieter one holds a
+  delayed copy of the louder (normalised cross-correlation at a lag of 0-20 ms): one voice
+  heard twice, not an overlap;
+- **background**: the voice is far below the party's own voice level, learned during the
+  call (another pair, a colleague behind them, steady noise the VAD took for speech).
+
+Real overlaps (two voices, each loudest on its own microphone, uncorrelated) stay overlaps.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+
+from server.core.party import SILENCE_DBFS, FrameInfo
+from server.core.vad import FRAME_SAMPLES
+
+# A voice this far (dB) below the party's own voice level is not theirs. Levels are power
+# means over the last 20 speech frames (600 ms); for one talker they stay within 4-6 dB
+# below their median (espeak and recorded voices alike), while a neighbouring pair 10 dB
+# down lies well under it.
+OWN_MARGIN_DB = 6.0
+SMOOTH_FRAMES = 20
+# The own-voice level is the median of those smoothed levels while the party was heard
+# speaking, over the last minute of it; it applies once 3 s of speech were heard.
+BASELINE_FRAMES = 2000
+BASELINE_MIN_FRAMES = 100
+# A frame this quiet holds nobody's voice (the VAD's own hangover, digital silence).
+NO_VOICE_DBFS = -65.0
+NO_VOICE_BELOW_OWN_DB = 35.0
+# One voice heard twice: the quieter microphone is at least this much quieter ...
+LEAK_MIN_GAP_DB = 3.0
+# ... and correlates with the louder one at a lag of up to 20 ms (sound travels ~7 m;
+# a laptop's speaker-to-microphone path adds a few ms).
+LEAK_MAX_LAG_SAMPLES = 320
+LEAK_ON_CORRELATION = 0.6
+LEAK_OFF_CORRELATION = 0.45  # hysteresis: a leak stays a leak until the copy is gone
+# Correlation is accumulated over the frames of one direction (memory 0.7 per frame: about
+# 100 ms) and starts afresh after 150 ms without a both-voiced frame.
+TRACK_MEMORY = 0.7
+TRACK_GAP_FRAMES = 5
+# What each party's microphone heard per frame is kept this long (for recognition cuts).
+HISTORY_FRAMES = 1500  # 45 s: longer than the longest utterance sent to recognition
+# The microphone check looks at the last 20 s (speech frames, and all levels for the floor).
+CHECK_FRAMES = 667
+
+
+class Heard(IntEnum):
+    """What a microphone carried in one frame, as attributed."""
+
+    SILENCE = 0
+    OWN = 1  # the party speaking
+    LEAK = 2  # the other party's voice, heard twice
+    BACKGROUND = 3  # far below the party's own voice: other people, noise
+
+
+class _Microphone:
+    """One party's microphone: own-voice level, recent levels, what each frame held."""
+
+    __slots__ = (
+        "own_levels",
+        "recent",
+        "recent_sum",
+        "baseline_dbfs",
+        "_since_baseline",
+        "history",
+        "history_base",
+        "prev",
+        "window",
+        "counts",
+        "levels",
+        "last",
+    )
+
+    def __init__(self) -> None:
+        self.own_levels: deque[float] = deque(maxlen=BASELINE_FRAMES)
+        self.recent: deque[float] = deque(maxlen=SMOOTH_FRAMES)  # linear powers
+        self.recent_sum = 0.0
+        self.baseline_dbfs: float | None = None
+        self._since_baseline = 0
+        self.history: deque[Heard] = deque(maxlen=HISTORY_FRAMES)
+        self.history_base = 0  # joint frame of history[0]
+        self.prev: bytes | None = None  # the previous frame's samples (for lags)
+        self.window: deque[Heard] = deque()  # what speech frames held, last CHECK_FRAMES
+        self.counts = [0, 0, 0, 0]  # per Heard, over `window`
+        self.levels: deque[float] = deque(maxlen=CHECK_FRAMES)  # every frame's level
+        self.last = Heard.OWN  # what its last voiced speech frame held
+
+    def hear(self, level_dbfs: float) -> float:
+        """Takes a speech frame's level; returns the smoothed level of the recent speech."""
+        power = 10.0 ** (level_dbfs / 10.0)
+        if len(self.recent) == SMOOTH_FRAMES:
+            self.recent_sum -= self.recent[0]
+        self.recent.append(power)
+        self.recent_sum += power
+        return 10.0 * math.log10(max(self.recent_sum / len(self.recent), 1e-10))
+
+    def silent_below_dbfs(self) -> float:
+        """Frames under this hold no voice of anyone, whatever the VAD said."""
+        if self.baseline_dbfs is None:
+            return NO_VOICE_DBFS
+        return max(NO_VOICE_DBFS, self.baseline_dbfs - NO_VOICE_BELOW_OWN_DB)
+
+    def learn(self, smoothed_dbfs: float) -> None:
+        self.own_levels.append(smoothed_dbfs)
+        self._since_baseline += 1
+        if len(self.own_levels) >= BASELINE_MIN_FRAMES and (
+            self.baseline_dbfs is None or self._since_baseline >= 33
+        ):
+            self.baseline_dbfs = float(np.median(self.own_levels))
+            self._since_baseline = 0
+
+    def record(self, frame: int, heard: Heard, info: FrameInfo | None) -> None:
+        if not self.history or frame != self.history_base + len(self.history):
+            self.history.clear()
+            self.history_base = frame
+        elif len(self.history) == self.history.maxlen:
+            self.history_base += 1
+        self.history.append(heard)
+        if info is not None:
+            self.levels.append(info.level_dbfs)
+        if heard is not Heard.SILENCE:
+            self.window.append(heard)
+            self.counts[heard] += 1
+            if len(self.window) > CHECK_FRAMES:
+                self.counts[self.window.popleft()] -= 1
+
+    def stats(self) -> MicStats:
+        floor = float(np.percentile(self.levels, 10)) if self.levels else SILENCE_DBFS
+        return MicStats(
+            speech_frames=len(self.window),
+            own_frames=self.counts[Heard.OWN],
+            leak_frames=self.counts[Heard.LEAK],
+            background_frames=self.counts[Heard.BACKGROUND],
+            voice_dbfs=self.baseline_dbfs,
+            floor_dbfs=floor,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MicStats:
+    """What one microphone carried over the last 20 s, for the microphone check."""
+
+    speech_frames: int  # frames its VAD called speech
+    own_frames: int
+    leak_frames: int
+    background_frames: int
+    voice_dbfs: float | None  # the party's own voice level, once learned
+    floor_dbfs: float  # the 10th percentile of all frame levels: noise between words
+
+
+class Attribution:
+    """Attributes each joint frame's voice to the party who is speaking."""
+
+    def __init__(self) -> None:
+        self.rep = _Microphone()
+        self.customer = _Microphone()
+        self._leak_from_rep = False  # the customer's microphone carries the rep's voice
+        self._leak_from_customer = False
+        self._tracks: dict[int, _Track] = {}
+        self._frame = 0
+
+    def step(
+        self,
+        frame: int,
+        rep: bool,
+        customer: bool,
+        rep_frame: FrameInfo | None,
+        customer_frame: FrameInfo | None,
+    ) -> tuple[Heard, Heard]:
+        """What each microphone carried in joint frame `frame`.
+
+        Args:
+            frame: The joint frame index.
+            rep, customer: The parties' decided speech labels (VAD and smoothing).
+            rep_frame, customer_frame: The frames themselves (None for a lagging party).
+        """
+        r_heard = c_heard = Heard.SILENCE
+        self._frame = frame
+        if rep and customer and rep_frame is not None and customer_frame is not None:
+            gap_db = rep_frame.level_dbfs - customer_frame.level_dbfs
+            if gap_db >= LEAK_MIN_GAP_DB:
+                self._leak_from_rep = self._copied(
+                    self.rep, rep_frame, customer_frame, self._leak_from_rep
+                )
+                self._leak_from_customer = False
+            elif -gap_db >= LEAK_MIN_GAP_DB:
+                self._leak_from_customer = self._copied(
+                    self.customer, customer_frame, rep_frame, self._leak_from_customer
+                )
+                self._leak_from_rep = False
+            else:
+                self._leak_from_rep = self._leak_from_customer = False
+        else:
+            self._leak_from_rep = self._leak_from_customer = False
+        if rep:
+            r_heard = self._judge(self.rep, rep_frame, self._leak_from_customer)
+        if customer:
+            c_heard = self._judge(self.customer, customer_frame, self._leak_from_rep)
+        self.rep.prev = rep_frame.pcm if rep_frame is not None else None
+        self.customer.prev = customer_frame.pcm if customer_frame is not None else None
+        self.rep.record(frame, r_heard, rep_frame)
+        self.customer.record(frame, c_heard, customer_frame)
+        return r_heard, c_heard
+
+    def _judge(self, mic: _Microphone, frame: FrameInfo | None, leaked: bool) -> Heard:
+        if leaked:
+            mic.last = Heard.LEAK  # a pause bridged after it is still the other's voice
+            return Heard.LEAK
+        if frame is None or not frame.voiced or frame.level_dbfs < mic.silent_below_dbfs():
+            return mic.last  # a pause bridged inside speech belongs to the speech around it
+        smoothed = mic.hear(frame.level_dbfs)
+        baseline = mic.baseline_dbfs
+        if baseline is not None and smoothed < baseline - OWN_MARGIN_DB:
+            mic.last = Heard.BACKGROUND
+        else:
+            mic.last = Heard.OWN
+            mic.learn(smoothed)
+        return mic.last
+
+    def _copied(self, louder: _Microphone, loud: FrameInfo, quiet: FrameInfo, was: bool) -> bool:
+        """Whether the quieter frame is a delayed copy of the louder microphone's sound.
+
+        The cross-correlation is accumulated over the last few frames of this direction: a
+        leak keeps one lag (one sound path), two voices do not, so a short memory separates
+        them far better than one 30 ms frame can.
+        """
+        direction = id(louder)
+        track = self._tracks.get(direction)
+        if track is None or self._frame - track.last_frame > TRACK_GAP_FRAMES:
+            track = self._tracks[direction] = _Track()
+        rho = track.update(louder.prev, loud.pcm, quiet.pcm, self._frame)
+        return rho >= (LEAK_OFF_CORRELATION if was else LEAK_ON_CORRELATION)
+
+    def heard(self, speaker_is_rep: bool, start_frame: int, n_frames: int) -> list[Heard]:
+        """What one microphone carried over joint frames [start, start + n) (SILENCE if unknown)."""
+        mic = self.rep if speaker_is_rep else self.customer
+        out = []
+        for j in range(start_frame, start_frame + n_frames):
+            k = j - mic.history_base
+            out.append(mic.history[k] if 0 <= k < len(mic.history) else Heard.SILENCE)
+        return out
+
+
+class _Track:
+    """Cross-correlation of one microphone pair, accumulated with a short memory."""
+
+    __slots__ = ("dots", "windows", "energy", "last_frame")
+
+    def __init__(self) -> None:
+        self.dots: np.ndarray | None = None
+        self.windows: np.ndarray | None = None
+        self.energy = 0.0
+        self.last_frame = -1
+
+    def update(self, prev_loud: bytes | None, loud: bytes, quiet: bytes, frame: int) -> float:
+        """Adds one frame; returns the peak normalised correlation over lags 0-20 ms."""
+        y = np.frombuffer(quiet, dtype="<i2").astype(np.float32)
+        head = (
+            np.frombuffer(prev_loud, dtype="<i2")[-LEAK_MAX_LAG_SAMPLES:]
+            if prev_loud is not None
+            else np.zeros(LEAK_MAX_LAG_SAMPLES, dtype="<i2")
+        )
+        x = np.concatenate((head, np.frombuffer(loud, dtype="<i2"))).astype(np.float32)
+        dots = np.correlate(x, y, mode="valid")
+        squares = np.concatenate(([0.0], np.cumsum(x * x)))
+        windows = squares[FRAME_SAMPLES:] - squares[:-FRAME_SAMPLES]
+        energy = float(np.dot(y, y))
+        if self.dots is None or self.windows is None:
+            self.dots, self.windows, self.energy = dots, windows, energy
+        else:
+            self.dots = TRACK_MEMORY * self.dots + dots
+            self.windows = TRACK_MEMORY * self.windows + windows
+            self.energy = TRACK_MEMORY * self.energy + energy
+        self.last_frame = frame
+        if self.energy <= 0.0:
+            return 0.0
+        rho = self.dots / np.sqrt(np.maximum(self.windows * self.energy, 1e-9))
+        return float(np.max(rho))
