@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import msgspec
 
-from models.wire import ChecklistEntry, Nudge, QuestionCounts, Role, TalkShare, Transcript
+from models.wire import (
+    AudioCheck,
+    ChecklistEntry,
+    Nudge,
+    QuestionCounts,
+    Role,
+    TalkShare,
+    Transcript,
+)
 
 
 class ConsentRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -65,6 +73,8 @@ class SessionReport(msgspec.Struct, frozen=True, kw_only=True):
     dropped_before_consent_s: float
     language_report: LanguageReport | None = None
     erased: bool = False
+    # Each change of what a microphone was good for (leak, noise, ...): see `AudioCheck`.
+    audio_checks: tuple[AudioCheck, ...] = ()
 
 
 class SharedReport(msgspec.Struct, frozen=True, kw_only=True):

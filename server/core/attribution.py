@@ -93,7 +93,7 @@ class _Microphone:
         self.prev: bytes | None = None  # the previous frame's samples (for lags)
         self.window: deque[Heard] = deque()  # what speech frames held, last CHECK_FRAMES
         self.counts = [0, 0, 0, 0]  # per Heard, over `window`
-        self.levels: deque[float] = deque(maxlen=CHECK_FRAMES)  # every frame's level
+        self.levels: deque[float] = deque(maxlen=CHECK_FRAMES)  # levels of unvoiced frames
         self.last = Heard.OWN  # what its last voiced speech frame held
 
     def hear(self, level_dbfs: float) -> float:
@@ -127,8 +127,8 @@ class _Microphone:
         elif len(self.history) == self.history.maxlen:
             self.history_base += 1
         self.history.append(heard)
-        if info is not None:
-            self.levels.append(info.level_dbfs)
+        if info is not None and not info.voiced:
+            self.levels.append(info.level_dbfs)  # what the microphone carries between words
         if heard is not Heard.SILENCE:
             self.window.append(heard)
             self.counts[heard] += 1
@@ -136,7 +136,8 @@ class _Microphone:
                 self.counts[self.window.popleft()] -= 1
 
     def stats(self) -> MicStats:
-        floor = float(np.percentile(self.levels, 10)) if self.levels else SILENCE_DBFS
+        # The noise floor: the median level between words (unknown, so silent, with too few).
+        floor = float(np.median(self.levels)) if len(self.levels) >= 33 else SILENCE_DBFS
         return MicStats(
             speech_frames=len(self.window),
             own_frames=self.counts[Heard.OWN],
@@ -156,7 +157,7 @@ class MicStats:
     leak_frames: int
     background_frames: int
     voice_dbfs: float | None  # the party's own voice level, once learned
-    floor_dbfs: float  # the 10th percentile of all frame levels: noise between words
+    floor_dbfs: float  # the median level of unvoiced frames: the noise between words
 
 
 class Attribution:

@@ -24,6 +24,7 @@ class Kind(StrEnum):
     CHECKLIST = "checklist"
     REPORT = "report"  # the end-of-call link to the report
     WHISPER = "whisper"  # an observer's manual nudge to the rep
+    AUDIO_CHECK = "audio_check"  # what one party's microphone is good for
 
 
 class Mask(Enum):
@@ -43,8 +44,9 @@ class ReportView(Enum):
 
 Recipient = tuple[str, Mask]
 
-# What the rep's coaching is made of: the rep sees it, trainers may, the customer never.
-_COACHING = frozenset({Kind.METRICS, Kind.NUDGE, Kind.CHECKLIST})
+# What the rep's coaching is made of: the rep sees it, trainers may, the customer never
+# (except the check of their own microphone).
+_COACHING = frozenset({Kind.METRICS, Kind.NUDGE, Kind.CHECKLIST, Kind.AUDIO_CHECK})
 
 
 def recipients(roster: Roster, kind: Kind, about: Role | None = None) -> list[Recipient]:
@@ -62,7 +64,11 @@ def recipients(roster: Roster, kind: Kind, about: Role | None = None) -> list[Re
     for p in roster.participants.values():
         if not p.reachable:
             continue
-        mask = _mask(p, kind, watched)
+        if kind is Kind.AUDIO_CHECK and p.role is Role.CUSTOMER:
+            # The customer hears about their own microphone only (the rep's is coaching).
+            mask: Mask | None = Mask.FULL if about is Role.CUSTOMER else None
+        else:
+            mask = _mask(p, kind, watched)
         if mask is not None:
             out.append((p.id, mask))
     return out

@@ -13,14 +13,17 @@ import msgspec
 from models.playbook import Playbook
 from models.report import LanguageReport
 from models.wire import (
+    AudioCheck,
     Checklist,
     ChecklistEntry,
     Metrics,
     Nudge,
     QuestionCounts,
+    Role,
     TalkShare,
     Transcript,
 )
+from server.core.mic_check import Verdict
 from server.core.pacing import NudgePolicy
 from server.core.prosody import ProsodySnapshot, ProsodyTracker
 from server.core.questions import QuestionKind
@@ -50,9 +53,16 @@ class Coach:
         self._prosody_cache_at_s = 0.0
         self.transcript: list[Transcript] = []  # finals, in the order they came
         self.nudges: list[Nudge] = []  # rules' and whispers', in the order shown
+        self.mic_verdicts: dict[Role, Verdict | None] = {Role.REP: None, Role.CUSTOMER: None}
+        self.audio_checks: list[AudioCheck] = []  # each change of a verdict, for the report
         self.checklist_sent = False
 
     # --- rules --------------------------------------------------------------------------
+
+    @property
+    def audio_reliable(self) -> bool:
+        """Whether talk-time figures can rest on both microphones now."""
+        return all(v is None or v.reliable for v in self.mic_verdicts.values())
 
     def decide(
         self, turns: Turns, language: str, *, speech_on: bool, rep_text_in_flight: bool
@@ -65,6 +75,9 @@ class Coach:
             speech_on: The rep's words are transcribed (model and consent): language rules
                 may speak; without it they stay silent.
             rep_text_in_flight: The rep's latest words are still being recognised.
+
+        Rules on talk time stay silent while a microphone cannot support them (the audio
+        check says so to the participants instead).
         """
         m = Measures(
             at_s=turns.at_s,
@@ -74,9 +87,12 @@ class Coach:
             prosody=self._prosody_snapshot(turns.at_s),
         )
         due = []
+        audio_ok = self.audio_reliable
         for rule in self.rules:
-            if (rule.needs is Needs.SPEECH and m.speech is None) or (
-                rule.needs is Needs.PROSODY and m.prosody is None
+            if (
+                (rule.needs is Needs.SPEECH and m.speech is None)
+                or (rule.needs is Needs.PROSODY and m.prosody is None)
+                or (rule.needs is Needs.AUDIO and not audio_ok)
             ):
                 continue
             evidence = rule.evaluate(m)

@@ -43,7 +43,7 @@ class FrameInfo(NamedTuple):
     voiced: bool  # the raw voice decision, before smoothing
 
 
-def frame_levels_dbfs(pcm: bytes, n_frames: int) -> list[float]:
+def frame_levels_dbfs(pcm: bytes | bytearray, n_frames: int) -> list[float]:
     """RMS level of each whole 30 ms frame of `pcm`, in dBFS (one numpy pass)."""
     samples = np.frombuffer(pcm, dtype="<i2", count=n_frames * FRAME_BYTES // 2)
     power = np.square(samples.reshape(n_frames, -1).astype(np.float32)).mean(axis=1)

@@ -72,6 +72,7 @@ def full_report(s: Reported) -> SessionReport:
         dropped_before_consent_s=round(s.dropped_before_consent_s, 3),
         language_report=(s.coach.language_report(t.at_s, s.text_language()) if s.asr else None),
         erased=s.erased,
+        audio_checks=tuple(s.coach.audio_checks),
     )
 
 

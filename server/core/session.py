@@ -16,6 +16,7 @@ from models.playbook import Playbook
 from models.recognition import SegmentRecognized
 from models.report import SessionReport, SharedReport
 from models.wire import (
+    AudioCheck,
     AudioFormat,
     Consent,
     Nudge,
@@ -27,7 +28,7 @@ from models.wire import (
     State,
     Transcript,
 )
-from server.core import audience, reports
+from server.core import audience, mic_check, reports
 from server.core.audience import Kind, Mask
 from server.core.coach import Coach
 from server.core.outputs import Outputs
@@ -39,6 +40,9 @@ from server.core.turns import Turns
 from server.core.vad import FRAME_S, FrameVad
 
 __all__ = ["AsrRequest", "Outputs", "Session"]
+
+# Each microphone is checked every 2 audio seconds (attribution.MicStats: the last 20 s).
+MIC_CHECK_EVERY_S = 2
 
 
 class Session:
@@ -288,6 +292,8 @@ class Session:
     def _coach_moment(self, out: Outputs, tick: bool) -> None:
         if tick:
             self._send(out, Kind.METRICS, self.coach.metrics(self.turns))
+            if round(self.at_s) % MIC_CHECK_EVERY_S == 0:
+                self._check_microphones(out)
         chosen = self.coach.decide(
             self.turns,
             self.text_language(),
@@ -297,6 +303,38 @@ class Session:
         if chosen is not None:
             nudge = self._nudge(chosen.rule.value, chosen.text, chosen.severity, chosen.evidence)
             self._send(out, Kind.NUDGE, nudge)
+
+    def _check_microphones(self, out: Outputs) -> None:
+        """Tells the participants when what a microphone is good for changes."""
+        attribution = self.timeline.attribution
+        if attribution is None:
+            return
+        verdicts = self.coach.mic_verdicts
+        for role, mic in ((Role.REP, attribution.rep), (Role.CUSTOMER, attribution.customer)):
+            before = verdicts[role]
+            now = mic_check.verdict(mic.stats(), before)
+            if now is None or now == before or (before is None and now.issue == "ok"):
+                continue
+            verdicts[role] = now
+            self._send_audio_check(out, role, now)
+
+    def _send_audio_check(self, out: Outputs, about: Role, v: mic_check.Verdict) -> None:
+        language = self.text_language()
+        for to_self in (True, False):
+            check = AudioCheck(
+                speaker=about.value,  # type: ignore[arg-type]
+                issue=v.issue,  # type: ignore[arg-type]
+                reliable=v.reliable,
+                text=mic_check.text(v, about, to_self, language),
+                at=self.at_s,
+            )
+            for pid, _ in audience.recipients(self.roster, Kind.AUDIO_CHECK, about):
+                if (self.roster.participants[pid].role is about) is to_self:
+                    out.sends.append((pid, check))
+            if not to_self:
+                self.coach.audio_checks.append(check)
+                if audience.publishes(self.roster, Kind.AUDIO_CHECK, about=about):
+                    out.publish.append(check)
 
     def _nudge(
         self, rule: str, text: str, severity: Severity, evidence: dict[str, float | int | str]

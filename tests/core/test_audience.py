@@ -14,6 +14,7 @@ from server.core.roster import Roster, Status
 C, T, V = "coaching", "transcript", "trainer_view"
 GRANTS: list[tuple[str, ...] | None] = [None, (C,), (C, T), (C, V), (C, T, V)]
 OBSERVER: list[tuple[str, ...] | None | str] = ["absent", None, (C,)]
+ABOUT_A_PARTY = (Kind.TRANSCRIPT, Kind.AUDIO_CHECK)
 
 
 def build(rep, customer, observer) -> tuple[Roster, dict[Role, str]]:
@@ -49,15 +50,18 @@ def expected(kind: Kind, about: Role | None, rep, customer, observer) -> dict[Ro
         if observer_sees:
             out[Role.OBSERVER] = Mask.FULL
         return out
-    # Metrics, nudges, checklist: the rep's coaching.
-    return {Role.REP: Mask.FULL} | ({Role.OBSERVER: Mask.FULL} if observer_sees else {})
+    coaching = {Role.REP: Mask.FULL} | ({Role.OBSERVER: Mask.FULL} if observer_sees else {})
+    if kind is Kind.AUDIO_CHECK and about is Role.CUSTOMER:
+        return coaching | {Role.CUSTOMER: Mask.FULL}  # told about their own microphone
+    # Metrics, nudges, checklist, the rep's audio check: the rep's coaching.
+    return coaching
 
 
 CASES = [
     (kind, about, rep, customer, observer)
     for rep, customer, observer in itertools.product(GRANTS, GRANTS, OBSERVER)
     for kind in Kind
-    for about in ((Role.REP, Role.CUSTOMER) if kind is Kind.TRANSCRIPT else (None,))
+    for about in ((Role.REP, Role.CUSTOMER) if kind in ABOUT_A_PARTY else (None,))
 ]
 
 
@@ -73,7 +77,14 @@ def test_audience_table(kind, about, rep, customer, observer) -> None:
 def test_audience_publishes_only_what_both_parties_let_trainers_see(rep, customer) -> None:
     roster, _ = build(rep, customer, "absent")
     watched = rep is not None and V in rep and customer is not None and V in customer
-    for kind in (Kind.STATE, Kind.METRICS, Kind.NUDGE, Kind.CHECKLIST, Kind.REPORT):
+    for kind in (
+        Kind.STATE,
+        Kind.METRICS,
+        Kind.NUDGE,
+        Kind.CHECKLIST,
+        Kind.REPORT,
+        Kind.AUDIO_CHECK,
+    ):
         assert audience.publishes(roster, kind) is watched
     assert not audience.publishes(roster, Kind.WHISPER)
     assert not audience.publishes(roster, Kind.TRANSCRIPT, final=False, about=Role.REP)
