@@ -27,6 +27,7 @@ from server.dispatch import Dispatcher
 from server.stats import AsrPoolCollector, Stats
 from server.transport.http import Site, handle_http
 from server.transport.ws import LiveConnection, LiveSettings
+from server.voice import silero
 
 log = logging.getLogger("sparring")
 
@@ -50,6 +51,8 @@ class App:
             playbooks["default"] = custom
             playbooks[custom.name] = custom
         self.hub = SessionHub(playbooks, max_sessions=config.max_sessions)
+        if silero.available():  # faster-whisper ships the model; onnxruntime runs it
+            self.hub.confirmer_factory = silero.SileroConfirmer
         self.asr = None
         self.recognizer: Recognizer | None = None
         self._janitor: asyncio.Task[None] | None = None

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from models.errors import BadToken, ServerBusy, TokenExpired
 from models.playbook import Playbook
 from models.wire import Create, Role, RoleTokens
+from server.core.party import VoiceConfirmer
 from server.core.session import Session
 
 # Ended sessions stay readable (reports, expired-token answers) up to this many.
@@ -50,6 +51,8 @@ class SessionHub:
         self._last_seen: dict[str, float] = {}  # session -> wall time someone was connected
         # Which languages the loaded speech model transcribes; None: recognition is off.
         self.transcribes: Callable[[str], bool] | None = None
+        # The second voice stage for noisy microphones (Silero); None: webrtcvad alone.
+        self.confirmer_factory: Callable[[], VoiceConfirmer] | None = None
 
     def create(
         self, msg: Create, *, default_language: str = "en", now: float = 0.0
@@ -75,7 +78,12 @@ class SessionHub:
             asr = True  # an English-only model: "auto" can only mean English
             language = "en"
         session = Session(
-            session_id, title=msg.title, language=language, playbook=playbook, asr=asr
+            session_id,
+            title=msg.title,
+            language=language,
+            playbook=playbook,
+            asr=asr,
+            confirmer_factory=self.confirmer_factory,
         )
         tokens = RoleTokens(
             rep=self._make_token(), customer=self._make_token(), observer=self._make_token()

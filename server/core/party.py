@@ -35,6 +35,24 @@ class VoiceDetector(Protocol):
     def is_voiced(self, frame: bytes) -> bool: ...
 
 
+class VoiceConfirmer(Protocol):
+    """A second, noise-robust voice stage that confirms webrtcvad's "voiced" frames."""
+
+    def probabilities(self, pcm: bytes) -> list[float]:
+        """Speech probability per 30 ms frame of `CONFIRM_FRAMES` frames of 16 kHz PCM16."""
+        ...
+
+    def reset(self) -> None:
+        """Forgets the stream so far (a gap in the audio)."""
+        ...
+
+
+# The second stage decides 16 frames (480 ms, 15 Silero windows of 512 samples) at a time:
+# batching is what makes it affordable; it delays this party's labels by up to 480 ms.
+CONFIRM_FRAMES = 16
+CONFIRM_PROBABILITY = 0.5
+
+
 class FrameInfo(NamedTuple):
     """One 30 ms frame as the joint timeline sees it beside its decided label."""
 
@@ -46,9 +64,14 @@ class FrameInfo(NamedTuple):
 def frame_levels_dbfs(pcm: bytes | bytearray, n_frames: int) -> list[float]:
     """RMS level of each whole 30 ms frame of `pcm`, in dBFS (one numpy pass)."""
     samples = np.frombuffer(pcm, dtype="<i2", count=n_frames * FRAME_BYTES // 2)
-    power = np.square(samples.reshape(n_frames, -1).astype(np.float32)).mean(axis=1)
-    levels = 10.0 * np.log10(np.maximum(power, 1e-10) / (32768.0 * 32768.0))
-    return [max(SILENCE_DBFS, float(x)) for x in levels]
+    x = samples.reshape(n_frames, -1).astype(np.float32)
+    power = np.einsum("ij,ij->i", x, x) * _POWER_SCALE
+    levels: list[float] = (10.0 * np.log10(np.maximum(power, _SILENCE_POWER))).tolist()
+    return levels
+
+
+_POWER_SCALE = 1.0 / (FRAME_BYTES // 2 * 32768.0 * 32768.0)
+_SILENCE_POWER = 10.0 ** (SILENCE_DBFS / 10.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +106,9 @@ class PartyStream:
         "_utt_start",
         "_last_partial_len",
         "prosody",
+        "confirmer",
+        "confirm",
+        "_pending",
     )
 
     def __init__(self, vad: VoiceDetector | None = None) -> None:
@@ -100,6 +126,10 @@ class PartyStream:
         self._utt_start: int | None = None
         self._last_partial_len = 0
         self.prosody: ProsodyTracker | None = None  # the rep's pitch and level, while live
+        # The second voice stage (Silero), switched on for a microphone found noisy.
+        self.confirmer: VoiceConfirmer | None = None
+        self.confirm = False
+        self._pending: deque[FrameInfo] = deque()  # frames waiting for the second stage
 
     @property
     def keep_audio(self) -> bool:
@@ -124,6 +154,9 @@ class PartyStream:
     def feed(self, pcm: bytes) -> list[UtteranceAudio]:
         """Frames 16 kHz PCM16 audio, runs the VAD, keeps decided labels.
 
+        With a `confirmer` switched on (`confirm`), frames webrtcvad calls voiced count only
+        when the second stage agrees; its decisions come in batches of `CONFIRM_FRAMES`.
+
         Returns:
             Utterance audio due for recognition (empty unless `keep_audio`).
         """
@@ -135,34 +168,55 @@ class PartyStream:
             return out
         view = memoryview(buffer)
         is_voiced = self._vad.is_voiced
-        push = self._smoother.push
-        labels = self._labels
-        frames = self._frames
-        keep = self._keep_audio
-        prosody = self.prosody
         levels = frame_levels_dbfs(buffer, n_frames)
-        for i in range(n_frames):
-            frame = bytes(view[i * FRAME_BYTES : (i + 1) * FRAME_BYTES])
-            voiced = is_voiced(frame)
-            frames.append(FrameInfo(frame, levels[i], voiced))
-            if prosody is not None:
-                prosody.feed(frame, voiced, self._next_raw * FRAME_S)
-            label, count = push(voiced)
-            if keep:
-                self._audio += frame
-            self._next_raw += 1
-            if count:
-                first = self._base + len(labels)
-                labels.extend((label,) * count)
-                if keep:
-                    self._on_decided(label, first, out)
-            if keep and self._utt_start is not None:
-                self._check_utterance(voiced, out)
+        if self.confirm and self.confirmer is not None:
+            pending = self._pending
+            for i in range(n_frames):
+                frame = bytes(view[i * FRAME_BYTES : (i + 1) * FRAME_BYTES])
+                pending.append(FrameInfo(frame, levels[i], is_voiced(frame)))
+            while len(pending) >= CONFIRM_FRAMES:
+                self._confirm(CONFIRM_FRAMES, out)
+        else:
+            decide = self._decide
+            for i in range(n_frames):
+                frame = bytes(view[i * FRAME_BYTES : (i + 1) * FRAME_BYTES])
+                decide(FrameInfo(frame, levels[i], is_voiced(frame)), out)
         view.release()
         del buffer[: n_frames * FRAME_BYTES]
-        if keep and self._utt_start is None:
+        if self._keep_audio and self._utt_start is None:
             self._trim(self._next_raw - PRE_ROLL_FRAMES - MIN_SPEECH_FRAMES)
         return out
+
+    def _confirm(self, n: int, out: list[UtteranceAudio]) -> None:
+        """Runs the second stage over the next `n` pending frames and decides them."""
+        assert self.confirmer is not None
+        batch = [self._pending.popleft() for _ in range(n)]
+        if any(f.voiced for f in batch):
+            probabilities = self.confirmer.probabilities(b"".join(f.pcm for f in batch))
+        else:
+            self.confirmer.reset()  # nothing to confirm: the state starts afresh after it
+            probabilities = [0.0] * n
+        for info, p in zip(batch, probabilities, strict=True):
+            self._decide(info if p >= CONFIRM_PROBABILITY else info._replace(voiced=False), out)
+
+    def _decide(self, info: FrameInfo, out: list[UtteranceAudio]) -> None:
+        """Takes one frame with its final raw voice decision."""
+        self._frames.append(info)
+        voiced = info.voiced
+        if self.prosody is not None:
+            self.prosody.feed(info.pcm, voiced, self._next_raw * FRAME_S)
+        label, count = self._smoother.push(voiced)
+        keep = self._keep_audio
+        if keep:
+            self._audio += info.pcm
+        self._next_raw += 1
+        if count:
+            first = self._base + len(self._labels)
+            self._labels.extend((label,) * count)
+            if keep:
+                self._on_decided(label, first, out)
+        if keep and self._utt_start is not None:
+            self._check_utterance(voiced, out)
 
     def _on_decided(self, label: bool, first: int, out: list[UtteranceAudio]) -> None:
         if label and self._utt_start is None:
@@ -212,6 +266,8 @@ class PartyStream:
     def flush(self) -> list[UtteranceAudio]:
         """Decides every undecided frame as silence: the stream has ended."""
         out: list[UtteranceAudio] = []
+        while self._pending:  # what waits for the second stage keeps webrtcvad's word
+            self._decide(self._pending.popleft(), out)
         label, count = self._smoother.flush()
         first = self._base + len(self._labels)
         if count:
@@ -227,6 +283,9 @@ class PartyStream:
         self._buffer.clear()
         self._labels.clear()
         self._frames.clear()
+        self._pending.clear()
+        if self.confirmer is not None:
+            self.confirmer.reset()
         self._smoother.flush()
         self._base = frame
         self._next_raw = frame

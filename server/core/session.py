@@ -32,10 +32,10 @@ from server.core import audience, mic_check, reports
 from server.core.audience import Kind, Mask
 from server.core.coach import Coach
 from server.core.outputs import Outputs
-from server.core.party import UtteranceAudio, VoiceDetector
+from server.core.party import UtteranceAudio, VoiceConfirmer, VoiceDetector
 from server.core.roster import PARTIES, Roster, Status
 from server.core.timeline import Timeline
-from server.core.transcripts import AsrRequest, Transcription
+from server.core.transcripts import AsrRequest, HeldRequests, Transcription
 from server.core.turns import Turns
 from server.core.vad import FRAME_S, FrameVad
 
@@ -59,6 +59,7 @@ class Session:
         vad_factory: Callable[[], VoiceDetector] = FrameVad,
         asr: bool = False,
         attribution: bool = True,
+        confirmer_factory: Callable[[], VoiceConfirmer] | None = None,
     ) -> None:
         self.id = session_id
         self.title = title
@@ -71,7 +72,11 @@ class Session:
         self.erased = False
         self.roster = Roster(session_id)
         self.timeline = Timeline.for_playbook(playbook, vad_factory, attribution=attribution)
+        if confirmer_factory is not None:  # switched on for a microphone found noisy
+            for party in self.timeline.parties.values():
+                party.confirmer = confirmer_factory()
         self.transcription = Transcription()
+        self.held = HeldRequests()  # recognition waits for attribution (when it is on)
         self._next_nudge = 0
         self._new_coach()
 
@@ -143,6 +148,7 @@ class Session:
         role = change.participant.role
         if change.lost(Scope.TRANSCRIPT) and role in PARTIES:
             self.transcription.cancel(role)
+            self.held.cancel(role)
             out.cancel_speakers.append(role)
         self._update_liveness(out)
         if not msg.granted and msg.erase:
@@ -178,6 +184,7 @@ class Session:
             self._feed(p.role, channels[0], out)
         for moment in self.timeline.advance():
             self._coach_moment(out, moment.tick)
+        self._release_asr(out)
         return out
 
     def set_partial_interval(self, seconds: float | None) -> None:
@@ -266,7 +273,30 @@ class Session:
     def _request_asr(self, role: Role, utterances: list[UtteranceAudio], out: Outputs) -> None:
         if utterances:
             language = self.language if self.language != "auto" else self.detected_language
-            out.asr_jobs.extend(self.transcription.requests(role, utterances, language))
+            requests = self.transcription.requests(role, utterances, language)
+            if self.timeline.attribution is None:
+                out.asr_jobs.extend(requests)
+            else:
+                self.held.hold(requests)
+
+    def _release_asr(self, out: Outputs, *, everything: bool = False) -> None:
+        """Sends held recognition requests the timeline has attributed; a final that held
+        nobody's own voice clears what its partials showed instead."""
+        attribution = self.timeline.attribution
+        if attribution is None:
+            return
+        ready, empty = self.held.release(attribution.heard, self.turns.frame, everything=everything)
+        out.asr_jobs.extend(ready)
+        for request in empty:
+            nothing = SegmentRecognized(
+                speaker=request.speaker,
+                segment=request.segment,
+                final=True,
+                start_s=request.start_s,
+            )
+            out_empty = self.on_recognition(nothing)
+            out.sends.extend(out_empty.sends)
+            out.publish.extend(out_empty.publish)
 
     def _update_liveness(self, out: Outputs) -> None:
         roster = self.roster
@@ -284,6 +314,7 @@ class Session:
             roster.status = Status.PAUSED
             self.timeline.pause()
             self.transcription.cancel()
+            self.held.cancel()
             out.cancel_asr = True
         for role, party in self.timeline.parties.items():
             # Utterance audio is held only for recognition that is wanted and consented.
@@ -312,7 +343,12 @@ class Session:
         verdicts = self.coach.mic_verdicts
         for role, mic in ((Role.REP, attribution.rep), (Role.CUSTOMER, attribution.customer)):
             before = verdicts[role]
-            now = mic_check.verdict(mic.stats(), before)
+            stats = mic.stats()
+            if mic_check.needs_second_stage(stats):
+                # webrtcvad alone takes noise and clicks for speech: the second stage
+                # confirms its frames from now on, for the rest of the call.
+                self.timeline.parties[role].confirm = True
+            now = mic_check.verdict(stats, before)
             if now is None or now == before or (before is None and now.issue == "ok"):
                 continue
             verdicts[role] = now
@@ -359,6 +395,7 @@ class Session:
     def _erase(self) -> None:
         """Deletes everything kept of the analysis; the ledger stays as proof."""
         self.transcription.cancel()
+        self.held.cancel()
         self.timeline.restart()
         self._new_coach()
         self.erased = True
@@ -371,6 +408,7 @@ class Session:
                 self._request_asr(role, utterances, out)  # the last words still count
             for moment in self.timeline.advance(drain=True):  # what was said counts
                 self._coach_moment(out, moment.tick)
+            self._release_asr(out, everything=True)
             self.turns.pause()
         self.roster.status = Status.ENDED
         self._send(out, Kind.REPORT, Report(session=self.id, url=self.report_url))

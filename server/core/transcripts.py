@@ -6,13 +6,24 @@ flight; who may see a transcript is the session's business.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from models.recognition import SegmentRecognized
 from models.recognition import Word as RecognizedWord
 from models.wire import Role, Transcript, Word
+from server.core.attribution import Heard
 from server.core.commit import SegmentCommitter
 from server.core.party import UtteranceAudio
+from server.core.vad import FRAME_BYTES, FRAME_S
+
+OWN_VOICE = Heard.OWN
+FOREIGN_VOICE = (Heard.LEAK, Heard.BACKGROUND)
+# A request is recognised when at least this share of its voiced frames is the party's own.
+OWN_SHARE_TO_RECOGNISE = 0.3
+# What a microphone carried over joint frames: (is the rep, first frame, count) -> per frame.
+HeardLookup = Callable[[bool, int, int], list[Heard]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,3 +139,65 @@ def _message(
         end=wire_words[-1].end if wire_words else start_s,
         words=wire_words,
     )
+
+
+class HeldRequests:
+    """Recognition requests held until the joint timeline has attributed their audio.
+
+    A microphone also carries the other party's voice and other people's talk: before its
+    audio goes to recognition as that party's words, the frames attribution gave to nobody
+    (a leak, background talk) are silenced, and a request that is mostly someone else's
+    voice is not sent at all. Requests of one speaker leave in order.
+    """
+
+    def __init__(self) -> None:
+        self._held: list[AsrRequest] = []
+
+    def hold(self, requests: list[AsrRequest]) -> None:
+        self._held.extend(requests)
+
+    def cancel(self, speaker: Role | None = None) -> None:
+        self._held = [r for r in self._held if speaker is not None and r.speaker is not speaker]
+
+    def release(
+        self, heard: HeardLookup, through_frame: int, *, everything: bool = False
+    ) -> tuple[list[AsrRequest], list[AsrRequest]]:
+        """Requests whose audio the timeline has passed (all, with `everything`).
+
+        Returns:
+            (to recognise, with foreign frames silenced; finals that held no own voice).
+        """
+        ready: list[AsrRequest] = []
+        empty: list[AsrRequest] = []
+        waiting: set[Role] = set()
+        kept: list[AsrRequest] = []
+        for request in self._held:
+            start = round(request.start_s / FRAME_S)
+            n = len(request.pcm) // FRAME_BYTES
+            if request.speaker in waiting or (not everything and start + n > through_frame):
+                waiting.add(request.speaker)
+                kept.append(request)
+                continue
+            flags = heard(request.speaker is Role.REP, start, n)
+            own = sum(1 for h in flags if h == OWN_VOICE)
+            foreign = sum(1 for h in flags if h in FOREIGN_VOICE)
+            if foreign and own < OWN_SHARE_TO_RECOGNISE * (own + foreign):
+                if request.final:
+                    empty.append(request)
+                continue
+            if any(h is Heard.LEAK for h in flags):
+                # Only the other party's voice is cut out: frames judged background inside
+                # an utterance may be the party's own soft syllables.
+                request = dataclasses.replace(request, pcm=_silenced(request.pcm, flags))
+            ready.append(request)
+        self._held = kept
+        return ready, empty
+
+
+def _silenced(pcm: bytes, flags: list[Heard]) -> bytes:
+    out = bytearray(pcm)
+    silence = bytes(FRAME_BYTES)
+    for i, h in enumerate(flags):
+        if h is Heard.LEAK:
+            out[i * FRAME_BYTES : (i + 1) * FRAME_BYTES] = silence
+    return bytes(out)
