@@ -258,7 +258,9 @@ class LiveConnection:
         pid, out = session.join(role, message.name, message.audio)
         self.session, self.pid, self.role = session, pid, role
         self._dispatch.attach(pid, self)
-        self.enqueue(Welcome(session=session.id, role=role, name=session.roster.participants[pid].name))
+        self.enqueue(
+            Welcome(session=session.id, role=role, name=session.roster.participants[pid].name)
+        )
         self._dispatch.carry_out(session, out)
 
     def _left(self) -> None:
