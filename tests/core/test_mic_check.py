@@ -1,0 +1,56 @@
+"""The microphone check: what a microphone is good for, from 20 s of attributed frames."""
+
+from __future__ import annotations
+
+import pytest
+
+from models.wire import Role
+from server.core.attribution import MicStats
+from server.core.mic_check import Verdict, needs_second_stage, text, verdict
+
+
+def stats(own=400, leak=0, background=0, voice=-25.0, floor=-90.0) -> MicStats:
+    return MicStats(
+        speech_frames=own + leak + background,
+        own_frames=own,
+        leak_frames=leak,
+        background_frames=background,
+        voice_dbfs=voice,
+        floor_dbfs=floor,
+    )
+
+
+@pytest.mark.parametrize(
+    "mic, expected",
+    [
+        (stats(), Verdict("ok", True)),
+        (stats(own=300, leak=200), Verdict("leak", True)),
+        (stats(own=300, background=150), Verdict("background", True)),
+        (stats(floor=-37.0), Verdict("noise", True)),  # 12 dB between voice and noise
+        (stats(floor=-30.0), Verdict("noise", False)),  # 5 dB: talk time is not measurable
+        (stats(voice=-55.0), Verdict("quiet", True)),
+    ],
+)
+def test_mic_check_verdicts(mic: MicStats, expected: Verdict) -> None:
+    assert verdict(mic, None) == expected
+
+
+def test_mic_check_waits_for_speech_and_keeps_a_named_leak_until_clearly_gone() -> None:
+    assert verdict(stats(own=10), None) is None
+    leak = verdict(stats(own=300, leak=200), None)
+    assert verdict(stats(own=400, leak=60), leak) == leak  # under the threshold, over half
+    assert verdict(stats(own=400, leak=20), leak) == Verdict("ok", True)
+
+
+def test_mic_check_switches_the_second_stage_on_for_noise_and_far_voices() -> None:
+    assert not needs_second_stage(stats())
+    assert needs_second_stage(stats(background=40))
+    assert needs_second_stage(stats(floor=-40.0))
+
+
+def test_mic_check_texts_in_english_and_dutch() -> None:
+    leak = Verdict("leak", True)
+    assert text(leak, Role.CUSTOMER, True, "en").startswith("Your microphone also hears the rep")
+    assert "microfoon van de klant" in text(leak, Role.CUSTOMER, False, "nl")
+    paused = text(Verdict("noise", False), Role.REP, True, "nl")
+    assert "spreektijdcijfers" in paused
