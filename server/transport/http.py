@@ -176,6 +176,17 @@ def render_report_html(report: SessionReport | SharedReport) -> str:
     )
     ledger = _ledger_html(report)
     lines = _transcript_html(report)
+    checks = "".join(
+        f"<li>{c.at:.0f}s · {e(c.speaker)}'s microphone: {e(c.text)}</li>"
+        for c in report.audio_checks
+    )
+    audio = (
+        f"<h2>Microphones</h2><ul>{checks}</ul>"
+        "<p><small>Talk time counts each party's own voice only: what a microphone heard of "
+        "the other party or of people nearby was left out.</small></p>"
+        if checks
+        else ""
+    )
     gap = "—" if report.mean_response_gap_s is None else f"{report.mean_response_gap_s:.2f} s"
     language = _language_html(report)
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -187,6 +198,7 @@ table{{border-collapse:collapse;width:100%}}td,th{{border-bottom:1px solid #ddd;
 <h2>Talk time</h2><p>Rep {report.talk.rep * 100:.0f}% · customer {report.talk.customer * 100:.0f}%
 · longest monologue {report.longest_monologue_s:.0f} s · interruptions {len(report.interruptions)}
 · mean response gap {gap}</p>
+{audio}
 {language}
 <h2>Nudges</h2><table><tr><th>at</th><th>rule</th><th>text</th></tr>{rows}</table>
 <h2>Transcript</h2>{lines or "<p>None kept.</p>"}
