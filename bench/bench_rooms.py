@@ -200,6 +200,14 @@ def _flagged_in_report(report: object) -> bool:
     return False
 
 
+def _confirmer():  # noqa: ANN202 - the factory type lives in the core
+    try:
+        from server.voice.silero import SileroConfirmer, available
+    except ImportError:  # a checkout from before the second stage
+        return None
+    return SileroConfirmer if available() else None
+
+
 def run_session(
     mics: Mics,
     call: str,
@@ -216,6 +224,8 @@ def run_session(
         playbook=default_playbook(),
         asr=recognize is not None,
         attribution=attribution,
+        # The new pipeline as the server runs it: with its second voice stage (Silero).
+        confirmer_factory=_confirmer() if attribution else None,
     )
     cpu = 0.0
     checks: list[AudioCheck] = []
