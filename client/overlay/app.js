@@ -11,6 +11,77 @@ const SLOW_SEND_BYTES = 2 * 1024 * 1024; // audio queued in the socket before we
 
 const ROLE_LABEL = { rep: 'Rep', customer: 'Customer', observer: 'Observer', trainer: 'Trainer' };
 
+// The page's own words for the audio check, in English and Dutch, chosen by the browser's
+// language (navigator.languages). The server's audio_check `text` is in the session's language.
+const STRINGS = {
+  en: {
+    audioCheck: 'Audio check',
+    yourMic: 'Your microphone',
+    repMic: 'The rep’s microphone',
+    customerMic: 'The customer’s microphone',
+    yourMicShort: 'You',
+    repMicShort: 'Rep',
+    customerMicShort: 'Customer',
+    figuresPaused: 'figures paused',
+    notMeasurable: 'Not measurable now',
+    notMeasurableWhy: 'Talk share not measurable now ({who})',
+    nextNotice: 'Show the other microphone’s notice ({i} of {n})',
+    micChecking: 'Checking your microphone…',
+    micListening: 'Say a few words so we can check your microphone.',
+    micOk: 'Microphone OK',
+    micSilent: 'Your microphone is silent — is it muted, or is the wrong microphone selected?',
+    micQuiet: 'Your voice comes in very quietly — move closer to the microphone or turn up its input level.',
+    micClipping: 'Your microphone is overloaded (clipping) — turn its input level down or move back a little.',
+    micNoisy: 'Very noisy here — your voice barely stands out. Find a quieter spot or use a headset.',
+    noProblems: 'No audio problems heard',
+    issue_leak: 'This microphone also hears the other party — use a headset or move apart.',
+    issue_noise: 'Steady noise masks the voice on this microphone — find a quieter spot or use a headset.',
+    issue_background: 'Another conversation is heard nearby — move apart or use a headset.',
+    issue_quiet: 'The voice is too soft to measure — move closer to the microphone.',
+  },
+  nl: {
+    audioCheck: 'Geluidscontrole',
+    yourMic: 'Je microfoon',
+    repMic: 'De microfoon van de verkoper',
+    customerMic: 'De microfoon van de klant',
+    yourMicShort: 'Jij',
+    repMicShort: 'Verkoper',
+    customerMicShort: 'Klant',
+    figuresPaused: 'cijfers gepauzeerd',
+    notMeasurable: 'Nu niet meetbaar',
+    notMeasurableWhy: 'Spreektijd nu niet meetbaar ({who})',
+    nextNotice: 'Toon de melding van de andere microfoon ({i} van {n})',
+    micChecking: 'Je microfoon wordt gecontroleerd…',
+    micListening: 'Zeg iets, dan controleren we je microfoon.',
+    micOk: 'Microfoon OK',
+    micSilent: 'Je microfoon is stil — staat hij gedempt, of is de verkeerde microfoon gekozen?',
+    micQuiet: 'Je stem komt heel zacht binnen — ga dichter bij de microfoon of zet het invoerniveau hoger.',
+    micClipping: 'Je microfoon wordt overstuurd — zet het invoerniveau lager of ga iets verder weg.',
+    micNoisy: 'Heel veel lawaai hier — je stem valt nauwelijks op. Zoek een stillere plek of gebruik een headset.',
+    noProblems: 'Geen geluidsproblemen gehoord',
+    issue_leak: 'Deze microfoon hoort ook de ander — gebruik een headset of ga verder uit elkaar zitten.',
+    issue_noise: 'Constant geluid overstemt de stem op deze microfoon — zoek een stillere plek of gebruik een headset.',
+    issue_background: 'Er is een ander gesprek in de buurt te horen — ga verder uit elkaar of gebruik een headset.',
+    issue_quiet: 'De stem is te zacht om te meten — ga dichter bij de microfoon.',
+  },
+};
+const LANG = pickLang();
+
+function pickLang() {
+  const prefs = (navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language]) || [];
+  for (const l of prefs) {
+    const base = String(l || '').toLowerCase().split('-')[0];
+    if (base in STRINGS) return base;
+  }
+  return 'en';
+}
+
+/** The page's string `key` in the page's language, with `{name}` placeholders filled in. */
+function tr(key, vars = {}) {
+  const s = (STRINGS[LANG] && STRINGS[LANG][key]) || STRINGS.en[key] || key;
+  return s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
+}
+
 // Element references are taken once: the live panel may move into a picture-in-picture
 // window, where document.getElementById no longer finds it.
 const el = {};
@@ -39,6 +110,11 @@ const S = {
   nudgeTimers: [],
   pip: null,
   slowWarned: false,
+  audio: { rep: null, customer: null }, // the latest audio_check per microphone
+  audioOk: '', // the server's words when a microphone was fine again ("sounds fine again")
+  audioShown: 0, // which notice the slot shows when more than one microphone has one
+  micCheck: 'idle', // the page's own microphone check: idle checking listening ok silent quiet clipping noisy
+  talkText: null, // the talk-share texts from the last metrics, for when figures are measurable again
 };
 
 // ---------------------------------------------------------------- small helpers
@@ -184,6 +260,7 @@ function onMessage(msg) {
     case 'whisper': return showNudge({ ...msg, rule: 'manual' });
     case 'transcript': return onTranscript(msg);
     case 'checklist': return onChecklist(msg);
+    case 'audio_check': return onAudioCheck(msg);
     case 'report': return onReport(msg);
     case 'error': return onError(msg);
     default: return undefined; // v1 may grow new message types: ignore what we do not know
@@ -344,6 +421,8 @@ function enterLive() {
   show(el.screenLive, el.btnWithdraw);
   el.pipWithdrawMirror.hidden = !S.pip;
   el.btnPip.hidden = !('documentPictureInPicture' in window);
+  show(el.audioSlot);
+  renderAudio();
   window.scrollTo(0, 0);
   renderState();
 }
@@ -429,8 +508,11 @@ function onMetrics(m) {
   if (w !== null) {
     el.talkRep.style.width = pct(w);
     el.talkCust.style.width = pct(1 - w);
-    el.talkLabel.textContent = `${me} ${pct(w)} · Customer ${pct(1 - w)}`;
-    el.talkBar.setAttribute('aria-label', `Talk share, recent: ${me.toLowerCase()} ${pct(w)}, customer ${pct(1 - w)}`);
+    S.talkText = {
+      label: `${me} ${pct(w)} · Customer ${pct(1 - w)}`,
+      aria: `Talk share, recent: ${me.toLowerCase()} ${pct(w)}, customer ${pct(1 - w)}`,
+    };
+    renderTalkLabel();
   }
   if (all !== null) {
     el.talkRepAll.style.width = pct(all);
@@ -448,6 +530,237 @@ function onMetrics(m) {
     el.statWpm.textContent = typeof m.wpm === 'number' && isFinite(m.wpm) ? String(Math.round(m.wpm)) : '—';
   }
   if (typeof m.fillers === 'number') el.statFillers.textContent = String(m.fillers);
+}
+
+/** The talk-share head: the figures, or "not measurable now" while a microphone is unreliable. */
+function renderTalkLabel() {
+  const unreliable = unreliableMics();
+  el.talk.classList.toggle('unmeasurable', unreliable.length > 0);
+  let label;
+  let aria;
+  if (unreliable.length) {
+    label = tr('notMeasurable');
+    aria = tr('notMeasurableWhy', { who: unreliable.map((sp) => micLabel(sp).toLowerCase()).join(', ') });
+    el.talk.dataset.measurable = 'false';
+  } else {
+    label = S.talkText ? S.talkText.label : '—';
+    aria = S.talkText ? S.talkText.aria : 'Talk share not measured yet';
+    el.talk.dataset.measurable = 'true';
+  }
+  if (el.talkLabel.textContent !== label) el.talkLabel.textContent = label;
+  if (unreliable.length) el.talkLabel.lang = LANG; else el.talkLabel.removeAttribute('lang');
+  el.talkLabel.title = unreliable.length ? aria : '';
+  el.talkBar.setAttribute('aria-label', aria);
+}
+
+// ---------------------------------------------------------------- audio check
+
+/** Whose microphone, in the page's words: "Your microphone", "The customer's microphone";
+ *  `short`: "You", "Customer", for when the long one does not fit. */
+function micLabel(speaker, short = false) {
+  const sfx = short ? 'Short' : '';
+  if (speaker === S.role && S.role !== 'observer' && S.role !== 'trainer') return tr(`yourMic${sfx}`);
+  return speaker === 'customer' ? tr(`customerMic${sfx}`) : tr(`repMic${sfx}`);
+}
+
+function unreliableMics() {
+  return ['rep', 'customer'].filter((sp) => S.audio[sp] && S.audio[sp].reliable === false);
+}
+
+/** The microphones with a problem now, the one that matters most to this page first. */
+function audioNotices() {
+  const list = ['rep', 'customer']
+    .map((sp) => S.audio[sp])
+    .filter((a) => a && a.issue !== 'ok');
+  const rank = (a) => (a.speaker === S.role ? 0 : 2) + (a.reliable === false ? 0 : 1);
+  return list.sort((a, b) => rank(a) - rank(b));
+}
+
+/** `audio_check`: the server's verdict on one microphone changed. */
+function onAudioCheck(msg) {
+  const speaker = msg.speaker === 'rep' || msg.speaker === 'customer' ? msg.speaker : null;
+  if (!speaker) return;
+  const issue = ['ok', 'leak', 'noise', 'background', 'quiet'].includes(msg.issue) ? msg.issue : 'ok';
+  const reliable = msg.reliable !== false;
+  if (issue === 'ok' && reliable) {
+    S.audio[speaker] = null;
+    S.audioOk = typeof msg.text === 'string' ? msg.text.trim() : '';
+  } else {
+    S.audioOk = '';
+    const text = typeof msg.text === 'string' && msg.text.trim() ? msg.text.trim() : (issue === 'ok' ? '' : tr(`issue_${issue}`));
+    S.audio[speaker] = { speaker, issue, reliable, text, at: msg.at };
+  }
+  const notices = audioNotices();
+  // A new problem is the one shown; otherwise keep showing the one the reader chose.
+  const idx = notices.findIndex((a) => a.speaker === speaker);
+  if (issue !== 'ok' && idx >= 0) S.audioShown = idx;
+  renderAudio();
+  renderTalkLabel();
+}
+
+/** The page's own microphone check, from the capture path, before anything reaches the server. */
+const MIC_CHECK_SKIP = 3; // frames (100 ms) at the start, while the capture settles
+const MIC_CHECK_MIN = 30; // judge after 3 s of audio ...
+const MIC_CHECK_WINDOW = 100; // ... over at most the last 10 s
+const SILENT_PEAK = 1e-4; // below -80 dBFS everywhere: no signal at all (muted, wrong device)
+const VOICE_ABOVE_FLOOR_DB = 10; // a frame this far above the noise floor holds a voice
+const VOICE_MIN_DBFS = -60;
+const VOICE_MIN_FRAMES = 3;
+const QUIET_DBFS = -42; // a voice whose median frame level stays below this is too quiet
+// The floor is the level of the quietest 10 ms of each frame (gaps between words), low
+// percentile over the window. Noisy: a floor above NOISY_FLOOR_DBFS with the voice less
+// than NOISY_SNR_DB above it, or a floor above LOUD_FLOOR_DBFS whatever the voice does.
+const NOISY_FLOOR_DBFS = -55;
+const NOISY_SNR_DB = 15;
+const LOUD_FLOOR_DBFS = -30;
+const CLIP_SHARE = 0.001; // 0.1% of samples at full scale: overloaded
+
+function newMicCheck() {
+  return { seen: 0, levels: [], floors: [], peaks: [], clipped: [], captured: [], done: false };
+}
+
+function dbfs(x) { return 20 * Math.log10(Math.max(Number(x) || 0, 1e-5)); }
+function percentile(sorted, q) {
+  if (!sorted.length) return -100;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.round(q * (sorted.length - 1))))];
+}
+
+/** One 100 ms frame into the check; sets S.micCheck when the verdict changes. */
+function micCheckFeed(mic, d) {
+  const c = mic.check;
+  if (!c || c.done) return;
+  c.seen++;
+  if (c.seen <= MIC_CHECK_SKIP) return;
+  c.levels.push(dbfs(d.level));
+  c.floors.push(dbfs(Number.isFinite(d.quietest) ? d.quietest : d.level));
+  c.peaks.push(Number(d.peak) || Number(d.level) || 0);
+  c.clipped.push(Number(d.clipped) || 0);
+  c.captured.push(Number(d.captured) || 0);
+  if (c.levels.length > MIC_CHECK_WINDOW) {
+    for (const k of ['levels', 'floors', 'peaks', 'clipped', 'captured']) c[k].shift();
+  }
+  if (c.levels.length < MIC_CHECK_MIN) return;
+  const { verdict, final } = micVerdict(c);
+  // A verdict on a heard voice is final; silence, or sound without a voice yet, may still
+  // change (a microphone unmuted, someone starts to speak): the check goes on.
+  c.done = final;
+  setMicCheck(verdict);
+}
+
+/** The verdict on the frames seen so far: {verdict, final}. */
+function micVerdict(c) {
+  const peak = Math.max(...c.peaks);
+  if (peak < SILENT_PEAK) return { verdict: 'silent', final: false };
+  const sorted = [...c.levels].sort((a, b) => a - b);
+  const floor = percentile([...c.floors].sort((a, b) => a - b), 0.2);
+  if (floor > LOUD_FLOOR_DBFS) return { verdict: 'noisy', final: false };
+  const voiced = sorted.filter((l) => l >= Math.max(floor + VOICE_ABOVE_FLOOR_DB, VOICE_MIN_DBFS));
+  if (voiced.length < VOICE_MIN_FRAMES) {
+    // Sound but no voice standing out: nobody spoke yet, or 10 s on, the voice is lost in
+    // noise or too soft.
+    if (c.levels.length < MIC_CHECK_WINDOW) return { verdict: 'listening', final: false };
+    return { verdict: floor > NOISY_FLOOR_DBFS + 10 ? 'noisy' : 'quiet', final: false };
+  }
+  const sum = (xs) => xs.reduce((a, b) => a + b, 0);
+  let verdict = 'ok';
+  const voice = percentile(voiced, 0.5);
+  if (sum(c.clipped) > CLIP_SHARE * Math.max(1, sum(c.captured))) verdict = 'clipping';
+  else if (voice < QUIET_DBFS) verdict = 'quiet';
+  else if (floor > NOISY_FLOOR_DBFS && voice - floor < NOISY_SNR_DB) verdict = 'noisy';
+  return { verdict, final: true };
+}
+
+function setMicCheck(state) {
+  if (S.micCheck === state) return;
+  S.micCheck = state;
+  renderAudio();
+}
+
+const MIC_CHECK_TEXT = {
+  checking: 'micChecking', listening: 'micListening', ok: 'micOk',
+  silent: 'micSilent', quiet: 'micQuiet', clipping: 'micClipping', noisy: 'micNoisy',
+};
+
+/** The audio-check slot: one fixed-height box, so nothing else moves when its words change. */
+function renderAudio() {
+  const notices = audioNotices();
+  const box = el.audioCheck;
+  let state;
+  let who = '';
+  let text;
+  let tag = '';
+  if (notices.length) {
+    if (S.audioShown >= notices.length) S.audioShown = 0;
+    const a = notices[S.audioShown];
+    state = 'notice';
+    who = micLabel(a.speaker);
+    text = a.text;
+    if (a.reliable === false) tag = tr('figuresPaused');
+    box.dataset.issue = a.issue;
+    box.dataset.speaker = a.speaker;
+    box.dataset.reliable = String(a.reliable !== false);
+  } else {
+    S.audioShown = 0;
+    delete box.dataset.issue;
+    delete box.dataset.speaker;
+    delete box.dataset.reliable;
+    const mc = S.micCheck;
+    const localProblem = ['silent', 'quiet', 'clipping', 'noisy'].includes(mc);
+    if (S.audioOk && !localProblem) {
+      state = 'recovered'; // the server's "sounds fine again", until something else is said
+      text = S.audioOk;
+    } else if (mc !== 'idle' && MIC_CHECK_TEXT[mc]) {
+      state = mc;
+      text = tr(MIC_CHECK_TEXT[mc]);
+    } else {
+      state = 'idle';
+      text = tr('noProblems');
+    }
+  }
+  const problem = state === 'notice' || ['silent', 'quiet', 'clipping', 'noisy'].includes(state);
+  box.dataset.state = state;
+  box.classList.toggle('problem', problem);
+  const good = state === 'ok' || state === 'idle' || state === 'recovered';
+  box.classList.toggle('good', good);
+  el.audioCheckIcon.textContent = problem ? '!' : good ? '✓' : '…';
+  el.audioCheckTitle.textContent = who ? `${tr('audioCheck')}:` : tr('audioCheck');
+  // With a notice the head names the microphone; "Audio check" stays for screen readers.
+  el.audioCheckTitle.classList.toggle('sr-only', !!who);
+  el.audioCheckWho.textContent = who;
+  el.audioCheckTag.textContent = tag;
+  el.audioCheckTag.hidden = !tag;
+  el.audioCheckText.textContent = text;
+  // The page's words are in the browser's language; the server's in the session's.
+  for (const n of [el.audioCheckTitle, el.audioCheckWho, el.audioCheckTag]) n.lang = LANG;
+  const sessionLang = S.lastState && typeof S.lastState.language === 'string' ? S.lastState.language : '';
+  const fromServer = state === 'notice' || state === 'recovered';
+  el.audioCheckText.lang = fromServer && /^[a-z]{2}$/.test(sessionLang) ? sessionLang : LANG;
+  box.title = [who, tag, text].filter(Boolean).join(' — ');
+  const next = el.audioCheckNext;
+  next.hidden = notices.length < 2;
+  el.audioSlot.classList.toggle('multi', notices.length > 1);
+  fitWho(notices.length ? notices[S.audioShown].speaker : null);
+  if (notices.length > 1) {
+    const i = ((S.audioShown + 1) % notices.length) + 1;
+    next.replaceChildren(
+      h('span', { class: 'ac-count', text: `${S.audioShown + 1}/${notices.length}` }),
+      h('span', { class: 'ac-arrow', 'aria-hidden': 'true', text: '›' }));
+    next.setAttribute('aria-label', tr('nextNotice', { i, n: notices.length }));
+    next.title = next.getAttribute('aria-label');
+  }
+}
+
+/** A long microphone name that does not fit the head line gives way to the short one. */
+function fitWho(speaker) {
+  const w = el.audioCheckWho;
+  if (!speaker || !w.isConnected || w.scrollWidth <= w.clientWidth) return;
+  w.textContent = micLabel(speaker, true);
+}
+
+function onAudioNext() {
+  const n = audioNotices().length;
+  if (n > 1) S.audioShown = (S.audioShown + 1) % n;
+  renderAudio();
 }
 
 // ---------------------------------------------------------------- checklist
@@ -627,8 +940,9 @@ function onRejoin() {
 async function startMic() {
   if (S.mic) return;
   const channels = S.stereo ? 2 : 1;
-  const mic = { stopped: false };
+  const mic = { stopped: false, check: newMicCheck() };
   S.mic = mic;
+  setMicCheck('checking');
   try {
     const constraints = S.stereo
       ? { channelCount: { ideal: 2 }, echoCancellation: false, noiseSuppression: false, autoGainControl: false }
@@ -670,6 +984,7 @@ async function startMic() {
   } catch (err) {
     releaseMic(mic);
     if (S.mic === mic) S.mic = null;
+    setMicCheck('idle');
     alertMsg('error', `Microphone not available: ${err && err.message ? err.message : err}`, 'mic');
   }
 }
@@ -684,6 +999,7 @@ function onFrame(mic, data) {
     }
   }
   el.micLevel.style.width = `${Math.min(100, Math.round(Math.sqrt(data.level || 0) * 160))}%`;
+  micCheckFeed(mic, data); // in the page only: nothing of it is sent
 }
 
 function releaseMic(mic) {
@@ -701,6 +1017,7 @@ function stopMic() {
   el.mic.classList.remove('live');
   el.micLabel.textContent = 'Mic off';
   el.micLevel.style.width = '0';
+  setMicCheck('idle');
 }
 
 // ---------------------------------------------------------------- pop out (Document PiP)
@@ -736,11 +1053,14 @@ async function popOut() {
   el.pipWithdrawMirror.hidden = !(S.consented && !S.ended);
   el.btnPip.textContent = 'Bring back';
   renderState();
+  renderAudio(); // its width changed: the microphone's name may need its short form
+  pip.addEventListener('resize', renderAudio);
   pip.addEventListener('pagehide', () => {
     el.liveHome.append(el.livePanel);
     S.pip = null;
     el.pipWithdrawMirror.hidden = true;
     el.btnPip.textContent = 'Pop out';
+    renderAudio();
   });
 }
 
@@ -780,6 +1100,7 @@ function init() {
   el.btnEnd.addEventListener('click', onEnd);
   el.btnPip.addEventListener('click', popOut);
   el.btnRejoin.addEventListener('click', onRejoin);
+  el.audioCheckNext.addEventListener('click', onAudioNext);
   for (const b of document.querySelectorAll('[data-copy]')) {
     b.addEventListener('click', () => copyField(b.dataset.copy));
   }
@@ -787,6 +1108,7 @@ function init() {
     input.addEventListener('focus', () => input.select());
   }
   window.addEventListener('pagehide', () => { if (S.pip) S.pip.close(); stopMic(); });
+  window.addEventListener('resize', () => { if (!S.pip) renderAudio(); });
 
   let saved = '';
   try { saved = localStorage.getItem('sparring.name') || ''; } catch { /* private mode */ }

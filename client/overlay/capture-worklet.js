@@ -3,11 +3,17 @@
 // little-endian PCM, and posts one frame per 100 ms of audio:
 //   mono:   1600 samples =  3200 bytes
 //   stereo: 1600 frames  =  6400 bytes, interleaved L R L R (left = rep, right = customer)
-// Each message to the main thread is {pcm: ArrayBuffer, level: 0..1} (level = RMS of
-// the frame, for the microphone meter). Send the string "stop" to end the processor.
+// Each message to the main thread is {pcm, level, peak, clipped}: pcm an ArrayBuffer;
+// level the RMS of the frame (0..1, for the microphone meter and the page's microphone
+// check); quietest the RMS of its quietest 10 ms (the gaps between words: a noise floor);
+// peak its largest absolute sample (0..1); clipped and captured: how many of the
+// samples the device delivered in about that time (before resampling, all channels) there
+// were, and how many of them reached full scale. Send "stop" to end the processor.
 
 const OUT_RATE = 16000;
 const FRAME = OUT_RATE / 10; // samples per channel in 100 ms
+const CLIP = 0.99; // a captured sample at or above this (absolute) counts as clipped
+const SUB = OUT_RATE / 100; // samples per channel in 10 ms, for the quietest stretch of a frame
 
 // One RBJ low-pass biquad (direct form I), used in pairs as a 4th-order Butterworth
 // anti-aliasing filter before decimating, so 16-24 kHz content does not fold into the band.
@@ -65,6 +71,11 @@ class CaptureProcessor extends AudioWorkletProcessor {
     this.view = new DataView(this.buf);
     this.fill = 0; // samples per channel written into this frame
     this.sumSq = 0;
+    this.peak = 0;
+    this.clipped = 0;
+    this.captured = 0;
+    this.subSq = 0;
+    this.quietest = Infinity;
   }
 
   push(values) {
@@ -74,13 +85,23 @@ class CaptureProcessor extends AudioWorkletProcessor {
       if (s > 1) s = 1;
       else if (s < -1) s = -1;
       this.sumSq += s * s;
+      this.subSq += s * s;
+      const a = s < 0 ? -s : s;
+      if (a > this.peak) this.peak = a;
       const v = s < 0 ? Math.round(s * 0x8000) : Math.round(s * 0x7fff);
       this.view.setInt16((this.fill * this.channels + c) * 2, v, true);
     }
     this.fill++;
+    if (this.fill % SUB === 0) {
+      const rms = Math.sqrt(this.subSq / (SUB * this.channels));
+      if (rms < this.quietest) this.quietest = rms;
+      this.subSq = 0;
+    }
     if (this.fill === FRAME) {
       const level = Math.sqrt(this.sumSq / (FRAME * this.channels));
-      this.port.postMessage({ pcm: this.buf, level }, [this.buf]);
+      this.port.postMessage({
+        pcm: this.buf, level, quietest: this.quietest, peak: this.peak, clipped: this.clipped, captured: this.captured,
+      }, [this.buf]);
       this.newFrame();
     }
   }
@@ -91,6 +112,13 @@ class CaptureProcessor extends AudioWorkletProcessor {
     if (!input || input.length === 0) return true; // nothing connected (yet)
     const n = input[0].length;
     if (this.work[0].length !== n) this.work = this.work.map(() => new Float32Array(n));
+
+    // 0. Clipping is counted on what the device delivered: the low-pass below rounds it off.
+    this.captured += n * input.length;
+    for (let ch = 0; ch < input.length; ch++) {
+      const x = input[ch];
+      for (let i = 0; i < n; i++) if (x[i] >= CLIP || x[i] <= -CLIP) this.clipped++;
+    }
 
     // 1. Channel mapping: mono downmixes every input channel; stereo keeps left/right
     //    (a mono device in stereo mode feeds both sides, which the page warns about).
