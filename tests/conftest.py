@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from itertools import zip_longest
@@ -129,3 +130,46 @@ def http_get(server: Server) -> HttpGet:
         return await _http_get(server.http_url, path, headers)
 
     return _get
+
+
+@pytest.fixture
+def stream_call(server: Server, http_get: HttpGet, stream_together):
+    """`await stream_call(rep_audio, customer_audio, title)`: two real clients join a new
+    session, consent, stream both tracks in lockstep at `speed` x real time, and the rep ends.
+
+    Returns:
+        (rep, customer, report JSON read with the rep's token).
+    """
+    from client.stream import Participant, create_session
+    from tests.waiting import wait_for
+
+    async def _run(
+        rep_a: Audio, customer_a: Audio, title: str, *, speed: float = 30.0, language: str = "en"
+    ):
+        created = await create_session(server.ws_url, title, language=language)
+        async with (
+            Participant(server.ws_url, created.tokens.rep, "Anna", rep_a.format()) as rep,
+            Participant(
+                server.ws_url, created.tokens.customer, "Bob", customer_a.format()
+            ) as customer,
+        ):
+            await rep.consent()
+            await customer.consent()
+            await asyncio.wait_for(rep.live.wait(), 5)
+            await asyncio.wait_for(customer.live.wait(), 5)
+            await stream_together(rep, customer, rep_a.frames(), customer_a.frames(), speed)
+            # The two connections are read independently: let the server take every frame
+            # in flight before the rep ends, or the last ones arrive after the end.
+            sent = rep_a.samples.nbytes + customer_a.samples.nbytes
+            await wait_for(lambda: server.app.stats.audio_bytes >= sent, what="all audio received")
+            await rep.end()
+            await asyncio.wait_for(rep.ended.wait(), 5)
+            await asyncio.wait_for(customer.ended.wait(), 5)
+        status, _, body = await http_get(
+            f"/v1/sessions/{created.session}/report",
+            {"Authorization": f"Bearer {created.tokens.rep}"},
+        )
+        assert status == 200
+        return rep, customer, json.loads(body)
+
+    return _run

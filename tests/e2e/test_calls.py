@@ -24,30 +24,12 @@ TALK_SHARE_TOLERANCE = 0.02  # 2 percentage points
 COACHING_RULES = ("talk_ratio", "monologue", "interruption")
 
 
-async def run_call(server, http_get, call_audio, stream_together, name: str, language: str):
+async def run_call(call_audio, stream_call, name: str, language: str):
     """Streams one bundled call through the server; returns what the rep got and the report."""
-    created = await create_session(server.ws_url, name, language=language)
     rep_a, customer_a = call_audio(name, "rep"), call_audio(name, "customer")
-    async with (
-        Participant(server.ws_url, created.tokens.rep, "Anna", rep_a.format()) as rep,
-        Participant(server.ws_url, created.tokens.customer, "Bob", customer_a.format()) as customer,
-    ):
-        await rep.consent()
-        await customer.consent()
-        await asyncio.wait_for(rep.live.wait(), 5)
-        await asyncio.wait_for(customer.live.wait(), 5)
-        await stream_together(rep, customer, rep_a.frames(), customer_a.frames(), SPEED)
-        # The two connections are read independently: let the server take every frame in
-        # flight before the rep ends, or the last ones arrive after the end and are dropped.
-        sent = rep_a.samples.nbytes + customer_a.samples.nbytes
-        await wait_for(lambda: server.app.stats.audio_bytes >= sent, what="all audio received")
-        await rep.end()
-        await asyncio.wait_for(rep.ended.wait(), 5)
-        await asyncio.wait_for(customer.ended.wait(), 5)
-    status, _, body = await http_get(
-        f"/v1/sessions/{created.session}/report", {"Authorization": f"Bearer {created.tokens.rep}"}
+    rep, customer, report = await stream_call(
+        rep_a, customer_a, name, speed=SPEED, language=language
     )
-    assert status == 200
     for party in (rep, customer):
         assert not party.of_type(ErrorMessage), party.of_type(ErrorMessage)
         assert len(party.of_type(Report)) == 1
@@ -57,7 +39,7 @@ async def run_call(server, http_get, call_audio, stream_together, name: str, lan
         assert all(s.live for s in states[first_live:-1])
         assert states[-1].status == "ended" and not states[-1].live
     assert not customer.of_type(Metrics) and not customer.of_type(Nudge)
-    return rep, json.loads(body)
+    return rep, report
 
 
 # One row per call: what coaching it must get and must never get (coaching.md rules).
@@ -75,10 +57,10 @@ CASES = [
     ("name", "language", "must_fire", "must_not_fire"), CASES, ids=[c[0] for c in CASES]
 )
 async def test_calls_coaching_matches_ground_truth(
-    server, http_get, call_audio, stream_together, name, language, must_fire, must_not_fire
+    call_audio, stream_call, name, language, must_fire, must_not_fire
 ):
     truth = json.loads((CALLS_DIR / f"{name}.json").read_text())
-    rep, report = await run_call(server, http_get, call_audio, stream_together, name, language)
+    rep, report = await run_call(call_audio, stream_call, name, language)
 
     # Talk shares within 2 percentage points, in the report and in the last metrics.
     expected = truth["talk_share"]
@@ -148,7 +130,9 @@ async def test_calls_single_device_stereo_at_48k(server, call_audio, stream_toge
     from client.stream import Audio
 
     truth = json.loads((CALLS_DIR / "pushy.json").read_text())
-    stereo16 = np.stack([call_audio("pushy", "rep").samples, call_audio("pushy", "customer").samples], axis=1)
+    stereo16 = np.stack(
+        [call_audio("pushy", "rep").samples, call_audio("pushy", "customer").samples], axis=1
+    )
     stereo = Audio(soxr.resample(stereo16, 16000, 48000).astype(np.int16), 48000)
     created = await create_session(server.ws_url, "stereo")
     async with Participant(server.ws_url, created.tokens.rep, "Anna", stereo.format()) as rep:

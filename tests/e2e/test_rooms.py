@@ -9,46 +9,27 @@ must name a leaking microphone and stay silent on a clean one.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
 import pytest
 
 from bench.rooms import simulate
-from client.stream import Audio, Participant, create_session
+from client.stream import Audio
 from models.wire import AudioCheck, Nudge
-from tests.waiting import wait_for
 
 CALLS_DIR = Path(__file__).resolve().parents[2] / "client" / "calls"
 SPEED = 30.0
 TALK_SHARE_TOLERANCE = 0.03  # the issue's goal for leak and noise down to 10 dB SNR
 
 
-async def stream_room(server, http_get, stream_together, call: str, condition: str):
+async def stream_room(stream_call, call: str, condition: str):
     """Streams `call` under a room condition; returns (rep, customer, report, truth)."""
     mics = simulate(call, condition)
     rep_a, customer_a = Audio(mics.rep, mics.rate_hz), Audio(mics.customer, mics.rate_hz)
-    created = await create_session(server.ws_url, f"{call} {condition}")
-    async with (
-        Participant(server.ws_url, created.tokens.rep, "Anna", rep_a.format()) as rep,
-        Participant(server.ws_url, created.tokens.customer, "Bob", customer_a.format()) as customer,
-    ):
-        await rep.consent()
-        await customer.consent()
-        await asyncio.wait_for(rep.live.wait(), 5)
-        await stream_together(rep, customer, rep_a.frames(), customer_a.frames(), SPEED)
-        sent = rep_a.samples.nbytes + customer_a.samples.nbytes
-        await wait_for(lambda: server.app.stats.audio_bytes >= sent, what="all audio received")
-        await rep.end()
-        await asyncio.wait_for(rep.ended.wait(), 5)
-        await asyncio.wait_for(customer.ended.wait(), 5)
-    status, _, body = await http_get(
-        f"/v1/sessions/{created.session}/report", {"Authorization": f"Bearer {created.tokens.rep}"}
-    )
-    assert status == 200
+    rep, customer, report = await stream_call(rep_a, customer_a, f"{call} {condition}", speed=SPEED)
     truth = json.loads((CALLS_DIR / f"{call}.json").read_text())
-    return rep, customer, json.loads(body), truth
+    return rep, customer, report, truth
 
 
 @pytest.mark.parametrize(
@@ -56,10 +37,8 @@ async def stream_room(server, http_get, stream_together, call: str, condition: s
     ["leak-15db-8ms", "noise-keys-10db", "background-10db"],
     ids=["leak", "noise", "background talk"],
 )
-async def test_rooms_talk_share_holds_and_no_false_interruption(
-    server, http_get, stream_together, condition
-):
-    rep, _, report, truth = await stream_room(server, http_get, stream_together, "good", condition)
+async def test_rooms_talk_share_holds_and_no_false_interruption(stream_call, condition):
+    rep, _, report, truth = await stream_room(stream_call, "good", condition)
     assert report["talk"]["rep"] == pytest.approx(
         truth["talk_share"]["rep"], abs=TALK_SHARE_TOLERANCE
     )
@@ -67,10 +46,8 @@ async def test_rooms_talk_share_holds_and_no_false_interruption(
     assert not [n for n in rep.of_type(Nudge) if n.rule == "interruption"]
 
 
-async def test_rooms_audio_check_names_a_leaking_microphone(server, http_get, stream_together):
-    rep, customer, report, _ = await stream_room(
-        server, http_get, stream_together, "good", "leak-10db-2ms"
-    )
+async def test_rooms_audio_check_names_a_leaking_microphone(stream_call):
+    rep, customer, report, _ = await stream_room(stream_call, "good", "leak-10db-2ms")
     told = [c for c in customer.of_type(AudioCheck) if c.speaker == "customer"]
     assert (
         told and told[0].issue == "leak" and told[0].text.startswith("Your microphone also hears")
@@ -81,12 +58,8 @@ async def test_rooms_audio_check_names_a_leaking_microphone(server, http_get, st
     assert {c["issue"] for c in report["audio_checks"]} >= {"leak"}
 
 
-async def test_rooms_audio_check_stays_silent_on_clean_microphones(
-    server, http_get, stream_together
-):
-    rep, customer, report, truth = await stream_room(
-        server, http_get, stream_together, "good", "clean"
-    )
+async def test_rooms_audio_check_stays_silent_on_clean_microphones(stream_call):
+    rep, customer, report, truth = await stream_room(stream_call, "good", "clean")
     assert rep.of_type(AudioCheck) == [] and customer.of_type(AudioCheck) == []
     assert report["audio_checks"] == []
     assert report["talk"]["rep"] == pytest.approx(truth["talk_share"]["rep"], abs=0.005)
