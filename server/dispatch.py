@@ -178,8 +178,10 @@ class Dispatcher:
         Returns:
             The sessions ended.
         """
-        expired = self._hub.expire(now)
-        if self._asr is not None:
-            for session in expired:
+        expired = []
+        for session, out in self._hub.expire(now):
+            self.carry_out(session, out)  # the final state reaches trainers too
+            if self._asr is not None:
                 self._asr.cancel_session(session.id)
+            expired.append(session)
         return expired

@@ -216,9 +216,10 @@ def test_dispatch_tells_the_partial_interval_on_change_not_per_frame(
     assert told_later == [2.0]
 
 
-def test_dispatch_expiry_cancels_recognition_of_abandoned_sessions(dispatch, hub, log):
+def test_dispatch_expiry_cancels_recognition_of_abandoned_sessions(dispatch, hub, bus, log):
     old, _ = hub.create(Create(), now=0.0)
     fresh, _ = hub.create(Create(), now=3000.0)
     assert dispatch.expire_abandoned(now=3700.0) == [old]
     assert log == [("cancel", old.id)]
     assert old.is_ended and fresh.id in hub.sessions
+    assert bus.published == {"state": 1}  # dashboards learn that the call ended

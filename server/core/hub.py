@@ -14,7 +14,7 @@ from models.errors import BadToken, ServerBusy, TokenExpired
 from models.playbook import Playbook
 from models.wire import Create, Role, RoleTokens
 from server.core.party import VoiceConfirmer
-from server.core.session import Session
+from server.core.session import Outputs, Session
 
 # Ended sessions stay readable (reports, expired-token answers) up to this many.
 KEEP_ENDED_SESSIONS = 1000
@@ -124,20 +124,26 @@ class SessionHub:
             return None
         return entry[1]
 
-    def expire(self, now: float, idle_s: float = ABANDONED_AFTER_S) -> list[Session]:
+    def expire(
+        self, now: float, idle_s: float = ABANDONED_AFTER_S
+    ) -> list[tuple[Session, Outputs]]:
         """Ends sessions nobody has been connected to for `idle_s` (wall time from the adapter).
 
         A link that was created and never used, or a call everyone left without ending,
         would otherwise hold a slot and its tokens forever.
+
+        Returns:
+            Each session ended, with what ending it produced (the final state for trainers):
+            the caller carries it out.
         """
         expired = []
         for session in list(self.sessions.values()):
             if session.roster.connected_ids():
                 self._last_seen[session.id] = now
             elif now - self._last_seen.get(session.id, now) >= idle_s:
-                session.abandon()
+                out = session.abandon()
                 self.retire(session)
-                expired.append(session)
+                expired.append((session, out))
         return expired
 
     def retire(self, session: Session) -> None:
