@@ -80,6 +80,7 @@ class _Microphone:
         "counts",
         "levels",
         "last",
+        "track",
     )
 
     def __init__(self) -> None:
@@ -95,6 +96,7 @@ class _Microphone:
         self.counts = [0, 0, 0, 0]  # per Heard, over `window`
         self.levels: deque[float] = deque(maxlen=CHECK_FRAMES)  # levels of unvoiced frames
         self.last = Heard.OWN  # what its last voiced speech frame held
+        self.track = _Track()  # correlation with the other microphone, while this one is louder
 
     def hear(self, level_dbfs: float) -> float:
         """Takes a speech frame's level; returns the smoothed level of the recent speech."""
@@ -168,8 +170,6 @@ class Attribution:
         self.customer = _Microphone()
         self._leak_from_rep = False  # the customer's microphone carries the rep's voice
         self._leak_from_customer = False
-        self._tracks: dict[int, _Track] = {}
-        self._frame = 0
 
     def step(
         self,
@@ -187,17 +187,16 @@ class Attribution:
             rep_frame, customer_frame: The frames themselves (None for a lagging party).
         """
         r_heard = c_heard = Heard.SILENCE
-        self._frame = frame
         if rep and customer and rep_frame is not None and customer_frame is not None:
             gap_db = rep_frame.level_dbfs - customer_frame.level_dbfs
             if gap_db >= LEAK_MIN_GAP_DB:
                 self._leak_from_rep = self._copied(
-                    self.rep, rep_frame, customer_frame, self._leak_from_rep
+                    frame, self.rep, rep_frame, customer_frame, self._leak_from_rep
                 )
                 self._leak_from_customer = False
             elif -gap_db >= LEAK_MIN_GAP_DB:
                 self._leak_from_customer = self._copied(
-                    self.customer, customer_frame, rep_frame, self._leak_from_customer
+                    frame, self.customer, customer_frame, rep_frame, self._leak_from_customer
                 )
                 self._leak_from_rep = False
             else:
@@ -229,18 +228,18 @@ class Attribution:
             mic.learn(smoothed)
         return mic.last
 
-    def _copied(self, louder: _Microphone, loud: FrameInfo, quiet: FrameInfo, was: bool) -> bool:
+    def _copied(
+        self, frame: int, louder: _Microphone, loud: FrameInfo, quiet: FrameInfo, was: bool
+    ) -> bool:
         """Whether the quieter frame is a delayed copy of the louder microphone's sound.
 
         The cross-correlation is accumulated over the last few frames of this direction: a
         leak keeps one lag (one sound path), two voices do not, so a short memory separates
         them far better than one 30 ms frame can.
         """
-        direction = id(louder)
-        track = self._tracks.get(direction)
-        if track is None or self._frame - track.last_frame > TRACK_GAP_FRAMES:
-            track = self._tracks[direction] = _Track()
-        rho = track.update(louder.prev, loud.pcm, quiet.pcm, self._frame)
+        if frame - louder.track.last_frame > TRACK_GAP_FRAMES:
+            louder.track = _Track()
+        rho = louder.track.update(louder.prev, loud.pcm, quiet.pcm, frame)
         return rho >= (LEAK_OFF_CORRELATION if was else LEAK_ON_CORRELATION)
 
     def heard(self, speaker_is_rep: bool, start_frame: int, n_frames: int) -> list[Heard]:

@@ -29,8 +29,6 @@ QUIET_DBFS = -50.0
 SECOND_STAGE_FRAMES = 33
 SECOND_STAGE_SNR_DB = 20.0
 
-ISSUES = ("ok", "leak", "noise", "background", "quiet")
-
 _TEXTS: dict[str, dict[str, tuple[str, str]]] = {
     # issue -> language -> (to the party concerned, to everyone else)
     "ok": {
@@ -87,7 +85,7 @@ _ROLE_NAMES = {
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    issue: str  # one of ISSUES
+    issue: str  # ok | leak | noise | background | quiet (AudioCheck.issue)
     reliable: bool
 
 

@@ -18,8 +18,6 @@ from server.core.commit import SegmentCommitter
 from server.core.party import UtteranceAudio
 from server.core.vad import FRAME_BYTES, FRAME_S
 
-OWN_VOICE = Heard.OWN
-FOREIGN_VOICE = (Heard.LEAK, Heard.BACKGROUND)
 # A request is recognised when at least this share of its voiced frames is the party's own.
 OWN_SHARE_TO_RECOGNISE = 0.3
 # What a microphone carried over joint frames: (is the rep, first frame, count) -> per frame.
@@ -179,8 +177,8 @@ class HeldRequests:
                 kept.append(request)
                 continue
             flags = heard(request.speaker is Role.REP, start, n)
-            own = sum(1 for h in flags if h == OWN_VOICE)
-            foreign = sum(1 for h in flags if h in FOREIGN_VOICE)
+            own = sum(1 for h in flags if h is Heard.OWN)
+            foreign = sum(1 for h in flags if h in (Heard.LEAK, Heard.BACKGROUND))
             if foreign and own < OWN_SHARE_TO_RECOGNISE * (own + foreign):
                 if request.final:
                     empty.append(request)
