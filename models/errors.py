@@ -120,3 +120,16 @@ class ServerBusy(SparringError):
 
     code = "server_busy"
     close_code = CLOSE_TRY_AGAIN_LATER
+
+
+class UnknownSession(SparringError):
+    """A trainer named a call this server has not heard of (or no longer keeps)."""
+
+    code = "unknown_session"
+
+
+class SlowDown(SparringError):
+    """Too many wrong trainer keys from one address: it must wait before trying again."""
+
+    code = "slow_down"
+    close_code = CLOSE_POLICY_VIOLATION

@@ -20,6 +20,7 @@ class Role(StrEnum):
     REP = "rep"
     CUSTOMER = "customer"
     OBSERVER = "observer"
+    TRAINER = "trainer"  # signed in with the server's trainer key; never a session participant
 
 
 class Scope(StrEnum):
@@ -106,7 +107,7 @@ class End(_Message, frozen=True, kw_only=True, tag="end"):
 
 class Whisper(_Message, frozen=True, kw_only=True, tag="whisper"):
     text: str
-    session: str | None = None
+    session: str | None = None  # a trainer names the call; an observer's is their own
 
     def __post_init__(self) -> None:
         if not self.text.strip():
@@ -115,8 +116,34 @@ class Whisper(_Message, frozen=True, kw_only=True, tag="whisper"):
             raise ValueError(f"whisper text must be at most 200 characters, got {len(self.text)}")
 
 
-ClientMessage = Create | Hello | Consent | End | Whisper
-CLIENT_TYPES = frozenset({"create", "hello", "consent", "end", "whisper"})
+ALL_SESSIONS = "*"
+
+
+class Watch(_Message, frozen=True, kw_only=True, tag="watch"):
+    """A trainer asks for the events of one call, or of every call it may see (`"*"`)."""
+
+    session: str
+    events: Literal["all", "summary"] = "all"  # "summary": only the grid lines (`call`)
+
+    def __post_init__(self) -> None:
+        if not self.session or len(self.session) > 100:
+            raise ValueError("session must be a call id or '*'")
+
+
+class Unwatch(_Message, frozen=True, kw_only=True, tag="unwatch"):
+    session: str
+
+
+ClientMessage = Create | Hello | Consent | End | Whisper | Watch | Unwatch
+CLIENT_TYPES = frozenset({"create", "hello", "consent", "end", "whisper", "watch", "unwatch"})
+
+
+class RelayedWhisper(msgspec.Struct, frozen=True, kw_only=True):
+    """A trainer's whisper on its way to the node that hosts the call (MQTT)."""
+
+    session: str
+    text: str
+    name: str
 
 
 # --- server to client -------------------------------------------------------------------
@@ -141,10 +168,11 @@ class Created(_ServerMessage, frozen=True, kw_only=True, tag="created"):
 class Welcome(_ServerMessage, frozen=True, kw_only=True, tag="welcome"):
     """Sent right after a successful `hello` (an extension of v1)."""
 
-    session: str
+    session: str  # "*" for a trainer
     role: Role
     name: str
     protocol: int = PROTOCOL_VERSION
+    node: str = ""  # the node that answered (trainers: see docs/protocol.md, Many nodes)
 
 
 class ParticipantView(msgspec.Struct, frozen=True, kw_only=True):
@@ -175,6 +203,7 @@ class Nudge(_ServerMessage, frozen=True, kw_only=True, tag="nudge"):
     at: float
     evidence: dict[str, float | int | str] = {}
     show_s: float | None = None  # how long the overlay shows it (playbook pacing.toast_s)
+    session: str = ""  # the call it belongs to (set by the session core on every event)
 
 
 class Word(msgspec.Struct, frozen=True, kw_only=True):
@@ -193,6 +222,7 @@ class Transcript(_ServerMessage, frozen=True, kw_only=True, tag="transcript"):
     words: tuple[Word, ...] = ()
     question: Literal["open", "closed"] | None = None  # rep finals: the question's kind
     tip: str | None = None  # e.g. the rephrasing tip for a "why" question
+    session: str = ""
 
 
 class ChecklistEntry(msgspec.Struct, frozen=True, kw_only=True):
@@ -207,6 +237,7 @@ class Checklist(_ServerMessage, frozen=True, kw_only=True, tag="checklist"):
     """The playbook's topics and which were covered (an extension of v1)."""
 
     items: tuple[ChecklistEntry, ...]
+    session: str = ""
 
 
 class TalkShare(msgspec.Struct, frozen=True, kw_only=True):
@@ -232,6 +263,7 @@ class Metrics(_ServerMessage, frozen=True, kw_only=True, tag="metrics"):
     questions: QuestionCounts = QuestionCounts()
     wpm: float | None = None
     fillers: int = 0
+    session: str = ""
 
 
 class AudioCheck(_ServerMessage, frozen=True, kw_only=True, tag="audio_check"):
@@ -250,11 +282,61 @@ class AudioCheck(_ServerMessage, frozen=True, kw_only=True, tag="audio_check"):
     reliable: bool
     text: str  # plain words in the session's language, for the page
     at: float
+    session: str = ""
 
 
 class Report(_ServerMessage, frozen=True, kw_only=True, tag="report"):
     session: str
     url: str
+
+
+CallStatus = Literal["waiting", "live", "paused", "ended", "lost"]
+
+
+class CallSummary(_ServerMessage, frozen=True, kw_only=True, tag="call"):
+    """One line of the trainer's grid (docs/protocol.md, Trainers).
+
+    A private call (rep and customer did not both grant `trainer_view`) carries only
+    `session`, `node`, `status` and `created_at`.
+    """
+
+    session: str
+    node: str = ""
+    private: bool = False
+    status: CallStatus
+    created_at: float  # wall time, seconds since the epoch
+    at: float = 0.0  # audio time analysed
+    title: str = ""
+    language: str = "en"
+    participants: tuple[ParticipantView, ...] = ()
+    talk: TalkShare | None = None
+    talk_window: TalkShare | None = None
+    target_rep_share: float | None = None
+    last_nudge: Nudge | None = None
+    checklist_done: int = 0
+    checklist_total: int = 0
+    warnings: tuple[str, ...] = ()  # rules that fired 3 times or more
+    whispers: tuple[str, ...] = ()  # the playbook's quick lines, in the call's language
+
+
+class NodeView(msgspec.Struct, frozen=True, kw_only=True):
+    node: str
+    online: bool
+
+
+class Cluster(_ServerMessage, frozen=True, kw_only=True, tag="cluster"):
+    """The nodes a trainer's dashboard hears of, and whether the bus between them is up."""
+
+    mqtt: Literal["connected", "reconnecting", "off"]
+    nodes: tuple[NodeView, ...] = ()
+
+
+class NodePresence(msgspec.Struct, frozen=True, kw_only=True):
+    """A node's retained presence on MQTT (`sparring/v1/nodes/{node}`)."""
+
+    node: str
+    online: bool
+    at: float = 0.0
 
 
 class ErrorMessage(_ServerMessage, frozen=True, kw_only=True, tag="error"):
@@ -273,4 +355,6 @@ ServerMessage = (
     | ErrorMessage
     | Checklist
     | AudioCheck
+    | CallSummary
+    | Cluster
 )

@@ -21,6 +21,7 @@ from websockets.exceptions import ConnectionClosed
 from models import codec
 from models.errors import (
     BadToken,
+    Forbidden,
     FrameTooBig,
     HelloRequired,
     NotAllowedNow,
@@ -38,6 +39,8 @@ from models.wire import (
     Role,
     RoleTokens,
     ServerMessage,
+    Unwatch,
+    Watch,
     Welcome,
     Whisper,
 )
@@ -214,6 +217,8 @@ class LiveConnection:
                 carry_out(session, session.end(pid, wall))
             case Whisper():
                 carry_out(session, session.whisper(pid, message.text))
+            case Watch() | Unwatch():
+                raise Forbidden("only a trainer signed in with the trainer key may watch calls")
             case Hello() | Create():
                 raise NotAllowedNow(f"{message.__struct_config__.tag} after hello")
 

@@ -251,16 +251,19 @@ async def test_ws_anything_before_hello_closes_1008(server, bystander, open_ws, 
 
 
 @pytest.mark.parametrize(
-    "unknown",
-    [{"type": "dance", "steps": 3}, {"type": "watch", "session": "0123456789abcdef"}],
-    ids=["dance", "watch"],  # watch: a trainer message this server has no use for
+    ("unknown", "code"),
+    [
+        ({"type": "dance", "steps": 3}, "unknown_type"),
+        ({"type": "watch", "session": "0123456789abcdef"}, "forbidden"),  # trainers only
+    ],
+    ids=["dance", "watch"],
 )
-async def test_ws_unknown_type_keeps_connection(server, bystander, open_ws, unknown):
+async def test_ws_unknown_type_keeps_connection(server, bystander, open_ws, unknown, code):
     created = await create_session(server.ws_url)
     ws, _ = await raw_joined(open_ws, created.tokens.rep, name="Anna")
     await ws.send(json.dumps(unknown))
     error = await recv(ws)
-    assert isinstance(error, ErrorMessage) and error.code == "unknown_type"
+    assert isinstance(error, ErrorMessage) and error.code == code
     await ws.send(json.dumps({"type": "consent", "granted": True, "scopes": ["coaching"]}))
     state = await recv(ws)
     assert isinstance(state, State)
