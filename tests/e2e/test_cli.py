@@ -13,11 +13,11 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from client.stream import Participant, create_session, read_audio
+from client.stream import Participant, Trainer, create_session, read_audio
 from server.app import Server
 from server.config import Config
 from tests.conftest import CALLS_DIR
-from tests.waiting import wait_for_blocking
+from tests.waiting import wait_for, wait_for_blocking
 
 SPARRING = [sys.executable, "-m", "client.cli"]
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,6 +63,37 @@ def test_cli_serve_prints_urls_serves_pages_and_stops_on_sigint() -> None:
         wait_for_blocking(healthy, 10, "the server answers /healthz with 200")
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as r:
             assert b"Sparring" in r.read()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+
+
+def test_cli_serve_generates_a_trainer_key_that_signs_in_and_names_its_node() -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [*SPARRING, "serve", "--port", str(port), "--model", "none", "--node", "Room B!"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+    )  # fmt: skip
+    try:
+        key = None
+        for _ in range(8):
+            readable, _, _ = select.select([proc.stdout], [], [], 10)
+            assert readable, "serve printed no trainer key within 10 s"
+            line = proc.stdout.readline()
+            if "trainer key:" in line:
+                key = line.split("trainer key:")[1].split()[0]
+                break
+        assert key and len(key) >= 20
+
+        async def sign_in() -> list:
+            async with Trainer(f"ws://127.0.0.1:{port}/v1/live", key) as tom:
+                await wait_for(lambda: len(tom.messages) >= 2, what="welcome and cluster")
+                created = await create_session(f"ws://127.0.0.1:{port}/v1/live")
+                return [*tom.messages, created]
+
+        welcome, _, created = asyncio.run(sign_in())
+        assert welcome.node == "room-b" and created.session.startswith("room-b.")
+        assert created.tokens.customer.startswith("room-b.")
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=10) == 0
