@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import queue
 import select
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import urllib.request
 from pathlib import Path
 
@@ -74,16 +76,15 @@ def test_cli_serve_generates_a_trainer_key_that_signs_in_and_names_its_node() ->
         [*SPARRING, "serve", "--port", str(port), "--model", "none", "--node", "Room B!"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
     )  # fmt: skip
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True).start()
     try:
         key = None
-        for _ in range(8):
-            readable, _, _ = select.select([proc.stdout], [], [], 10)
-            assert readable, "serve printed no trainer key within 10 s"
-            line = proc.stdout.readline()
+        while key is None:
+            line = lines.get(timeout=10)  # raises Empty: serve printed no trainer key
             if "trainer key:" in line:
                 key = line.split("trainer key:")[1].split()[0]
-                break
-        assert key and len(key) >= 20
+        assert len(key) >= 20
 
         async def sign_in() -> list:
             async with Trainer(f"ws://127.0.0.1:{port}/v1/live", key) as tom:
