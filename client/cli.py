@@ -1,4 +1,4 @@
-"""The `sparring` command: serve, join, demo."""
+"""The `sparring` command: serve, join, demo, report."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import re
 import signal
 import socket
 import sys
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from models import codec
 from models.errors import SparringError
@@ -150,6 +150,54 @@ def _demo(args: argparse.Namespace) -> int:
     )
 
 
+def _report(args: argparse.Namespace) -> int:
+    """Prints a call's report: the scorecard readably, or with --json the raw JSON."""
+    import urllib.error
+    import urllib.request
+
+    import msgspec
+
+    from models.report import SessionReport, SharedReport
+    from models.scorecard import Scorecard
+    from server.render import names_of, report_text
+
+    server = args.server if "://" in args.server else f"http://{args.server}"
+    parts = urlsplit(server)
+    scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
+    path = f"/v1/sessions/{quote(args.id, safe='')}/report"
+    url = urlunsplit((scheme, parts.netloc, path, "", ""))
+    request = urllib.request.Request(
+        url, headers={"Authorization": f"Bearer {token_of(args.token)}", "Accept": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=args.timeout) as response:
+            body = response.read()
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            print(f"sparring: no report of call {args.id} for this token", file=sys.stderr)
+            return 1
+        print(f"sparring: {url} answered {exc.code} {exc.reason}", file=sys.stderr)
+        return 2
+    except (urllib.error.URLError, OSError) as exc:
+        print(f"sparring: cannot reach {args.server}: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(body.decode())
+        return 0
+    try:
+        raw = msgspec.json.decode(body)
+        kind = SessionReport if "talk" in raw else SharedReport
+        report = msgspec.convert(raw, kind)
+        scorecard = (
+            msgspec.convert(raw["scorecard"], Scorecard) if raw.get("scorecard") else None
+        )
+    except (msgspec.ValidationError, msgspec.DecodeError, TypeError) as exc:
+        print(f"sparring: the server sent a report this client cannot read: {exc}", file=sys.stderr)
+        return 2
+    print(report_text(report, scorecard, names=names_of(report)), end="")
+    return 0
+
+
 def _node_name(text: str) -> str:
     """A node name as ids, tokens and MQTT topics can carry it: [a-z0-9-], 1-32 long."""
     name = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")[:32]
@@ -215,6 +263,14 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--model", default="auto", help="auto | tiny.en | base | PATH | none")
     demo.add_argument("--no-color", action="store_true")
     demo.set_defaults(func=_demo)
+
+    report = sub.add_parser("report", help="print a call's report and scorecard")
+    report.add_argument("id", help="the call's session id")
+    report.add_argument("--token", required=True, help="a join token or link, or the trainer key")
+    report.add_argument("--server", default="http://127.0.0.1:8765", help="http://host:port")
+    report.add_argument("--json", action="store_true", help="print the raw JSON")
+    report.add_argument("--timeout", type=float, default=10.0, help="seconds to wait")
+    report.set_defaults(func=_report)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

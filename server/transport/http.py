@@ -6,7 +6,6 @@ no hub and no session: it gets a `Site` with what each route needs.
 
 from __future__ import annotations
 
-import html
 import mimetypes
 import re
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from websockets.http11 import Request, Response
 
 from models import codec
 from models.report import SessionReport, SharedReport
+from server.render import names_of, report_page
 
 _STATIC_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 _REPORT_PATH = re.compile(r"^/v1/sessions/([0-9a-f]{1,64})/report$")
@@ -128,119 +128,6 @@ def _report(
         "Accept", ""
     )
     if wants_html:
-        return respond(
-            HTTPStatus.OK, render_report_html(report).encode(), "text/html; charset=utf-8"
-        )
+        page = report_page(report, None, names=names_of(report))
+        return respond(HTTPStatus.OK, page.encode(), "text/html; charset=utf-8")
     return respond(HTTPStatus.OK, codec.encode(report), "application/json")
-
-
-def _language_html(report: SessionReport) -> str:
-    """The language part of the scorecard; empty without recognition."""
-    lang = report.language_report
-    if lang is None:
-        return ""
-    e = html.escape
-    yes_no = {True: "yes", False: "not yet"}
-    items = "".join(
-        f"<li>{'✔' if c.done else '✘'} {e(c.label)}"
-        + (
-            f" <small>({c.at:.0f}s, {e(c.speaker or '')})</small>"
-            if c.done and c.at is not None
-            else ""
-        )
-        + "</li>"
-        for c in lang.checklist
-    )
-    wpm = "—" if lang.wpm is None else f"{lang.wpm:.0f}"
-    rate = "—" if lang.questions_per_10_min is None else f"{lang.questions_per_10_min:.1f}"
-    return (
-        "<h2>What was said</h2>"
-        f"<p>Questions: {lang.questions.open} open, {lang.questions.closed} closed"
-        f" ({rate} per 10 min; {lang.why_questions} “why”) · summaries {lang.summaries}"
-        f" · follow-up questions {lang.follow_ups} · pace {wpm} wpm"
-        f" · fillers {lang.fillers} ({lang.filler_share * 100:.1f}% of words)</p>"
-        f"<p>Structure: opening {yes_no[lang.opening]} · summary at the close"
-        f" {yes_no[lang.closing_summary]} · next step {yes_no[lang.next_step]}</p>"
-        f"<ul>{items}</ul>"
-    )
-
-
-def render_report_html(report: SessionReport | SharedReport) -> str:
-    """A plain, printable scorecard page."""
-    if isinstance(report, SharedReport):
-        return render_shared_report_html(report)
-    e = html.escape
-    rows = "".join(
-        f"<tr><td>{n.at:.0f}s</td><td>{e(n.rule)}</td><td>{e(n.text)}</td></tr>"
-        for n in report.nudges
-    )
-    ledger = _ledger_html(report)
-    lines = _transcript_html(report)
-    checks = "".join(
-        f"<li>{c.at:.0f}s · {e(c.speaker)}'s microphone: {e(c.text)}</li>"
-        for c in report.audio_checks
-    )
-    audio = (
-        f"<h2>Microphones</h2><ul>{checks}</ul>"
-        "<p><small>Talk time counts each party's own voice only: what a microphone heard of "
-        "the other party or of people nearby was left out.</small></p>"
-        if checks
-        else ""
-    )
-    gap = "—" if report.mean_response_gap_s is None else f"{report.mean_response_gap_s:.2f} s"
-    language = _language_html(report)
-    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>Sparring report: {e(report.title or report.session)}</title>
-<style>body{{font:15px/1.4 system-ui,sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem}}
-table{{border-collapse:collapse;width:100%}}td,th{{border-bottom:1px solid #ddd;padding:.3rem;text-align:left}}</style>
-</head><body><h1>{e(report.title or "Practice call")}</h1>
-<p>Session {e(report.session)} · {report.duration_s:.0f} s analysed · status {e(report.status)}</p>
-<h2>Talk time</h2><p>Rep {report.talk.rep * 100:.0f}% · customer {report.talk.customer * 100:.0f}%
-· longest monologue {report.longest_monologue_s:.0f} s · interruptions {len(report.interruptions)}
-· mean response gap {gap}</p>
-{audio}
-{language}
-<h2>Nudges</h2><table><tr><th>at</th><th>rule</th><th>text</th></tr>{rows}</table>
-<h2>Transcript</h2>{lines or "<p>None kept.</p>"}
-<h2>Consent ledger</h2><table><tr><th>at</th><th>role</th><th>name</th><th>what</th><th>scopes</th><th>on behalf</th></tr>{ledger}</table>
-</body></html>"""
-
-
-_STYLE = (
-    "<style>body{font:15px/1.4 system-ui,sans-serif;max-width:48rem;margin:2rem auto;"
-    "padding:0 1rem}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid "
-    "#ddd;padding:.3rem;text-align:left}</style>"
-)
-
-
-def _transcript_html(report: SessionReport | SharedReport) -> str:
-    e = html.escape
-    return "".join(
-        f"<p><b>{e(t.speaker)}</b> <small>{t.start:.1f}s</small> {e(t.text)}</p>"
-        for t in report.transcript
-    )
-
-
-def _ledger_html(report: SessionReport | SharedReport) -> str:
-    e = html.escape
-    return "".join(
-        f"<tr><td>{c.audio_time_s:.1f}s</td><td>{e(c.role.value)}</td><td>{e(c.name)}</td>"
-        f"<td>{'granted' if c.granted else 'withdrew'}</td><td>{e(', '.join(c.scopes))}</td>"
-        f"<td>{e(c.on_behalf_of or '')} {e('by ' + c.given_by if c.on_behalf_of else '')}</td></tr>"
-        for c in report.consent
-    )
-
-
-def render_shared_report_html(report: SharedReport) -> str:
-    """What a customer or observer may read: the call, its consent record, maybe the words."""
-    e = html.escape
-    lines = _transcript_html(report)
-    transcript = f"<h2>Transcript</h2>{lines}" if lines else ""
-    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>Sparring report: {e(report.title or report.session)}</title>{_STYLE}
-</head><body><h1>{e(report.title or "Practice call")}</h1>
-<p>Session {e(report.session)} · {report.duration_s:.0f} s analysed · status {e(report.status)}</p>
-<p><em>{e(report.withheld)}</em></p>
-{transcript}
-<h2>Consent ledger</h2><table><tr><th>at</th><th>role</th><th>name</th><th>what</th><th>scopes</th><th>on behalf</th></tr>{_ledger_html(report)}</table>
-</body></html>"""

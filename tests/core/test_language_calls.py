@@ -126,10 +126,10 @@ def test_language_closed_fast_call_gets_open_question_summarize_and_pace(name: s
 
 
 def test_language_report_scorecard_shows_what_was_said() -> None:
-    from server.transport.http import render_report_html
+    from server.render import names_of, report_page
 
     session, _, _ = run_call("good")
-    page = render_report_html(session.report())
+    page = report_page(session.report(), None, names=names_of(session.report()))
     assert "What was said" in page and "open" in page
     assert "✔ Budget" in page or "✔ Next step" in page
 
