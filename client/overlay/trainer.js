@@ -347,14 +347,14 @@ function renderPerson(node, p, role) {
   if (node.dataset.key === key) return;
   node.dataset.key = key;
   if (!info) {
-    node.replaceChildren(h('span', { class: 'tick no', 'aria-hidden': 'true' }), h('span', { class: 'who muted', text: roleName(role) }), h('span', { class: 'scopes', text: tr('notJoinedYet') }));
+    node.replaceChildren(h('span', { class: 'tick no', 'aria-hidden': 'true' }), h('span', { class: 'who muted', text: roleName(role) }), h('span', { class: 'p-scopes', text: tr('notJoinedYet') }));
     return;
   }
   node.replaceChildren(
     h('span', { class: `tick ${info.ok ? 'yes' : 'no'}`, 'aria-hidden': 'true', text: info.ok ? '✓' : '' }),
     h('span', { class: 'who', text: info.text }),
     h('span', { class: 'role', text: info.role }),
-    h('span', { class: 'scopes', text: info.detail, title: info.detail }));
+    h('span', { class: 'p-scopes', text: info.detail, title: info.detail }));
   node.setAttribute('title', `${info.text} (${info.role}): ${info.ok ? tr('consentYes') : tr('consentNo')}${info.detail ? ` — ${info.detail}` : ''}`);
 }
 
@@ -382,7 +382,7 @@ function renderRow(c) {
   li.classList.toggle('ended', ENDED.has(m.status));
   li.dataset.status = m.status || '';
   if (priv) {
-    setText(parts.private, `🔒 ${tr('privateCall', { t: minutesText(c) })}`);
+    setText(parts.private, `${tr('privateCall', { t: minutesText(c) })}`);
     renderStatus(parts.status, m.status);
     setAttr(btn, 'aria-label', `${tr('privateAria', { t: minutesText(c) })}, ${tr(`status_${m.status}`)}`);
     return;
@@ -444,7 +444,7 @@ function tick() {
   if (el.board.hidden && !D.detail) return;
   for (const c of D.calls.values()) {
     if (!c.row) continue;
-    if (c.msg.private) setText(c.row.parts.private, `🔒 ${tr('privateCall', { t: minutesText(c) })}`);
+    if (c.msg.private) setText(c.row.parts.private, `${tr('privateCall', { t: minutesText(c) })}`);
     else setText(c.row.parts.elapsed, elapsedText(c));
   }
   if (D.detail) {
@@ -530,7 +530,7 @@ function renderDetailHead() {
     return h('span', { class: 'person' },
       h('span', { class: `tick ${info.ok ? 'yes' : 'no'}`, 'aria-hidden': 'true', text: info.ok ? '✓' : '' }),
       h('span', { class: 'who', text: info.text }), h('span', { class: 'role', text: info.role }),
-      h('span', { class: 'scopes', text: info.detail }));
+      h('span', { class: 'p-scopes', text: info.detail }));
   }));
   // Whose words are not shown: a party without the transcript scope.
   const missing = ps.filter((p) => p.consented && Array.isArray(p.scopes) && !p.scopes.includes('transcript'));
@@ -565,7 +565,7 @@ function renderDetailNote() {
   el.detailNote.hidden = !text;
   el.detailNote.replaceChildren();
   if (text) {
-    el.detailNote.append(h('span', { 'aria-hidden': 'true', text: d.refused ? '🔒 ' : 'ℹ ' }), text);
+    el.detailNote.append(h('span', { 'aria-hidden': 'true', text: d.refused ? '⊘ ' : 'ℹ ' }), text);
     if (d.refused) el.detailNote.append(' ', h('code', { text: d.refused }));
   }
   el.detailBody.hidden = !!d.refused;
