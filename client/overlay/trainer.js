@@ -267,7 +267,9 @@ function onCall(msg) {
   }
   c.msg = msg;
   if (ENDED.has(msg.status)) {
-    if (c.endedAt === null) c.endedAt = c.seenRunning ? nowS() : (msg.created_at || 0) + (msg.at || 0);
+    // Seen running here: it stopped now. Seen only once done: its audio time, if any, says
+    // how long it ran (paused time aside); else, as far as we know, until now.
+    if (c.endedAt === null) c.endedAt = c.seenRunning || !(msg.at > 0) ? nowS() : (msg.created_at || 0) + msg.at;
   } else {
     c.seenRunning = true;
     c.endedAt = null;

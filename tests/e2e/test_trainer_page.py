@@ -496,3 +496,50 @@ async def test_observer_told_why_there_is_nothing_to_see():
             assert rep.live.is_set()  # the observer never paused the call
             await browser.close()
     assert not errors, errors
+
+
+async def test_cluster_reconnecting_banner_and_lost_call():
+    """What other nodes do cannot be staged on one server: the `cluster` and `call` lines a
+    multi-node desk sends are added to the real connection by the test. The banner says the
+    other nodes' calls are not updated; a lost call says so in words; both clear again."""
+    errors: list[str] = []
+    async with await _server() as srv, async_playwright() as pw:
+        base = srv.http_url.rstrip("/")
+        browser = await _launch(pw)
+        ctx, page = await _page(browser, errors, base, viewport=DESK)
+        routes: list = []
+
+        def route(ws):
+            ws.connect_to_server()
+            routes.append(ws)
+
+        await page.route_web_socket("**/v1/live", route)
+        await _sign_in(page, base)
+        await expect(page.locator("#board")).to_be_visible(timeout=T)
+        ws = routes[-1]
+        nodes = [{"node": "n1", "online": True}, {"node": "n2", "online": False}]
+        ws.send(json.dumps({"type": "cluster", "mqtt": "reconnecting", "nodes": nodes}))
+        banners = page.locator("#banners")
+        await expect(banners).to_contain_text(
+            "Reconnecting to the other nodes — calls on other nodes are not updated"
+        )
+        await expect(banners).to_contain_text("Node n2 is offline")
+        await expect(page.locator("#dash-nodes")).to_contain_text("n2 offline")
+        line = {
+            "type": "call",
+            "session": "n2.abc",
+            "node": "n2",
+            "status": "lost",
+            "created_at": time.time() - 125,
+            "title": "On the other node",
+            "participants": [],
+        }
+        ws.send(json.dumps(line))
+        card = page.locator('.call[data-session="n2.abc"]')
+        await expect(card.locator(".status-chip")).to_have_text("⚠Lost — node offline")
+        await expect(card.locator(".elapsed")).to_have_text(re.compile(r"^2:0\d$"))
+        ws.send(json.dumps({"type": "cluster", "mqtt": "connected", "nodes": nodes[:1]}))
+        await expect(banners).to_be_empty()
+        await ctx.close()
+        await browser.close()
+    assert not errors, errors
