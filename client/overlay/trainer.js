@@ -196,6 +196,7 @@ function onMessage(msg) {
     case 'call': onCall(msg); return detailEvent(msg);
     case 'cluster': return onCluster(msg);
     case 'error': return onError(msg);
+    case 'done': return onDone(msg);
     case 'state': case 'metrics': case 'nudge': case 'transcript':
     case 'checklist': case 'audio_check': case 'report':
       return detailEvent(msg);
@@ -244,6 +245,17 @@ function onError(msg) {
     return;
   }
   banner(`err-${code}`, 'error', tr('errorCode', { code, message: msg.message || '' }));
+}
+
+// The server answers each whisper in order: `done` when the rep has it, or an error.
+function onDone(msg) {
+  const d = D.detail;
+  if (msg.request !== 'whisper' || !d || !d.whisperPending || msg.session !== d.id) return;
+  const { text } = d.whisperPending;
+  d.whisperPending = null;
+  const t = new Date().toLocaleTimeString(LANG === 'nl' ? 'nl-NL' : 'en-GB', { hour: '2-digit', minute: '2-digit' });
+  el.whisperStatus.className = 'whisper-status sent';
+  el.whisperStatus.replaceChildren(h('span', { 'aria-hidden': 'true', text: '✓ ' }), tr('whisperSent', { t, text }));
 }
 
 function onCluster(msg) {
@@ -716,11 +728,8 @@ function sendWhisper(text) {
   if (!d || !text) return;
   if (!send({ type: 'whisper', session: d.id, text })) return;
   d.whisperPending = { text, at: Date.now() };
-  el.whisperStatus.className = 'whisper-status sent';
-  const t = new Date().toLocaleTimeString(LANG === 'nl' ? 'nl-NL' : 'en-GB', { hour: '2-digit', minute: '2-digit' });
-  el.whisperStatus.replaceChildren(h('span', { 'aria-hidden': 'true', text: '✓ ' }), tr('whisperSent', { t, text }));
-  // An error for it comes back at once if at all; after a moment, the next error is not about it.
-  setTimeout(() => { if (D.detail === d && d.whisperPending && Date.now() - d.whisperPending.at >= 3000) d.whisperPending = null; }, 3000);
+  el.whisperStatus.className = 'whisper-status';
+  el.whisperStatus.textContent = tr('whisperSending', { text });
 }
 
 function onWhisperSubmit(ev) {

@@ -273,6 +273,7 @@ async def test_trainer_watches_call_and_whispers_to_rep(pushy_wavs):
         await desk.locator("#whisper-text").fill(text)
         await desk.locator("#whisper-text").press("Enter")
         await expect(desk.locator("#whisper-status")).to_contain_text(text)
+        await expect(desk.locator("#whisper-status")).to_contain_text("Sent at")  # `done` came
         whisper = {"type": "whisper", "session": session_id, "text": text}
         assert whisper in desk_sent
 
