@@ -1,0 +1,87 @@
+"""Real outside programs for the tests: Mosquitto and nginx, each on its own loopback port.
+
+The tests start and kill their own processes (never a system service), so a broker outage
+is a real one. Imported as `tests.services`; the binaries come from Debian
+(`.ci/system-deps` installs them).
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.waiting import wait_for_blocking
+
+MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+START_TIMEOUT_S = 10.0
+
+
+def free_port() -> int:
+    """A loopback TCP port nobody listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def accepts(port: int) -> bool:
+    """Whether something listens on the loopback port."""
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def require(binary: str) -> None:
+    """Skips the test where the Debian package is missing (`.ci/system-deps` installs it)."""
+    if not Path(binary).exists():
+        pytest.skip(f"{binary} is not installed (.ci/system-deps)")
+
+
+class Mosquitto:
+    """One broker process on a fixed loopback port: started, killed, started again."""
+
+    def __init__(self, directory: Path, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.url = f"mqtt://127.0.0.1:{self.port}"
+        self.config = directory / "mosquitto.conf"
+        # No persistence: a restarted broker has forgotten every retained message, as a
+        # replaced broker would; the nodes must publish theirs again.
+        self.config.write_text(
+            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+        )
+        self.log = directory / "mosquitto.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Starts the broker and waits until it accepts connections."""
+        require(MOSQUITTO)
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [MOSQUITTO, "-c", str(self.config)], stdout=log, stderr=subprocess.STDOUT
+            )
+        wait_for_blocking(
+            lambda: accepts(self.port), START_TIMEOUT_S, f"mosquitto on port {self.port}", 0.02
+        )
+
+    def kill(self) -> None:
+        """Kills the broker at once (SIGKILL): an outage, not a shutdown."""
+        if self.process is not None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=START_TIMEOUT_S)
+            self.process = None
+
+    def stop(self) -> None:
+        """Ends the broker if it runs."""
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=START_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            self.process = None
