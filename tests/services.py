@@ -85,3 +85,55 @@ class Mosquitto:
                 self.process.kill()
                 self.process.wait()
             self.process = None
+
+
+class Nginx:
+    """nginx in the foreground on a loopback port, running a conf.d file such as docs/nginx.conf.
+
+    `addresses` replaces the file's upstream addresses (`10.0.0.11:8765` -> `127.0.0.1:PORT`);
+    its `listen 80;` becomes this instance's loopback port.
+    """
+
+    def __init__(self, directory: Path, site: str, addresses: dict[str, str]) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.directory = directory
+        for old, new in addresses.items():
+            site = site.replace(old, new)
+        site = site.replace("listen 80;", f"listen 127.0.0.1:{self.port};")
+        (directory / "site.conf").write_text(site)
+        temp = "\n".join(
+            f"  {kind}_temp_path {directory}/{kind};"
+            for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        )
+        self.config = directory / "nginx.conf"
+        self.config.write_text(
+            f"daemon off;\npid {directory}/nginx.pid;\nerror_log {directory}/error.log info;\n"
+            f"events {{ worker_connections 1024; }}\n"
+            f"http {{\n  access_log {directory}/access.log;\n{temp}\n"
+            f"  include {directory}/site.conf;\n}}\n"
+        )
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Checks the configuration, starts nginx and waits until it accepts connections."""
+        require(NGINX)
+        command = [NGINX, "-p", str(self.directory), "-e", str(self.directory / "error.log")]
+        command += ["-c", str(self.config)]
+        checked = subprocess.run([*command, "-t"], capture_output=True, text=True)
+        assert checked.returncode == 0, checked.stderr
+        self.process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+        wait_for_blocking(
+            lambda: accepts(self.port), START_TIMEOUT_S, f"nginx on port {self.port}", 0.02
+        )
+
+    def stop(self) -> None:
+        """Ends nginx (SIGTERM: a fast stop) if it runs."""
+        if self.process is not None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=START_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            self.process = None
