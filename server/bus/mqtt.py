@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import socket
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from urllib.parse import urlsplit
 
 import aiomqtt
 import msgspec
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from models import codec
 from models.wire import CallSummary, NodePresence, RelayedWhisper, ServerMessage, Transcript
@@ -37,9 +39,15 @@ RETRY_MAX_S = 30.0
 # A half-open connection is noticed after 1.5 keepalives; a killed process at once (its
 # socket closes), which is when the broker publishes the last will.
 KEEPALIVE_S = 15
-# QoS 1 publishes awaiting the broker's acknowledgement at once (paho's own default is 20);
-# more go out in order behind them, so a slow broker does not slow the sender to one per RTT.
+# Events are small and each should leave at once: Nagle's algorithm would hold one back
+# until the previous one is acknowledged (tens of ms with delayed ACKs).
+SOCKET_OPTIONS = ((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),)
+# Publishes awaiting the broker (QoS 1) or the socket (QoS 0) at once; more wait in order
+# behind them, so a remote broker does not slow the sender to one event per round trip.
 MAX_IN_FLIGHT = 20
+# MQTT 5's "no local": the broker does not send a node its own events back (half the
+# messages a hosting node would otherwise read and skip).
+SUBSCRIBE_OPTIONS = SubscribeOptions(qos=1, noLocal=True)
 # On a clean stop, how long the last events and the offline presence may take.
 STOP_FLUSH_S = 2.0
 
@@ -256,16 +264,20 @@ class MqttBus:
 
     def _new_client(self) -> aiomqtt.Client:
         will = aiomqtt.Will(node_topic(self.node), self._presence(online=False), qos=1, retain=True)
-        return aiomqtt.Client(
+        client = aiomqtt.Client(
             self.broker.host,
             self.broker.port,
+            protocol=aiomqtt.ProtocolVersion.V5,
             username=self.broker.username,
             password=self.broker.password,
             identifier=f"sparring-{self.node}-{secrets.token_hex(4)}",
             will=will,
             keepalive=KEEPALIVE_S,
+            socket_options=SOCKET_OPTIONS,
             tls_params=aiomqtt.TLSParameters() if self.broker.tls else None,
         )
+        client.pending_calls_threshold = MAX_IN_FLIGHT + 2  # it warns beyond; we cap below
+        return client
 
     async def _connected(self, client: aiomqtt.Client) -> None:
         """Presence first (so this node's own retained presence is fresh), then what was missed."""
@@ -273,8 +285,8 @@ class MqttBus:
         self._client = client
         for topic, payload in list(self._retained.items()):
             self._send_later(_Outgoing(topic, payload, 1, True, topic.rsplit("/", 1)[-1]))
-        await client.subscribe(SESSIONS_FILTER, qos=1)
-        await client.subscribe(NODES_FILTER, qos=1)
+        await client.subscribe(SESSIONS_FILTER, options=SUBSCRIBE_OPTIONS)
+        await client.subscribe(NODES_FILTER, options=SUBSCRIBE_OPTIONS)
         log.info("MQTT connected to %s:%s as node %s", *self.broker[:2], self.node)
         self._set_link("connected")
 
