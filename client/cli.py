@@ -6,7 +6,10 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
+import re
 import signal
+import socket
 import sys
 from urllib.parse import urlsplit, urlunsplit
 
@@ -43,6 +46,9 @@ def _serve(args: argparse.Namespace) -> int:
         language=args.language,
         public_url=args.public_url,
         filler_prompt={"auto": None, "on": True, "off": False}[args.filler_prompt],
+        trainer_key=args.trainer_key or os.environ.get("SPARRING_TRAINER_KEY") or None,
+        node=args.node,
+        mqtt=args.mqtt,
     )
 
     async def run() -> None:
@@ -51,6 +57,11 @@ def _serve(args: argparse.Namespace) -> int:
             print(f"  participant page: {srv.http_url}/", flush=True)
             print(f"  live WebSocket:   {srv.ws_url}", flush=True)
             print(f"  health, metrics:  {srv.http_url}/healthz  {srv.http_url}/metrics", flush=True)
+            print(f"  trainer page:     {srv.http_url}/trainer", flush=True)
+            if config.trainer_key is None:  # shown once: it exists only in this process
+                print(f"  trainer key:      {srv.app.trainer_key}  (generated)", flush=True)
+            if config.mqtt:
+                print(f"  node {config.node} on MQTT {config.mqtt}", flush=True)
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
@@ -139,6 +150,14 @@ def _demo(args: argparse.Namespace) -> int:
     )
 
 
+def _node_name(text: str) -> str:
+    """A node name as ids, tokens and MQTT topics can carry it: [a-z0-9-], 1-32 long."""
+    name = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")[:32]
+    if not name:
+        raise argparse.ArgumentTypeError(f"not a usable node name: {text!r}")
+    return name
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="sparring", description="Consent-first live conversation coach"
@@ -152,6 +171,19 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--model", default="tiny.en", help="tiny.en | base | PATH | none")
     serve.add_argument("--language", default="en", choices=["en", "nl", "auto"])
     serve.add_argument("--public-url", help="base URL for join links behind a proxy")
+    serve.add_argument(
+        "--trainer-key",
+        help="key trainers sign in with on /trainer (or SPARRING_TRAINER_KEY; default: generated)",
+    )
+    serve.add_argument(
+        "--node",
+        type=_node_name,
+        default=os.environ.get("SPARRING_NODE") or _node_name(socket.gethostname()),
+        help="this node's name, for many nodes behind one load balancer (default: host name)",
+    )
+    serve.add_argument(
+        "--mqtt", help="mqtt://host:port of the broker that joins the nodes (default: one node)"
+    )
     serve.add_argument(
         "--filler-prompt",
         choices=["auto", "on", "off"],

@@ -206,3 +206,69 @@ class Participant:
 
     def of_type(self, kind: type) -> list:
         return [m for m in self.messages if isinstance(m, kind)]
+
+
+@dataclass
+class Trainer:
+    """A trainer's connection: signed in with the trainer key, watching calls, whispering.
+
+    What the dashboard does, for scripts and tests: `async with Trainer(url, key) as t:
+    await t.watch("*")`; every message read lands in `messages`.
+    """
+
+    ws_url: str
+    key: str
+    name: str = "Trainer"
+    messages: list[ServerMessage] = field(default_factory=list)
+    closed: asyncio.Event = field(default_factory=asyncio.Event)
+    _ws: ClientConnection | None = None
+    _reader: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Trainer:
+        self._ws = await connect(self.ws_url, compression=None, max_size=1 << 22)
+        hello = Hello(trainer_key=self.key, name=self.name, client="sparring-py/0.1")
+        await self._ws.send(codec.encode(hello).decode())
+        self._reader = asyncio.create_task(self._read(), name=f"trainer[{self.name}].reader")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._ws is not None:
+            await self._ws.close()
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+
+    async def _read(self) -> None:
+        assert self._ws is not None
+        try:
+            async for data in self._ws:
+                self.messages.append(codec.decode_server(data))
+        except Exception:
+            pass
+        finally:
+            self.closed.set()
+
+    async def send_json(self, payload: object) -> None:
+        assert self._ws is not None
+        await self._ws.send(payload if isinstance(payload, str) else json.dumps(payload))
+
+    async def send_audio(self, frame: bytes) -> None:
+        assert self._ws is not None
+        await self._ws.send(frame)
+
+    async def watch(self, session: str = "*", events: str = "all") -> None:
+        await self.send_json({"type": "watch", "session": session, "events": events})
+
+    async def unwatch(self, session: str) -> None:
+        await self.send_json({"type": "unwatch", "session": session})
+
+    async def whisper(self, session: str, text: str) -> None:
+        await self.send_json({"type": "whisper", "session": session, "text": text})
+
+    def of_type(self, kind: type) -> list:
+        return [m for m in self.messages if isinstance(m, kind)]
+
+    def about(self, session: str) -> list[ServerMessage]:
+        """Every message that names `session`."""
+        return [m for m in self.messages if getattr(m, "session", None) == session]

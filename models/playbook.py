@@ -342,6 +342,18 @@ class ChecklistItem(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
             )
 
 
+class QuickWhisper(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """A line a trainer often whispers to a rep: one click on the dashboard's detail view."""
+
+    text: Texts
+
+    def __post_init__(self) -> None:
+        for language in LANGUAGES:
+            line = self.text.get(language)
+            if not line.strip() or len(line) > 200:
+                raise ValueError(f"text.{language} must be 1 to 200 characters, got {len(line)}")
+
+
 class Rules(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     talk_ratio: TalkRatioRule = TalkRatioRule()
     monologue: MonologueRule = MonologueRule()
@@ -363,8 +375,11 @@ class Playbook(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     pacing: Pacing = Pacing()
     rules: Rules = Rules()
     checklist: tuple[ChecklistItem, ...] = ()
+    whispers: tuple[QuickWhisper, ...] = ()
 
     def __post_init__(self) -> None:
+        if len(self.whispers) > 12:
+            raise ValueError(f"whispers: at most 12 quick lines, got {len(self.whispers)}")
         ids = [item.id for item in self.checklist]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
@@ -397,7 +412,7 @@ def parse_playbook(text: str, source: str = "<playbook>") -> Playbook:
     except msgspec.ValidationError as exc:
         message = str(exc)
         suffix = re.search(r"at `\$\.([^`]+)`", message)
-        prefix = re.match(r"^((?:rules|pacing|checklist)[\w.\[\]]*): ", message)
+        prefix = re.match(r"^((?:rules|pacing|checklist|whispers)[\w.\[\]]*): ", message)
         where = ""
         if suffix or prefix:
             path = (suffix or prefix).group(1)  # type: ignore[union-attr]

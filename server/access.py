@@ -7,6 +7,9 @@ core's audience policy.
 from __future__ import annotations
 
 import hmac
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 
 from models.report import SessionReport, SharedReport
 from server.core.hub import SessionHub
@@ -48,3 +51,42 @@ class ReportAccess:
         if self._trainer_key and same_secret(token, self._trainer_key):
             return session.report_for(None)
         return None
+
+
+# Wrong trainer keys one address may send before it must wait; then the wait doubles.
+FREE_TRIES = 5
+MAX_WAIT_S = 300.0
+_TRACKED_ADDRESSES = 10_000
+
+
+class KeyGuard:
+    """Slows down guessing of the trainer key, per client address.
+
+    After `FREE_TRIES` wrong keys an address waits 1 s, then 2, 4, … up to 5 minutes before
+    a key it sends is looked at again; a right key clears its record.
+
+    Args:
+        clock: Monotonic seconds.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._failures: OrderedDict[str, tuple[int, float]] = OrderedDict()  # n, last at
+
+    def wait_s(self, address: str) -> float:
+        """How long `address` must still wait before its next key is looked at."""
+        entry = self._failures.get(address)
+        if entry is None or entry[0] < FREE_TRIES:
+            return 0.0
+        failures, last_at = entry
+        lockout_s = min(MAX_WAIT_S, 2.0 ** (failures - FREE_TRIES))
+        return max(0.0, last_at + lockout_s - self._clock())
+
+    def failed(self, address: str) -> None:
+        failures, _ = self._failures.pop(address, (0, 0.0))
+        self._failures[address] = (failures + 1, self._clock())
+        while len(self._failures) > _TRACKED_ADDRESSES:
+            self._failures.popitem(last=False)
+
+    def succeeded(self, address: str) -> None:
+        self._failures.pop(address, None)

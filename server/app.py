@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import secrets
 import time
 from types import TracebackType
 
@@ -20,11 +21,14 @@ from models.playbook import Playbook, default_playbook, load_playbook
 from server.access import ReportAccess
 from server.asr.engine import Recognizer
 from server.asr.pool import AsrPool
+from server.bus import Bus
 from server.bus.local import LocalBus
 from server.config import Config
 from server.core.hub import SessionHub
+from server.desk import TrainerDesk
 from server.dispatch import Dispatcher
 from server.stats import AsrPoolCollector, Stats
+from server.trainers import Trainers
 from server.transport.http import Site, handle_http
 from server.transport.ws import LiveConnection, LiveSettings
 from server.voice import silero
@@ -50,22 +54,26 @@ class App:
             custom = load_playbook(config.playbook)
             playbooks["default"] = custom
             playbooks[custom.name] = custom
-        self.hub = SessionHub(playbooks, max_sessions=config.max_sessions)
+        self.hub = SessionHub(playbooks, max_sessions=config.max_sessions, node=config.node)
         if silero.available():  # faster-whisper ships the model; onnxruntime runs it
             self.hub.confirmer_factory = silero.SileroConfirmer
         self.asr = None
         self.recognizer: Recognizer | None = None
         self._janitor: asyncio.Task[None] | None = None
-        self.bus = LocalBus()
+        # Without a configured key, one is made for this process (the CLI prints it once).
+        self.trainer_key = config.trainer_key or secrets.token_urlsafe(18)
+        self.desk = TrainerDesk(config.node or "local")
+        self.bus: Bus = self._bus(config)
         self.stats = Stats()
         self.dispatch = Dispatcher(self.hub, self.bus)
+        self.trainers = Trainers(self.trainer_key, self.desk, self.hub, self.dispatch, self.bus)
         self.live = LiveSettings(
-            trainer_key=config.trainer_key,
+            trainer_key=self.trainer_key,
             default_language=config.language,
             public_url=config.public_url,
         )
         self.site = Site(
-            reports=ReportAccess(self.hub, config.trainer_key), metrics=self.stats.exposition
+            reports=ReportAccess(self.hub, self.trainer_key), metrics=self.stats.exposition
         )
         hub, stats, bus = self.hub, self.stats, self.bus
         stats.gauge("sparring_sessions", "Open sessions", lambda: len(hub.sessions))
@@ -83,8 +91,25 @@ class App:
             labels=("type",),
         )
 
+    def _bus(self, config: Config) -> Bus:
+        if not config.mqtt:
+            return LocalBus(self.desk)
+        from server.bus.mqtt import MqttBus  # the `mqtt` extra
+
+        hub = self.hub
+        return MqttBus(
+            config.mqtt,
+            config.node or "local",
+            self.desk,
+            hosts=lambda session_id: hub.get(session_id) is not None,
+            on_whisper=lambda whisper: self.trainers.apply_relayed(whisper),
+        )
+
     async def start(self) -> None:
-        """Loads the speech model (once per process) and starts the recognition pool."""
+        """Connects the bus, loads the speech model (once per process), starts recognition."""
+        start_bus = getattr(self.bus, "start", None)
+        if start_bus is not None:
+            await start_bus()  # returns at once: a broker that is down never stops a node
         if self.config.model.lower() == "none":
             self._janitor = asyncio.create_task(self._expire_abandoned(), name="app.janitor")
             return
@@ -127,15 +152,21 @@ class App:
             await asyncio.sleep(JANITOR_EVERY_S)
             for session in self.dispatch.expire_abandoned(time.time()):
                 log.info("session %s ended: nobody connected for an hour", session.id)
+            self.desk.expire()
 
     async def stop(self) -> None:
         if self._janitor is not None:
             self._janitor.cancel()
         if self.asr is not None:
             await self.asr.close()
+        stop_bus = getattr(self.bus, "stop", None)
+        if stop_bus is not None:
+            await stop_bus()
 
     async def handle(self, ws: ServerConnection) -> None:
-        await LiveConnection(ws, self.hub, self.dispatch, self.live, self.stats).run()
+        await LiveConnection(
+            ws, self.hub, self.dispatch, self.live, self.stats, self.trainers
+        ).run()
 
     def process_request(self, ws: ServerConnection, request: Request) -> Response | None:
         return handle_http(self.site, request)

@@ -12,7 +12,9 @@ class Config:
     playbook: str | None = None  # path to a TOML playbook; None: the shipped default
     model: str = "tiny.en"  # tiny.en | base | PATH | none
     language: str = "en"  # default session language when `create` names none
-    trainer_key: str | None = None
+    trainer_key: str | None = None  # None: the app generates one (App.trainer_key)
+    node: str = ""  # this node's name; ids and tokens start with "node." when set
+    mqtt: str | None = None  # mqtt://host:port of the broker that joins the nodes
     public_url: str | None = None  # base URL for join links, when behind a proxy
     max_sessions: int = 1000
     asr_workers: int | None = None

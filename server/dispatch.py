@@ -18,7 +18,7 @@ import numpy as np
 from models.recognition import SegmentRecognized
 from models.wire import Role, ServerMessage
 from server.asr.jobs import AsrJob, Recognition
-from server.bus.local import LocalBus
+from server.bus import Bus
 from server.core.hub import SessionHub
 from server.core.session import Outputs, Session
 
@@ -62,7 +62,7 @@ class Dispatcher:
     """
 
     def __init__(
-        self, hub: SessionHub, bus: LocalBus, *, clock: Callable[[], float] = time.monotonic
+        self, hub: SessionHub, bus: Bus, *, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self._hub = hub
         self._bus = bus

@@ -11,7 +11,7 @@ from websockets.asyncio.client import connect
 
 from models import codec
 from models.wire import Created, ErrorMessage, ServerMessage
-from server.access import same_secret
+from server.access import FREE_TRIES, MAX_WAIT_S, KeyGuard, same_secret
 from server.app import Server
 from server.config import Config
 
@@ -62,3 +62,22 @@ async def test_access_report_takes_the_trainer_key(server, http_get):
         assert status == 404, miss
         answers.add(body)
     assert len(answers) == 1
+
+
+def test_key_guard_lets_a_few_wrong_keys_through_then_doubles_the_wait() -> None:
+    now = [0.0]
+    guard = KeyGuard(clock=lambda: now[0])
+    for _ in range(FREE_TRIES):
+        assert guard.wait_s("10.0.0.1") == 0.0
+        guard.failed("10.0.0.1")
+    assert guard.wait_s("10.0.0.1") == 1.0
+    assert guard.wait_s("10.0.0.2") == 0.0, "per address"
+    now[0] += 1.0
+    assert guard.wait_s("10.0.0.1") == 0.0
+    guard.failed("10.0.0.1")
+    assert guard.wait_s("10.0.0.1") == 2.0
+    for _ in range(30):
+        guard.failed("10.0.0.1")
+    assert guard.wait_s("10.0.0.1") == MAX_WAIT_S
+    guard.succeeded("10.0.0.1")
+    assert guard.wait_s("10.0.0.1") == 0.0

@@ -222,4 +222,5 @@ def test_dispatch_expiry_cancels_recognition_of_abandoned_sessions(dispatch, hub
     assert dispatch.expire_abandoned(now=3700.0) == [old]
     assert log == [("cancel", old.id)]
     assert old.is_ended and fresh.id in hub.sessions
-    assert bus.published == {"state": 1}  # dashboards learn that the call ended
+    # Dashboards learn that the call ended: its grid line, private (nobody allowed more).
+    assert bus.published == {"call": 1}

@@ -7,6 +7,7 @@ never block the caller: coaching never waits on trainers.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import Literal, Protocol
 
@@ -33,6 +34,8 @@ class Listener(Protocol):
 
 class Bus(Protocol):
     """What the dispatcher and the trainer desk use of a bus."""
+
+    published: Counter[str]  # message type -> events published (for /metrics)
 
     def publish(self, session_id: str, message: ServerMessage) -> None:
         """Publishes an event the audience policy allows for trainers; never blocks."""

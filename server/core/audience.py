@@ -92,16 +92,26 @@ def _mask(p: Participant, kind: Kind, watched: bool) -> Mask | None:
 def publishes(roster: Roster, kind: Kind, *, final: bool = True, about: Role | None = None) -> bool:
     """Whether an event goes to trainers beyond this session (the bus, MQTT).
 
-    Only calls whose parties both allow trainer view are published; the end of a call is
-    published always, so that a dashboard can drop it. Partial transcripts stay local.
+    Only calls whose parties both allow trainer view are published (every call's
+    `call` line is, a private one as one line only: see `private`). Partial transcripts
+    stay local.
     """
-    if kind is Kind.STATE and roster.status is Status.ENDED:
-        return True
-    if kind is Kind.WHISPER or not roster.parties_grant(Scope.TRAINER_VIEW):
+    if kind is Kind.WHISPER or private(roster):
         return False
     if kind is Kind.TRANSCRIPT:
         return final and transcribes(roster, about)
     return True
+
+
+def private(roster: Roster) -> bool:
+    """Whether trainers may not look into the call: its `call` line says only that it exists.
+
+    While the call runs, rep and customer must both grant `trainer_view` now; once it has
+    ended (the parties gone), every grant they gave must have included it.
+    """
+    if roster.status is Status.ENDED:
+        return not roster.granted_throughout(Scope.TRAINER_VIEW)
+    return not roster.parties_grant(Scope.TRAINER_VIEW)
 
 
 def transcribes(roster: Roster, role: Role | None) -> bool:

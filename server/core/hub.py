@@ -40,8 +40,13 @@ class SessionHub:
         max_sessions: int = 1000,
         make_token: Callable[[], str] = _token,
         make_session_id: Callable[[], str] = _session_id,
+        node: str = "",
     ) -> None:
         self.playbooks = playbooks
+        # Ids and tokens start with "node." so that a load balancer can route a call's
+        # connections to the node that holds its audio (docs/protocol.md, Many nodes).
+        self.node = node
+        self._prefix = f"{node}." if node else ""
         self.max_sessions = max_sessions
         self.sessions: dict[str, Session] = {}
         self._ended: OrderedDict[str, Session] = OrderedDict()
@@ -71,7 +76,7 @@ class SessionHub:
             raise BadMessage(f"unknown playbook {msg.playbook!r}; known: {known}")
         if len(self.sessions) >= self.max_sessions:
             raise ServerBusy(f"this server holds its maximum of {self.max_sessions} sessions")
-        session_id = self._make_session_id()
+        session_id = self._prefix + self._make_session_id()
         language = msg.language if msg.language else default_language
         asr = self.transcribes is not None and (language == "auto" or self.transcribes(language))
         if language == "auto" and self.transcribes is not None and not self.transcribes("nl"):
@@ -84,9 +89,14 @@ class SessionHub:
             playbook=playbook,
             asr=asr,
             confirmer_factory=self.confirmer_factory,
+            node=self.node,
+            created_at=now,
         )
+        prefix = self._prefix
         tokens = RoleTokens(
-            rep=self._make_token(), customer=self._make_token(), observer=self._make_token()
+            rep=prefix + self._make_token(),
+            customer=prefix + self._make_token(),
+            observer=prefix + self._make_token(),
         )
         for role, token in (
             (Role.REP, tokens.rep),

@@ -18,7 +18,10 @@ from models.report import SessionReport, SharedReport
 from models.wire import (
     AudioCheck,
     AudioFormat,
+    CallSummary,
+    Checklist,
     Consent,
+    Metrics,
     Nudge,
     Report,
     Role,
@@ -28,7 +31,7 @@ from models.wire import (
     State,
     Transcript,
 )
-from server.core import audience, mic_check, reports
+from server.core import audience, mic_check, reports, summary
 from server.core.audience import Kind, Mask
 from server.core.coach import Coach
 from server.core.outputs import Outputs
@@ -43,6 +46,8 @@ __all__ = ["AsrRequest", "Outputs", "Session"]
 
 # Each microphone is checked every 2 audio seconds (attribution.MicStats: the last 20 s).
 MIC_CHECK_EVERY_S = 2
+# What changes a call's line on the trainer's grid (`call`).
+_SUMMARIZED = frozenset({Kind.STATE, Kind.METRICS, Kind.NUDGE, Kind.CHECKLIST})
 
 
 class Session:
@@ -60,8 +65,12 @@ class Session:
         asr: bool = False,
         attribution: bool = True,
         confirmer_factory: Callable[[], VoiceConfirmer] | None = None,
+        node: str = "",
+        created_at: float = 0.0,
     ) -> None:
         self.id = session_id
+        self.node = node
+        self.created_at = created_at  # wall time, for the trainer's "12 min"
         self.title = title
         self.language = language
         self.playbook = playbook
@@ -82,6 +91,8 @@ class Session:
 
     def _new_coach(self) -> None:
         self.coach = Coach(self.playbook, self.language)
+        self._last_metrics: Metrics | None = None
+        self._last_checklist: Checklist | None = None
         self.timeline.parties[Role.REP].prosody = self.coach.prosody
 
     # --- queries ------------------------------------------------------------------------
@@ -118,6 +129,28 @@ class Session:
             dropped_before_consent_s=round(self.dropped_before_consent_s, 3),
             title=self.title,
             language=self.language,
+        )
+
+    def summary(self) -> CallSummary:
+        """This call's line on the trainer's grid; private unless trainers may look in."""
+        status = self.roster.status
+        facts = summary.CallFacts(
+            session=self.id,
+            node=self.node,
+            created_at=self.created_at,
+            status="waiting" if status is Status.CREATED else status.value,  # type: ignore[arg-type]
+            at_s=self.at_s,
+            title=self.title,
+            language=self.language,
+            participants=tuple(p.view() for p in self.roster.participants.values()),
+            target_rep_share=self.playbook.rules.talk_ratio.threshold,
+        )
+        if audience.private(self.roster):
+            return summary.private_line(facts)
+        language = self.text_language()
+        whispers = tuple(w.text.get(language) for w in self.playbook.whispers)
+        return summary.summarize(
+            facts, self._last_metrics, self.coach.nudges, self._last_checklist, whispers
         )
 
     # --- commands -----------------------------------------------------------------------
@@ -233,8 +266,24 @@ class Session:
             raise Forbidden("only a trainer or an observer may whisper to the rep")
         if not audience.may_whisper(self.roster, pid):
             raise NotAllowedNow("agree to the terms of observing before you whisper")
+        return self._whisper(text, sender.name, Role.OBSERVER)
+
+    def trainer_whisper(self, name: str, text: str) -> Outputs:
+        """A trainer's manual nudge from the dashboard (signed in with the trainer key).
+
+        Raises:
+            NotAllowedNow: the call has ended.
+            Forbidden: rep and customer do not both allow trainer view.
+        """
+        if self.is_ended:
+            raise NotAllowedNow("this call has ended")
+        if audience.private(self.roster):
+            raise Forbidden("the rep and the customer did not both allow trainer view")
+        return self._whisper(text, name, Role.TRAINER)
+
+    def _whisper(self, text: str, name: str, by: Role) -> Outputs:
         out = Outputs()
-        nudge = self._nudge("manual", text, Severity.INFO, {"from": sender.name})
+        nudge = self._nudge("manual", text, Severity.INFO, {"from": name, "by": by.value})
         self._send(out, Kind.WHISPER, nudge)
         return out
 
@@ -256,6 +305,12 @@ class Session:
     def _send(
         self, out: Outputs, kind: Kind, msg: ServerMessage, about: Role | None = None
     ) -> None:
+        if getattr(msg, "session", None) == "":
+            msg = msgspec.structs.replace(msg, session=self.id)
+        if isinstance(msg, Metrics):
+            self._last_metrics = msg
+        elif isinstance(msg, Checklist):
+            self._last_checklist = msg
         plain: ServerMessage | None = None
         for pid, mask in audience.recipients(self.roster, kind, about):
             if mask is Mask.PLAIN:
@@ -266,6 +321,8 @@ class Session:
         final = not isinstance(msg, Transcript) or msg.final
         if audience.publishes(self.roster, kind, final=final, about=about):
             out.publish.append(msg)
+        if kind is Kind.STATE or (kind in _SUMMARIZED and not audience.private(self.roster)):
+            out.publish.append(self.summary())
 
     def _feed(self, role: Role, pcm: bytes, out: Outputs) -> None:
         self._request_asr(role, self.timeline.feed(role, pcm), out)
@@ -363,6 +420,7 @@ class Session:
                 reliable=v.reliable,
                 text=mic_check.text(v, about, to_self, language),
                 at=self.at_s,
+                session=self.id,
             )
             for pid, _ in audience.recipients(self.roster, Kind.AUDIO_CHECK, about):
                 if (self.roster.participants[pid].role is about) is to_self:
@@ -384,6 +442,7 @@ class Session:
             at=self.at_s,
             evidence=evidence,
             show_s=self.playbook.pacing.toast_s,
+            session=self.id,
         )
         self.coach.nudges.append(nudge)
         return nudge

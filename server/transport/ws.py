@@ -28,7 +28,9 @@ from models.errors import (
     SparringError,
 )
 from models.wire import (
+    ALL_SESSIONS,
     MAX_FRAME_BYTES,
+    ClientMessage,
     Consent,
     Create,
     Created,
@@ -89,6 +91,38 @@ class LiveStats(Protocol):
         ...
 
 
+class TrainerPort(Protocol):
+    """What a trainer's connection uses (`server.trainers.Trainers`)."""
+
+    def check_key(self, key: str, address: str) -> None:
+        """Raises a coded error for a wrong key, or for an address that must wait."""
+        ...
+
+    def seat(self, outbox: LiveConnection) -> None:
+        """Seats a signed-in trainer at the desk."""
+        ...
+
+    def leave(self, outbox: LiveConnection) -> None: ...
+
+    def whisper(self, name: str, message: Whisper) -> None:
+        """Sends a trainer's whisper to a call on any node (raises a coded error)."""
+        ...
+
+    @property
+    def desk(self) -> DeskPort: ...
+
+
+class DeskPort(Protocol):
+    """Watching calls (`server.desk.TrainerDesk`)."""
+
+    node: str
+
+    def watch(self, outbox: LiveConnection, session_id: str, *, everything: bool = True) -> None:
+        ...
+
+    def unwatch(self, outbox: LiveConnection, session_id: str) -> None: ...
+
+
 class LiveConnection:
     """One client connection: its participant, its outbox and its sequence numbers.
 
@@ -108,8 +142,11 @@ class LiveConnection:
         dispatch: Dispatcher,
         settings: LiveSettings,
         stats: LiveStats,
+        trainers: TrainerPort | None = None,
     ) -> None:
         self.ws = ws
+        self._trainers = trainers
+        self.trainer_name: str | None = None  # signed in with the trainer key
         self._hub = hub
         self._dispatch = dispatch
         self._settings = settings
@@ -197,6 +234,9 @@ class LiveConnection:
         if len(data) > MAX_FRAME_BYTES:
             raise FrameTooBig(f"text frame of {len(data)} bytes is over the 64 KiB limit")
         message = codec.decode_client(data)
+        if self.trainer_name is not None:
+            self._on_trainer(message, self.trainer_name)
+            return
         if self.session is None:
             match message:
                 case Create():
@@ -222,9 +262,29 @@ class LiveConnection:
             case Hello() | Create():
                 raise NotAllowedNow(f"{message.__struct_config__.tag} after hello")
 
+    def _on_trainer(self, message: ClientMessage, name: str) -> None:
+        trainers = self._trainers
+        assert trainers is not None
+        match message:
+            case Watch():
+                everything = message.events == "all"
+                trainers.desk.watch(self, message.session, everything=everything)
+            case Unwatch():
+                trainers.desk.unwatch(self, message.session)
+            case Whisper():
+                trainers.whisper(name, message)
+            case End():
+                self.close_soon(1000)
+            case Consent():
+                raise Forbidden("a trainer consents to nothing here: join with a token to take part")
+            case Hello() | Create():
+                raise NotAllowedNow(f"{message.__struct_config__.tag} after hello")
+
     def _on_audio(self, data: bytes, arrived_at: float) -> None:
         if len(data) > MAX_FRAME_BYTES:
             raise FrameTooBig(f"audio frame of {len(data)} bytes is over the 64 KiB limit")
+        if self.trainer_name is not None:
+            raise Forbidden("a trainer sends no audio")
         if self.session is None or self.pid is None:
             raise HelloRequired("send hello before audio")
         session = self.session
@@ -258,17 +318,48 @@ class LiveConnection:
 
     def _hello(self, message: Hello) -> None:
         if message.token is None:
-            raise BadToken("this server has no trainer dashboard yet; join with a token")
+            self._trainer_hello(message)
+            return
         session, role = self._hub.resolve(message.token)
         pid, out = session.join(role, message.name, message.audio)
         self.session, self.pid, self.role = session, pid, role
         self._dispatch.attach(pid, self)
         self.enqueue(
-            Welcome(session=session.id, role=role, name=session.roster.participants[pid].name)
+            Welcome(
+                session=session.id,
+                role=role,
+                name=session.roster.participants[pid].name,
+                node=session.node,
+            )
         )
         self._dispatch.carry_out(session, out)
 
+    def _trainer_hello(self, message: Hello) -> None:
+        trainers = self._trainers
+        if trainers is None:
+            raise BadToken("this server has no trainer access; join with a token")
+        assert message.trainer_key is not None
+        trainers.check_key(message.trainer_key, self._client_address())
+        name = message.name.strip() or "Trainer"
+        self.trainer_name = name
+        self.enqueue(
+            Welcome(session=ALL_SESSIONS, role=Role.TRAINER, name=name, node=trainers.desk.node)
+        )
+        trainers.seat(self)
+
+    def _client_address(self) -> str:
+        """The client's address; behind a reverse proxy on loopback, the one it forwards."""
+        peer = self.ws.remote_address
+        host = str(peer[0]) if peer else ""
+        request = self.ws.request
+        forwarded = request.headers.get("X-Forwarded-For") if request else None
+        if forwarded and host in ("127.0.0.1", "::1"):
+            return forwarded.split(",")[-1].strip()
+        return host
+
     def _left(self) -> None:
+        if self.trainer_name is not None and self._trainers is not None:
+            self._trainers.leave(self)
         session, pid = self.session, self.pid
         if session is None or pid is None:
             return

@@ -90,8 +90,12 @@ def test_audience_publishes_only_what_both_parties_let_trainers_see(rep, custome
     assert not audience.publishes(roster, Kind.TRANSCRIPT, final=False, about=Role.REP)
     rep_words = rep is not None and T in rep
     assert audience.publishes(roster, Kind.TRANSCRIPT, about=Role.REP) is (watched and rep_words)
+    assert audience.private(roster) is not watched
     roster.status = Status.ENDED
-    assert audience.publishes(roster, Kind.STATE)  # dashboards learn that a call ended
+    # An ended call stays as open to trainers as every grant of its parties was; a
+    # private one's end reaches them only as its one `call` line (session.summary()).
+    assert audience.publishes(roster, Kind.STATE) is watched
+    assert audience.private(roster) is not watched
 
 
 def test_audience_stereo_customer_receives_nothing() -> None:

@@ -244,6 +244,19 @@ def test_hub_ends_sessions_nobody_joined_or_everyone_left() -> None:
     assert hub.expire(now=10_000.0) == []  # someone is still connected to the other
 
 
+def test_hub_ids_and_tokens_name_the_node_for_load_balancers() -> None:
+    from models.wire import Create
+    from server.core.hub import SessionHub
+
+    hub = SessionHub({"default": default_playbook()}, node="n2")
+    session, tokens = hub.create(Create(), now=5.0)
+    assert session.id.startswith("n2.") and session.node == "n2" and session.created_at == 5.0
+    for token in (tokens.rep, tokens.customer, tokens.observer):
+        assert token.startswith("n2.") and len(token) > 30
+        assert hub.resolve(token)[0] is session
+    assert session.summary().node == "n2"
+
+
 def test_session_erase_starts_clean() -> None:
     # After an erase, session time restarts at 0: nothing of the erased call (cooldowns,
     # armed flags, the last nudge) may delay or shape the first nudge of what follows.

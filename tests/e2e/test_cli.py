@@ -5,19 +5,21 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import queue
 import select
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import urllib.request
 from pathlib import Path
 
-from client.stream import Participant, create_session, read_audio
+from client.stream import Participant, Trainer, create_session, read_audio
 from server.app import Server
 from server.config import Config
 from tests.conftest import CALLS_DIR
-from tests.waiting import wait_for_blocking
+from tests.waiting import wait_for, wait_for_blocking
 
 SPARRING = [sys.executable, "-m", "client.cli"]
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,6 +65,36 @@ def test_cli_serve_prints_urls_serves_pages_and_stops_on_sigint() -> None:
         wait_for_blocking(healthy, 10, "the server answers /healthz with 200")
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as r:
             assert b"Sparring" in r.read()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+
+
+def test_cli_serve_generates_a_trainer_key_that_signs_in_and_names_its_node() -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [*SPARRING, "serve", "--port", str(port), "--model", "none", "--node", "Room B!"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+    )  # fmt: skip
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True).start()
+    try:
+        key = None
+        while key is None:
+            line = lines.get(timeout=10)  # raises Empty: serve printed no trainer key
+            if "trainer key:" in line:
+                key = line.split("trainer key:")[1].split()[0]
+        assert len(key) >= 20
+
+        async def sign_in() -> list:
+            async with Trainer(f"ws://127.0.0.1:{port}/v1/live", key) as tom:
+                await wait_for(lambda: len(tom.messages) >= 2, what="welcome and cluster")
+                created = await create_session(f"ws://127.0.0.1:{port}/v1/live")
+                return [*tom.messages, created]
+
+        welcome, _, created = asyncio.run(sign_in())
+        assert welcome.node == "room-b" and created.session.startswith("room-b.")
+        assert created.tokens.customer.startswith("room-b.")
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=10) == 0
