@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import aiomqtt
 import pytest
-from mqtt_helpers import CONNECT_TIMEOUT_S, MakeNode, Recorder
+from mqtt_helpers import MakeNode, Recorder
 
 from models import codec
 from models.wire import (
@@ -31,12 +32,14 @@ from models.wire import (
     TalkShare,
 )
 from server.bus.mqtt import MqttBus, session_topic
-from tests.services import Mosquitto
+from tests.services import Mosquitto, free_port
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.mqtt
 
 ROOT = Path(__file__).resolve().parents[2]
+SPARRING = [sys.executable, "-m", "client.cli"]
+START_TIMEOUT_S = 30.0  # a node process: Python, numpy, the playbook
 # Reconnect backoff is 1 s, then 2 s, then 4 s: a broker back within a second is seen by then.
 RECONNECT_TIMEOUT_S = 10.0
 
@@ -313,16 +316,15 @@ async def test_mqtt_killed_node_goes_offline_through_its_last_will(
     broker: Mosquitto, make_node: MakeNode
 ) -> None:
     n2 = await make_node("n2")
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    script = ROOT / "tests" / "bus" / "mqtt_node.py"
+    port = free_port()
+    command = [*SPARRING, "serve", "--port", str(port), "--model", "none", "--node", "n9"]
+    command += ["--mqtt", broker.url, "--trainer-key", "k"]
     node = await asyncio.create_subprocess_exec(
-        sys.executable, str(script), broker.url, "n9", stdout=subprocess.PIPE, env=env, cwd=ROOT
-    )
+        *command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
     try:
-        assert node.stdout is not None
-        line = await asyncio.wait_for(node.stdout.readline(), CONNECT_TIMEOUT_S)
-        assert line.strip() == b"connected"
-        await wait_for(lambda: n2.seen.nodes.get("n9") is True, what="n9 online on n2")
+        await wait_for(lambda: n2.seen.nodes.get("n9") is True, START_TIMEOUT_S, "n9 online")
         node.kill()  # SIGKILL: no goodbye; the broker publishes the last will
         await wait_for(lambda: n2.seen.nodes.get("n9") is False, what="n9 offline on n2")
     finally:
@@ -331,6 +333,26 @@ async def test_mqtt_killed_node_goes_offline_through_its_last_will(
         await node.wait()
     found = await retained(broker, "sparring/v1/nodes/n9")
     assert b'"online":false' in found["sparring/v1/nodes/n9"]
+
+
+async def test_mqtt_stopped_node_says_it_is_offline(broker: Mosquitto, make_node: MakeNode) -> None:
+    n2 = await make_node("n2")
+    port = free_port()
+    command = [*SPARRING, "serve", "--port", str(port), "--model", "none", "--node", "n9"]
+    command += ["--mqtt", broker.url, "--trainer-key", "k"]
+    node = await asyncio.create_subprocess_exec(
+        *command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    try:
+        await wait_for(lambda: n2.seen.nodes.get("n9") is True, START_TIMEOUT_S, "n9 online")
+        node.send_signal(signal.SIGINT)
+        assert await asyncio.wait_for(node.wait(), START_TIMEOUT_S) == 0
+        await wait_for(lambda: n2.seen.nodes.get("n9") is False, what="n9 offline on n2")
+    finally:
+        if node.returncode is None:
+            node.kill()
+            await node.wait()
 
 
 async def test_mqtt_leftovers_of_an_earlier_run_are_cleared(
