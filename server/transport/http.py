@@ -23,7 +23,8 @@ from models.report import SessionReport, SharedReport
 from server.render import names_of, report_page
 
 _STATIC_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
-_REPORT_PATH = re.compile(r"^/v1/sessions/([0-9a-f]{1,64})/report$")
+# A session id, after its node's name and a dot when the server has one (`n1.4f2a…`).
+_REPORT_PATH = re.compile(r"^/v1/sessions/((?:[a-z0-9-]{1,32}\.)?[0-9a-f]{1,64})/report$")
 _SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",

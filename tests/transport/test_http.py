@@ -336,3 +336,19 @@ async def test_http_report_of_live_session(server, http_get, call_audio):
         report = json.loads(body)
         assert report["status"] == "waiting"
         assert report["consent"] == []
+
+
+async def test_http_report_of_a_node_prefixed_session() -> None:
+    # With --node (by default the host name), ids carry the node: `n1.4f2a…`.
+    from server.app import Server
+    from server.config import Config
+    from tests.conftest import _http_get
+
+    async with Server(Config(port=0, model="none", node="n1")) as server:
+        created = await create_session(server.ws_url, "Discovery")
+        assert created.session.startswith("n1.")
+        path = f"/v1/sessions/{created.session}/report?token={created.tokens.rep}"
+        status, _, body = await _http_get(server.http_url, path)
+        assert status == 200 and json.loads(body)["session"] == created.session
+        status, _, _ = await _http_get(server.http_url, path.replace("n1.", "n2.", 1))
+        assert status == 404
