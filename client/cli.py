@@ -52,6 +52,13 @@ def _serve(args: argparse.Namespace) -> int:
     )
 
     async def run() -> None:
+        # Signals are taken from the first moment: a stop asked for while the model loads
+        # is a clean stop (the bus says goodbye), not a traceback.
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
         async with Server(config) as srv:
             print(f"Sparring is listening on {srv.http_url}", flush=True)
             print(f"  participant page: {srv.http_url}/", flush=True)
@@ -62,11 +69,6 @@ def _serve(args: argparse.Namespace) -> int:
                 print(f"  trainer key:      {srv.app.trainer_key}  (generated)", flush=True)
             if config.mqtt:
                 print(f"  node {config.node} on MQTT {config.mqtt}", flush=True)
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                with contextlib.suppress(NotImplementedError):
-                    loop.add_signal_handler(sig, stop.set)
             await stop.wait()
             print("stopping", flush=True)
 

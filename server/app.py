@@ -110,6 +110,10 @@ class App:
         start_bus = getattr(self.bus, "start", None)
         if start_bus is not None:
             await start_bus()  # returns at once: a broker that is down never stops a node
+        if self.hub.confirmer_factory is not None:
+            # Load the second voice stage now, off the loop: its first load would stall
+            # every call on this node for a moment (bench/bench_mqtt.py found it).
+            await asyncio.get_running_loop().run_in_executor(None, self.hub.confirmer_factory)
         if self.config.model.lower() == "none":
             self._janitor = asyncio.create_task(self._expire_abandoned(), name="app.janitor")
             return
