@@ -27,14 +27,16 @@ CREATE TABLE calls (
     duration_audio_s DOUBLE PRECISION NOT NULL,
     rep_id TEXT REFERENCES reps (id) ON DELETE SET NULL,
     group_id TEXT REFERENCES groups (id) ON DELETE SET NULL,
+    scored_at DOUBLE PRECISION,
+    erased_at DOUBLE PRECISION,
+    erased_by TEXT,
     participants TEXT NOT NULL,  -- JSON: [{"role": ..., "name": ...}]
+    -- Blobs last: SQLite reads a row's columns in order, and walks a long blob's overflow
+    -- pages to reach any column after it.
     report {blob},  -- the whole report, as the core made it (transcript only where granted)
     customer_view {blob},
     observer_view {blob},
-    scorecard {blob},
-    scored_at DOUBLE PRECISION,
-    erased_at DOUBLE PRECISION,
-    erased_by TEXT
+    scorecard {blob}
 );
 CREATE INDEX calls_by_rep ON calls (rep_id, created_at);
 CREATE INDEX calls_by_group ON calls (group_id, created_at);
