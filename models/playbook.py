@@ -17,9 +17,9 @@ from typing import ClassVar
 import msgspec
 
 from models.errors import BadPlaybook
+from models.form import Section
+from models.texts import LANGUAGES, Texts
 from models.wire import Severity
-
-LANGUAGES = ("en", "nl")
 
 
 def _share(name: str, value: float) -> None:
@@ -39,16 +39,6 @@ class PhraseLists(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     nl: tuple[str, ...] = ()
 
     def get(self, language: str) -> tuple[str, ...]:
-        return self.nl if language == "nl" else self.en
-
-
-class Texts(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """A nudge text per language; `{placeholders}` are filled from the evidence."""
-
-    en: str
-    nl: str
-
-    def get(self, language: str) -> str:
         return self.nl if language == "nl" else self.en
 
 
@@ -376,8 +366,10 @@ class Playbook(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     rules: Rules = Rules()
     checklist: tuple[ChecklistItem, ...] = ()
     whispers: tuple[QuickWhisper, ...] = ()
+    form: tuple[Section, ...] = ()  # the evaluation form the scorecard follows
 
     def __post_init__(self) -> None:
+        self._check_form()
         if len(self.whispers) > 12:
             raise ValueError(f"whispers: at most 12 quick lines, got {len(self.whispers)}")
         ids = [item.id for item in self.checklist]
@@ -397,6 +389,30 @@ class Playbook(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
                         )
 
 
+    def _check_form(self) -> None:
+        """Every name a criterion refers to must exist: a rule, a checklist item."""
+        sections = [section.id for section in self.form]
+        criteria = [c.id for section in self.form for c in section.criteria]
+        for kind, ids in (("section", sections), ("criterion", criteria)):
+            repeated = sorted({i for i in ids if ids.count(i) > 1})
+            if repeated:
+                raise ValueError(f"form: {kind} ids must be unique; repeated: {', '.join(repeated)}")
+        rules = {r.value for r in RuleName}
+        topics = {item.id for item in self.checklist}
+        for i, section in enumerate(self.form):
+            for j, c in enumerate(section.criteria):
+                where = f"form[{i}].criteria[{j}]"
+                if c.rule is not None and c.rule not in rules:
+                    raise ValueError(
+                        f"{where}.rule: unknown rule {c.rule!r}; known: {', '.join(sorted(rules))}"
+                    )
+                if c.checklist is not None and c.checklist not in topics:
+                    known = ", ".join(sorted(topics)) or "none"
+                    raise ValueError(
+                        f"{where}.checklist: unknown checklist item {c.checklist!r}; known: {known}"
+                    )
+
+
 def parse_playbook(text: str, source: str = "<playbook>") -> Playbook:
     """Parses and validates a TOML playbook.
 
@@ -412,7 +428,7 @@ def parse_playbook(text: str, source: str = "<playbook>") -> Playbook:
     except msgspec.ValidationError as exc:
         message = str(exc)
         suffix = re.search(r"at `\$\.([^`]+)`", message)
-        prefix = re.match(r"^((?:rules|pacing|checklist|whispers)[\w.\[\]]*): ", message)
+        prefix = re.match(r"^((?:rules|pacing|checklist|whispers|form)[\w.\[\]]*): ", message)
         where = ""
         if suffix or prefix:
             path = (suffix or prefix).group(1)  # type: ignore[union-attr]
@@ -454,9 +470,13 @@ def _line_of(text: str, path: str) -> int | None:
         line = raw.split("#", 1)[0].strip()
         if line.startswith("[["):
             name = line.strip("[] ")
+            for nested in [k for k in array_counts if k.startswith(name + ".")]:
+                del array_counts[nested]  # a new [[form]] starts its [[form.criteria]] at 0
             array_counts[name] = array_counts.get(name, -1) + 1
-            table = [(part, None) for part in name.split(".")[:-1]]
-            table.append((name.split(".")[-1], array_counts[name]))
+            parts = name.split(".")
+            table = [
+                (part, array_counts.get(".".join(parts[: i + 1]))) for i, part in enumerate(parts)
+            ]
             here = table
         elif line.startswith("["):
             table = [(part.strip(), None) for part in line.strip("[] ").split(".")]

@@ -72,6 +72,7 @@ class Create(_Message, frozen=True, kw_only=True, tag="create"):
     language: Language = "en"
     playbook: str = "default"
     key: str | None = None
+    rep_token: str | None = None  # a rep's personal link: the call lands in their history
 
 
 class Hello(_Message, frozen=True, kw_only=True, tag="hello"):
@@ -134,8 +135,98 @@ class Unwatch(_Message, frozen=True, kw_only=True, tag="unwatch"):
     session: str
 
 
-ClientMessage = Create | Hello | Consent | End | Whisper | Watch | Unwatch
-CLIENT_TYPES = frozenset({"create", "hello", "consent", "end", "whisper", "watch", "unwatch"})
+VerdictName = Literal["good", "needs_work", "not_measured"]
+
+
+class Evaluate(_Message, frozen=True, kw_only=True, tag="evaluate"):
+    """Ticks on the call's evaluation form (issue 10): the rep's self-reflection after the
+    call (rep token; `skip` records a skipped one), a peer's (observer token, live or
+    after), or a trainer's (on a trainer connection, naming `session`)."""
+
+    token: str | None = None
+    session: str | None = None
+    ticks: dict[str, VerdictName] = {}
+    notes: dict[str, str] = {}
+    skip: bool = False
+
+    def __post_init__(self) -> None:
+        if len(self.ticks) > 100 or len(self.notes) > 100:
+            raise ValueError("at most 100 criteria")
+        for note in self.notes.values():
+            if len(note) > 500:
+                raise ValueError("a note must be at most 500 characters")
+
+
+class Erase(_Message, frozen=True, kw_only=True, tag="erase"):
+    """Deletes what is kept of an ended call, by any of its join tokens."""
+
+    token: str
+
+
+class Share(_Message, frozen=True, kw_only=True, tag="share"):
+    """The rep lets the customer read the call's report (rep token)."""
+
+    token: str
+    with_customer: bool = True
+
+
+class CreateGroup(_Message, frozen=True, kw_only=True, tag="create_group"):
+    """A trainer starts a training group (trainer connections only)."""
+
+    name: str
+
+    def __post_init__(self) -> None:
+        if not self.name.strip() or len(self.name) > 80:
+            raise ValueError("a group name must be 1 to 80 characters")
+
+
+class AddRep(_Message, frozen=True, kw_only=True, tag="add_rep"):
+    """A trainer adds a rep to a group; the answer carries the rep's personal link."""
+
+    group: str
+    name: str
+
+    def __post_init__(self) -> None:
+        if not self.name.strip() or len(self.name) > 80:
+            raise ValueError("a rep's name must be 1 to 80 characters")
+
+
+class ListGroups(_Message, frozen=True, kw_only=True, tag="list_groups"):
+    pass
+
+
+ClientMessage = (
+    Create
+    | Hello
+    | Consent
+    | End
+    | Whisper
+    | Watch
+    | Unwatch
+    | Evaluate
+    | Erase
+    | Share
+    | CreateGroup
+    | AddRep
+    | ListGroups
+)
+CLIENT_TYPES = frozenset(
+    {
+        "create",
+        "hello",
+        "consent",
+        "end",
+        "whisper",
+        "watch",
+        "unwatch",
+        "evaluate",
+        "erase",
+        "share",
+        "create_group",
+        "add_rep",
+        "list_groups",
+    }
+)
 
 
 class RelayedWhisper(msgspec.Struct, frozen=True, kw_only=True):
@@ -339,6 +430,41 @@ class NodePresence(msgspec.Struct, frozen=True, kw_only=True):
     at: float = 0.0
 
 
+class Done(_ServerMessage, frozen=True, kw_only=True, tag="done"):
+    """The answer to a request that has no other visible result (a whisper, `evaluate`,
+    `erase`, `share`), so that a page can tell its own request's success."""
+
+    request: Literal["whisper", "evaluate", "erase", "share"]
+    session: str
+
+
+class RepView(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    name: str
+
+
+class GroupView(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    name: str
+    reps: tuple[RepView, ...] = ()
+
+
+class Groups(_ServerMessage, frozen=True, kw_only=True, tag="groups"):
+    """The trainer's groups and their reps (answer to `list_groups` and `create_group`)."""
+
+    groups: tuple[GroupView, ...]
+
+
+class RepLink(_ServerMessage, frozen=True, kw_only=True, tag="rep_link"):
+    """A rep's personal link, shown once: it starts their calls and opens their history."""
+
+    rep: str
+    name: str
+    group: str
+    token: str
+    url: str
+
+
 class ErrorMessage(_ServerMessage, frozen=True, kw_only=True, tag="error"):
     code: str
     message: str
@@ -357,4 +483,7 @@ ServerMessage = (
     | AudioCheck
     | CallSummary
     | Cluster
+    | Done
+    | Groups
+    | RepLink
 )

@@ -3,84 +3,18 @@
 // transcript).
 // Wire protocol v1: one WebSocket at /v1/live; JSON text frames, binary PCM audio frames.
 
+import { LANG, applyStrings, fmtClock, fmtSeconds, pct, tr } from './i18n.js';
+
 const CLIENT = 'web/1.0';
 const NUDGE_SHOW_MS = 8000; // a nudge fades after ~8 s, unless it says otherwise (show_s)
 const NUDGE_FADE_MS = 1000;
 const MAX_TRANSCRIPT_LINES = 300;
+const MAX_HISTORY = 8; // the rep's overlay keeps the last nudges and whispers
 const SLOW_SEND_BYTES = 2 * 1024 * 1024; // audio queued in the socket before we warn
 
-const ROLE_LABEL = { rep: 'Rep', customer: 'Customer', observer: 'Observer', trainer: 'Trainer' };
-
-// The page's own words for the audio check, in English and Dutch, chosen by the browser's
-// language (navigator.languages). The server's audio_check `text` is in the session's language.
-const STRINGS = {
-  en: {
-    audioCheck: 'Audio check',
-    yourMic: 'Your microphone',
-    repMic: 'The rep’s microphone',
-    customerMic: 'The customer’s microphone',
-    yourMicShort: 'You',
-    repMicShort: 'Rep',
-    customerMicShort: 'Customer',
-    figuresPaused: 'figures paused',
-    notMeasurable: 'Not measurable now',
-    notMeasurableWhy: 'Talk share not measurable now ({who})',
-    nextNotice: 'Show the other microphone’s notice ({i} of {n})',
-    micChecking: 'Checking your microphone…',
-    micListening: 'Say a few words so we can check your microphone.',
-    micOk: 'Microphone OK',
-    micSilent: 'Your microphone is silent — is it muted, or is the wrong microphone selected?',
-    micQuiet: 'Your voice comes in very quietly — move closer to the microphone or turn up its input level.',
-    micClipping: 'Your microphone is overloaded (clipping) — turn its input level down or move back a little.',
-    micNoisy: 'Very noisy here — your voice barely stands out. Find a quieter spot or use a headset.',
-    noProblems: 'No audio problems heard',
-    issue_leak: 'This microphone also hears the other party — use a headset or move apart.',
-    issue_noise: 'Steady noise masks the voice on this microphone — find a quieter spot or use a headset.',
-    issue_background: 'Another conversation is heard nearby — move apart or use a headset.',
-    issue_quiet: 'The voice is too soft to measure — move closer to the microphone.',
-  },
-  nl: {
-    audioCheck: 'Geluidscontrole',
-    yourMic: 'Je microfoon',
-    repMic: 'De microfoon van de verkoper',
-    customerMic: 'De microfoon van de klant',
-    yourMicShort: 'Jij',
-    repMicShort: 'Verkoper',
-    customerMicShort: 'Klant',
-    figuresPaused: 'cijfers gepauzeerd',
-    notMeasurable: 'Nu niet meetbaar',
-    notMeasurableWhy: 'Spreektijd nu niet meetbaar ({who})',
-    nextNotice: 'Toon de melding van de andere microfoon ({i} van {n})',
-    micChecking: 'Je microfoon wordt gecontroleerd…',
-    micListening: 'Zeg iets, dan controleren we je microfoon.',
-    micOk: 'Microfoon OK',
-    micSilent: 'Je microfoon is stil — staat hij gedempt, of is de verkeerde microfoon gekozen?',
-    micQuiet: 'Je stem komt heel zacht binnen — ga dichter bij de microfoon of zet het invoerniveau hoger.',
-    micClipping: 'Je microfoon wordt overstuurd — zet het invoerniveau lager of ga iets verder weg.',
-    micNoisy: 'Heel veel lawaai hier — je stem valt nauwelijks op. Zoek een stillere plek of gebruik een headset.',
-    noProblems: 'Geen geluidsproblemen gehoord',
-    issue_leak: 'Deze microfoon hoort ook de ander — gebruik een headset of ga verder uit elkaar zitten.',
-    issue_noise: 'Constant geluid overstemt de stem op deze microfoon — zoek een stillere plek of gebruik een headset.',
-    issue_background: 'Er is een ander gesprek in de buurt te horen — ga verder uit elkaar of gebruik een headset.',
-    issue_quiet: 'De stem is te zacht om te meten — ga dichter bij de microfoon.',
-  },
-};
-const LANG = pickLang();
-
-function pickLang() {
-  const prefs = (navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language]) || [];
-  for (const l of prefs) {
-    const base = String(l || '').toLowerCase().split('-')[0];
-    if (base in STRINGS) return base;
-  }
-  return 'en';
-}
-
-/** The page's string `key` in the page's language, with `{name}` placeholders filled in. */
-function tr(key, vars = {}) {
-  const s = (STRINGS[LANG] && STRINGS[LANG][key]) || STRINGS.en[key] || key;
-  return s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
-}
+/** "Rep", "Customer", … in the page's language. */
+function roleLabel(r) { return tr(`role_${['rep', 'customer', 'observer', 'trainer'].includes(r) ? r : 'participant'}`); }
+function roleLower(r) { return tr(`roleLower_${['rep', 'customer', 'observer', 'trainer'].includes(r) ? r : 'participant'}`); }
 
 // Element references are taken once: the live panel may move into a picture-in-picture
 // window, where document.getElementById no longer finds it.
@@ -131,24 +65,11 @@ function h(tag, attrs = {}, ...children) {
   for (const c of children) n.append(c);
   return n;
 }
-function pct(x) { return `${Math.round(x * 100)}%`; }
-function fmtSeconds(s) {
-  if (typeof s !== 'number' || !isFinite(s)) return '—';
-  s = Math.round(s);
-  return s < 60 ? `${s} s` : `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
-}
-/** An audio time as m:ss, for time stamps ("0:22", "12:05"). */
-function fmtClock(s) {
-  if (typeof s !== 'number' || !isFinite(s) || s < 0) return '';
-  s = Math.round(s);
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
-}
-function roleLabel(r) { return ROLE_LABEL[r] || (r ? String(r) : 'Participant'); }
 
 /** Show a message that must not be missed. `key` replaces an earlier alert with the same key. */
 function alertMsg(kind, content, key) {
   if (key) for (const old of el.alerts.querySelectorAll(`[data-key="${key}"]`)) old.remove();
-  const close = h('button', { class: 'x', type: 'button', 'aria-label': 'Dismiss', text: '×' });
+  const close = h('button', { class: 'x', type: 'button', 'aria-label': tr('dismiss'), text: '×' });
   const body = h('div', { class: 'alert-body' });
   if (content instanceof Node) body.append(content); else body.textContent = content;
   const box = h('div', { class: `alert ${kind}` }, body, close);
@@ -169,8 +90,19 @@ function send(obj) {
   return false;
 }
 
+/** The live socket. A join token starts with its node's name and a dot ("n1.…"): the path
+ *  carries it, so that a load balancer sends every connection of a call to the node that
+ *  holds its audio (docs/protocol.md, Many nodes). */
 function wsUrl() {
-  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/live`;
+  const base = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/live`;
+  const node = nodeOf(S.token);
+  return node ? `${base}?node=${encodeURIComponent(node)}` : base;
+}
+
+function nodeOf(token) {
+  const t = String(token || '');
+  const dot = t.indexOf('.');
+  return dot > 0 ? t.slice(0, dot) : '';
 }
 
 function joinUrlFor(role) {
@@ -226,12 +158,12 @@ function onClosed(ev) {
   }
   const why = ev.reason ? `: ${ev.reason}` : '';
   if (!S.welcomed && !S.consentShown) {
-    alertMsg('error', `Could not join the call (connection closed, ${ev.code}${why}).`, 'conn');
+    alertMsg('error', tr('couldNotJoin', { code: ev.code, why }), 'conn');
     setFormsBusy(false);
     return;
   }
   renderIndicator({ live: false, disconnected: true });
-  alertMsg('error', `Connection closed (${ev.code}${why}). Analysis is off.`, 'conn');
+  alertMsg('error', tr('connClosed', { code: ev.code, why }), 'conn');
   hide(el.btnWithdraw, el.btnResume, el.pipWithdrawMirror);
   if (S.token) show(el.btnRejoin);
   setFormsBusy(false);
@@ -242,9 +174,9 @@ function checkSeq(msg) {
   if (S.lastSeq !== null && msg.seq !== S.lastSeq + 1) {
     const missed = msg.seq - S.lastSeq - 1;
     const what = missed > 0
-      ? `${missed} message${missed === 1 ? '' : 's'} from the server went missing (seq ${S.lastSeq} → ${msg.seq}).`
-      : `Messages arrived out of order (seq ${S.lastSeq} → ${msg.seq}).`;
-    alertMsg('warn', `${what} What you see may be incomplete.`, 'seq');
+      ? tr('missedMsgs', { n: missed, a: S.lastSeq, b: msg.seq })
+      : tr('outOfOrder', { a: S.lastSeq, b: msg.seq });
+    alertMsg('warn', `${what} ${tr('incomplete')}`, 'seq');
   }
   S.lastSeq = msg.seq;
 }
@@ -283,7 +215,7 @@ function onStart(ev) {
   if (!name || !title) return;
   if (S.stereo && !S.customerName) {
     el.startCustomerName.focus();
-    alertMsg('warn', 'Enter the customer’s name for one-device mode.', 'form');
+    alertMsg('warn', tr('enterCustomerName'), 'form');
     return;
   }
   clearAlert('form');
@@ -300,13 +232,13 @@ function onCreated(msg) {
   S.token = msg.tokens && msg.tokens.rep;
   S.role = 'rep';
   if (!S.token) {
-    alertMsg('error', 'The server created the call but sent no rep token.', 'conn');
+    alertMsg('error', tr('noRepToken'), 'conn');
     return;
   }
   el.linkCustomer.value = joinUrlFor('customer');
   el.linkObserver.value = joinUrlFor('observer');
   el.inviteCustomer.hidden = S.stereo; // the customer sits at this device
-  el.inviteH.textContent = S.stereo ? 'Invite an observer' : 'Invite your partner';
+  el.inviteH.textContent = S.stereo ? tr('inviteObserver') : tr('invitePartner');
   show(el.invite);
   send(helloMsg()); // continue as the rep on the same connection
 }
@@ -339,14 +271,14 @@ function onWelcome(msg) {
 function enterConsent() {
   hide(el.screenStart, el.screenJoin);
   setRoleUi();
-  el.consentRole.textContent = S.stereo ? 'rep, with the customer at this device' : roleLabel(S.role).toLowerCase();
+  el.consentRole.textContent = S.stereo ? tr('roleRepStereo') : roleLower(S.role);
   if (S.stereo) {
     show(el.consentStereo);
     if (!el.consentCustomerName.value) el.consentCustomerName.value = S.customerName;
   }
   el.consentMicNote.textContent = S.role === 'observer'
-    ? 'As an observer your microphone is not used.'
-    : 'Your microphone starts only after you agree.';
+    ? `${tr('micObserver')} ${tr('observerConsentNote')}`
+    : tr('micStartsAfter');
   S.consentShown = true;
   show(el.screenConsent);
   hide(el.screenLive);
@@ -387,7 +319,7 @@ function onDecline() {
   S.ended = true;
   try { S.ws && S.ws.close(1000, 'declined'); } catch { /* already closed */ }
   hide(el.screenConsent, el.invite);
-  alertMsg('info', 'You left the call. No audio was sent.', 'conn');
+  alertMsg('info', tr('youLeft'), 'conn');
 }
 
 function onWithdraw() {
@@ -397,7 +329,7 @@ function onWithdraw() {
   hide(el.btnWithdraw, el.pipWithdrawMirror);
   show(el.btnResume);
   // Until the server confirms, show paused right away: never claim analysis is on after a withdrawal.
-  renderIndicator({ live: false, waiting_for: [S.stereo ? 'rep and customer' : 'you'] });
+  renderIndicator({ live: false, waiting_for: [S.stereo ? tr('waitRepAndCustomer') : tr('waitYou')] });
 }
 
 function onResume() { enterConsent(); }
@@ -410,9 +342,8 @@ function setRoleUi() {
   const coached = isCoached();
   el.talk.hidden = !coached;
   el.stats.hidden = !coached;
-  el.btnEnd.textContent = S.role === 'rep' ? 'End call' : 'Leave';
-  el.legendRep = el.talk.querySelector('.legend span');
-  if (el.legendRep) el.legendRep.lastChild.textContent = S.role === 'rep' ? 'You' : 'Rep';
+  el.btnEnd.textContent = S.role === 'rep' ? tr('endCall') : tr('leave');
+  el.legendRep.textContent = S.role === 'rep' ? tr('you') : tr('rep');
   el.mic.hidden = S.role === 'observer';
 }
 
@@ -444,9 +375,10 @@ function renderState() {
   if (S.ended) renderIndicator({ live: false, ended: true });
   else renderIndicator({ ...msg, live: !!msg.live && S.consented });
   renderParticipants();
+  renderObserverNote();
   const dropped = msg.dropped_before_consent_s;
   if (typeof dropped === 'number' && dropped > 0) {
-    el.dropped.textContent = `${dropped.toFixed(1)} s of audio discarded unheard before everyone agreed.`;
+    el.dropped.textContent = tr('droppedAudio', { s: dropped.toFixed(1) });
     show(el.dropped);
   }
   // Keep the invite links in view until the customer has joined.
@@ -456,22 +388,48 @@ function renderState() {
   }
 }
 
+/** An observer sees what the parties' scopes allow; when that is nothing, the page says why. */
+function renderObserverNote() {
+  const note = el.observerNote;
+  if (S.role !== 'observer') { note.hidden = true; return; }
+  const party = (role) => S.participants.find((p) => p.role === role);
+  const refused = (p) => !!(p && p.consented && Array.isArray(p.scopes) && !p.scopes.includes('trainer_view'));
+  const noWords = (p) => !!(p && p.consented && Array.isArray(p.scopes) && p.scopes.includes('trainer_view') && !p.scopes.includes('transcript'));
+  const rep = party('rep');
+  const cust = party('customer');
+  const lines = [];
+  let kind = '';
+  if (refused(rep) && refused(cust)) { lines.push(tr('observerNothingBoth')); kind = 'nothing'; }
+  else if (refused(cust)) { lines.push(tr('observerNothingCustomer')); kind = 'nothing'; }
+  else if (refused(rep)) { lines.push(tr('observerNothingRep')); kind = 'nothing'; }
+  else {
+    if (noWords(cust)) lines.push(tr('observerNoTranscriptCustomer'));
+    if (noWords(rep)) lines.push(tr('observerNoTranscriptRep'));
+    if (lines.length) kind = 'partial';
+  }
+  const text = lines.join(' ');
+  if (note.textContent !== text) note.textContent = text;
+  note.hidden = !text;
+  note.dataset.kind = kind;
+  note.classList.toggle('nothing', kind === 'nothing');
+}
+
 function renderIndicator(st) {
   const ind = el.indicator;
   let text;
-  if (st.ended) text = 'Call ended — analysis off';
-  else if (st.disconnected) text = 'Disconnected — analysis off';
-  else if (st.live) text = 'Analysis ON';
+  if (st.ended) text = tr('callEndedOff');
+  else if (st.disconnected) text = tr('disconnectedOff');
+  else if (st.live) text = tr('analysisOn');
   else {
     const w = Array.isArray(st.waiting_for) ? st.waiting_for.filter(Boolean) : [];
-    text = w.length ? `Analysis paused — waiting for: ${w.join(', ')}` : 'Analysis paused';
+    text = w.length ? tr('analysisWaiting', { who: w.join(', ') }) : tr('analysisPaused');
   }
   ind.classList.toggle('on', !!st.live && !st.ended && !st.disconnected);
   ind.classList.toggle('off', !(st.live && !st.ended && !st.disconnected));
   if (el.indicatorText.textContent !== text) el.indicatorText.textContent = text;
-  const sub = st.live && !st.ended && !st.disconnected ? 'raw audio never stored' : '';
+  const sub = st.live && !st.ended && !st.disconnected ? tr('rawNeverStored') : '';
   if (el.indicatorSub.textContent !== sub) el.indicatorSub.textContent = sub;
-  if (S.pip) S.pip.document.title = st.live ? '● Analysis ON' : 'Analysis paused';
+  if (S.pip) S.pip.document.title = st.live ? `● ${tr('analysisOn')}` : tr('analysisPaused');
 }
 
 function renderParticipants() {
@@ -483,9 +441,9 @@ function renderParticipants() {
     const who = h('span', { class: 'who', text: p.name || roleLabel(p.role) });
     if (p.role === S.role && (p.name === S.name || !p.name)) who.classList.add('me');
     const role = h('span', { class: 'role', text: roleLabel(p.role) });
-    let status = yes ? 'consented' : 'no consent yet';
-    if (p.on_behalf) status = yes ? 'consented on the rep’s device' : 'on the rep’s device';
-    if (p.connected === false) status = yes ? 'offline' : 'not joined';
+    let status = yes ? tr('consented') : tr('noConsentYet');
+    if (p.on_behalf) status = yes ? tr('consentedOnDevice') : tr('onDevice');
+    if (p.connected === false) status = yes ? tr('offline') : tr('notJoined');
     const st = h('span', { class: 'st', text: status });
     const li = h('li', {}, tick, who, role, st);
     li.setAttribute('aria-label', `${p.name || roleLabel(p.role)}, ${roleLabel(p.role)}, ${status}`);
@@ -504,21 +462,21 @@ function share(obj) {
 function onMetrics(m) {
   const w = share(m.talk_window);
   const all = share(m.talk);
-  const me = S.role === 'rep' ? 'You' : 'Rep';
+  const me = S.role === 'rep' ? tr('you') : tr('rep');
   if (w !== null) {
     el.talkRep.style.width = pct(w);
     el.talkCust.style.width = pct(1 - w);
     S.talkText = {
-      label: `${me} ${pct(w)} · Customer ${pct(1 - w)}`,
-      aria: `Talk share, recent: ${me.toLowerCase()} ${pct(w)}, customer ${pct(1 - w)}`,
+      label: tr('talkLabel', { me, a: pct(w), b: pct(1 - w) }),
+      aria: tr('talkAria', { me: me.toLowerCase(), a: pct(w), b: pct(1 - w) }),
     };
     renderTalkLabel();
   }
   if (all !== null) {
     el.talkRepAll.style.width = pct(all);
     el.talkCustAll.style.width = pct(1 - all);
-    el.talkAllLabel.textContent = `whole call: ${me.toLowerCase()} ${pct(all)}`;
-    el.talkBarAll.setAttribute('aria-label', `Talk share, whole call: ${me.toLowerCase()} ${pct(all)}, customer ${pct(1 - all)}`);
+    el.talkAllLabel.textContent = tr('wholeCallLabel', { me: me.toLowerCase(), a: pct(all) });
+    el.talkBarAll.setAttribute('aria-label', tr('wholeCallAria', { me: me.toLowerCase(), a: pct(all), b: pct(1 - all) }));
   }
   el.talk.dataset.updated = String(m.at ?? Date.now());
   if ('longest_monologue_s' in m) el.statMonologue.textContent = fmtSeconds(m.longest_monologue_s);
@@ -544,7 +502,7 @@ function renderTalkLabel() {
     el.talk.dataset.measurable = 'false';
   } else {
     label = S.talkText ? S.talkText.label : '—';
-    aria = S.talkText ? S.talkText.aria : 'Talk share not measured yet';
+    aria = S.talkText ? S.talkText.aria : tr('talkNotYet');
     el.talk.dataset.measurable = 'true';
   }
   if (el.talkLabel.textContent !== label) el.talkLabel.textContent = label;
@@ -771,15 +729,15 @@ function onChecklist(msg) {
   if (!items.length) { hide(el.checklist); return; }
   const done = items.filter((i) => i.done).length;
   el.checklistCount.textContent = `${done}/${items.length}`;
-  el.checklist.setAttribute('aria-label', `Checklist: ${done} of ${items.length} covered`);
+  el.checklist.setAttribute('aria-label', tr('checklistAria', { done, total: items.length }));
   el.checklist.classList.toggle('complete', done === items.length);
   const ticks = [];
   const rows = [];
   for (const item of items) {
     const label = String(item.label || item.id || '');
     const at = item.done ? fmtClock(item.at) : '';
-    const who = item.speaker === 'customer' ? 'by the customer' : item.speaker === 'rep' ? 'by you' : '';
-    const title = item.done ? `${label}: covered${at ? ` at ${at}` : ''}${who ? ` ${who}` : ''}` : `${label}: not yet`;
+    const who = item.speaker === 'customer' ? tr('byCustomer') : item.speaker === 'rep' ? tr(S.role === 'rep' ? 'byYou' : 'byRep') : '';
+    const title = item.done ? tr('coveredAt', { label, at: at ? tr('coveredAtTime', { t: at }) : '', who }) : tr('notYet', { label });
     ticks.push(h('span', { class: `ck ${item.done ? 'yes' : 'no'}`, title, text: item.done ? '✓' : '' }));
     const li = h('li', { class: item.done ? 'done' : 'open', title },
       h('span', { class: 'ck-mark', 'aria-hidden': 'true', text: item.done ? '✓' : '' }),
@@ -803,56 +761,82 @@ function evidenceText(ev, rule) {
   const round1 = (x) => Math.round(x * 10) / 10;
   const parts = [];
   const win = num('window_s');
-  const last = win === null ? '' : (win >= 60 ? `last ${Math.round(win / 60)} min` : `last ${Math.round(win)} s`);
-  if (num('rep_share') !== null) parts.push(`you: ${pct(num('rep_share'))}`);
-  else if (num('rep_pct') !== null) parts.push(`you: ${Math.round(num('rep_pct'))}%`);
-  if (num('wpm') !== null) parts.push(`${Math.round(num('wpm'))} words/min${num('max_wpm') !== null ? ` (aim ≤ ${Math.round(num('max_wpm'))})` : ''}`);
-  if (num('closed_in_a_row') !== null) parts.push(`${num('closed_in_a_row')} closed questions in a row`);
-  if (num('customer_speech_s') !== null) parts.push(`customer spoke ${fmtSeconds(num('customer_speech_s'))} since a summary`);
-  if (typeof ev.item === 'string' && ev.item) parts.push(`open topic: ${ev.item}`);
+  const last = win === null ? '' : (win >= 60 ? tr('evLastMin', { n: Math.round(win / 60) }) : tr('evLastS', { n: Math.round(win) }));
+  if (num('rep_share') !== null) parts.push(tr('evYou', { p: pct(num('rep_share')) }));
+  else if (num('rep_pct') !== null) parts.push(tr('evYou', { p: `${Math.round(num('rep_pct'))}%` }));
+  if (num('wpm') !== null) parts.push(tr('evWpm', { n: Math.round(num('wpm')) }) + (num('max_wpm') !== null ? tr('evAim', { n: Math.round(num('max_wpm')) }) : ''));
+  if (num('closed_in_a_row') !== null) parts.push(tr('evClosedRow', { n: num('closed_in_a_row') }));
+  if (num('customer_speech_s') !== null) parts.push(tr('evCustomerSince', { t: fmtSeconds(num('customer_speech_s')) }));
+  if (typeof ev.item === 'string' && ev.item) parts.push(tr('evOpenTopic', { item: ev.item }));
   if (num('spread_st') !== null) {
     const base = num('baseline_st');
-    parts.push(`pitch range ${round1(num('spread_st'))} st${base !== null ? ` (was ${round1(base)} st)` : ''}`);
+    parts.push(tr('evPitch', { a: round1(num('spread_st')) }) + (base !== null ? tr('evPitchWas', { b: round1(base) }) : ''));
   }
   if (num('delta_db') !== null) {
     const d = round1(num('delta_db'));
-    parts.push(`${d > 0 ? '+' : d < 0 ? '−' : ''}${Math.abs(d)} dB vs. your start`);
+    parts.push(tr('evDb', { d: `${d > 0 ? '+' : d < 0 ? '−' : ''}${Math.abs(d)}` }));
   }
   if (num('count') !== null) {
     const c = num('count');
-    const what = rule === 'fillers' ? `filler${c === 1 ? '' : 's'}` : rule === 'interruption' ? `interruption${c === 1 ? '' : 's'}` : 'times';
-    parts.push(`${c} ${what}`);
+    parts.push(tr(rule === 'fillers' ? 'evFillers' : rule === 'interruption' ? 'evInterruptions' : 'evTimes', { n: c }));
   }
-  if (num('monologue_s') !== null) parts.push(`talking for ${fmtSeconds(num('monologue_s'))}`);
-  if (num('silence_s') !== null) parts.push(`silence: ${fmtSeconds(num('silence_s'))}`);
-  if (num('gap_ms') !== null) parts.push(`mean gap ${Math.round(num('gap_ms'))} ms`);
+  if (num('monologue_s') !== null) parts.push(tr('evTalking', { t: fmtSeconds(num('monologue_s')) }));
+  if (num('silence_s') !== null) parts.push(tr('evSilence', { t: fmtSeconds(num('silence_s')) }));
+  if (num('gap_ms') !== null) parts.push(tr('evGap', { n: Math.round(num('gap_ms')) }));
   if (parts.length && last && (num('rep_share') !== null || num('rep_pct') !== null || num('count') !== null)) parts.push(last);
   return parts.slice(0, 3).join(' · ');
 }
 
+/** Who a whisper is from: "From the trainer (Tom)" for a signed-in trainer, else "From Tom". */
+function whisperFrom(n) {
+  const ev = n.evidence && typeof n.evidence === 'object' ? n.evidence : {};
+  const from = (typeof ev.from === 'string' && ev.from) || (typeof n.from === 'string' && n.from) || '';
+  if (ev.by === 'trainer') return tr('fromTrainer', { name: from || roleLabel('trainer') });
+  return from ? tr('fromName', { name: from }) : tr('fromYourTrainer');
+}
+
 function showNudge(n) {
+  // The customer never sees a nudge or a whisper, whatever arrives (the server sends none).
+  if (S.role === 'customer') return;
   for (const t of S.nudgeTimers) clearTimeout(t);
   S.nudgeTimers = [];
   const manual = n.rule === 'manual' || n.type === 'whisper';
   const sev = n.severity === 'warn' ? 'warn' : 'info';
-  const from = (n.evidence && typeof n.evidence.from === 'string' && n.evidence.from) || n.from;
-  const meta = manual ? `From ${from || 'your trainer'}` : evidenceText(n.evidence, n.rule);
+  const meta = manual ? whisperFrom(n) : evidenceText(n.evidence, n.rule);
   const toast = h('div', { class: `toast ${manual ? 'manual' : sev}` },
+    manual ? h('span', { class: 'toast-icon', 'aria-hidden': 'true', text: '✉' }) : '',
     h('div', {},
       h('div', { class: 'toast-text', text: n.text || '' }),
       meta ? h('div', { class: 'toast-meta', text: meta }) : ''));
   toast.dataset.rule = n.rule || '';
   toast.dataset.severity = sev;
+  if (manual) toast.dataset.whisper = (n.evidence && n.evidence.by) || 'observer';
   el.nudge.replaceChildren(toast); // a newer nudge replaces the older one
+  el.nudge.classList.add('kept'); // the slot keeps its height after the toast fades: nothing below jumps
+  addHistory(n, manual, meta);
   const showMs = typeof n.show_s === 'number' && n.show_s > 0 ? n.show_s * 1000 : NUDGE_SHOW_MS; // playbook pacing.toast_s
   S.nudgeTimers.push(setTimeout(() => toast.classList.add('fading'), showMs));
   S.nudgeTimers.push(setTimeout(() => { if (toast.parentNode) toast.remove(); }, showMs + NUDGE_FADE_MS));
 }
 
+/** The short list of nudges and whispers so far (newest first), kept after the toast fades. */
+function addHistory(n, manual, meta) {
+  const li = h('li', { class: `hist ${manual ? 'manual' : n.severity === 'warn' ? 'warn' : 'info'}` },
+    h('span', { class: 'hist-icon', 'aria-hidden': 'true', text: manual ? '✉' : n.severity === 'warn' ? '⚠' : '⚑' }),
+    h('span', { class: 'hist-at', text: fmtClock(n.at) }),
+    h('span', { class: 'hist-text', text: n.text || '' }),
+    manual ? h('span', { class: 'hist-from', text: meta }) : '');
+  li.dataset.rule = n.rule || '';
+  if (manual) li.dataset.whisper = (n.evidence && n.evidence.by) || 'observer';
+  el.historyItems.prepend(li);
+  while (el.historyItems.children.length > MAX_HISTORY) el.historyItems.lastElementChild.remove();
+  show(el.history);
+}
+
 // ---------------------------------------------------------------- transcript
 
 function speakerLabel(role) {
-  if (role === S.role && !S.stereo) return 'You';
+  if (role === S.role && !S.stereo) return tr('you');
   const p = S.participants.find((x) => x.role === role && x.name);
   return p ? p.name : roleLabel(role);
 }
@@ -882,8 +866,8 @@ function onTranscript(t) {
     if (t.question === 'open' || t.question === 'closed') {
       line.li.querySelector('.txt').before(h('span', {
         class: `qbadge ${t.question}`,
-        title: t.question === 'open' ? 'Open question' : 'Closed question',
-        text: t.question,
+        title: t.question === 'open' ? tr('openQuestion') : tr('closedQuestion'),
+        text: t.question === 'open' ? tr('qOpen') : tr('qClosed'),
       }));
       line.li.dataset.question = t.question;
     }
@@ -906,18 +890,18 @@ function onReport(msg) {
 }
 
 function onError(msg) {
-  const box = h('div', {}, h('code', { text: msg.code || 'error' }), ` — ${msg.message || 'Something went wrong.'}`);
+  const box = h('div', {}, h('code', { text: msg.code || 'error' }), ` — ${msg.message || tr('somethingWrong')}`);
   alertMsg('error', box, `err-${msg.code || 'x'}`);
   if (!S.welcomed && !S.consentShown) setFormsBusy(false);
 }
 
 function onEnd() {
   send({ type: 'end' });
-  markEnded(S.role === 'rep' ? 'Call ended' : 'Left');
+  markEnded(S.role === 'rep' ? tr('callEnded') : tr('left'));
 }
 
 /** The call is over for this page: no more audio, no withdraw (nothing left to withdraw from). */
-function markEnded(label = 'Call ended') {
+function markEnded(label = tr('callEnded')) {
   if (S.ended) return;
   S.ended = true;
   stopMic();
@@ -973,19 +957,19 @@ async function startMic() {
     const track = mic.stream.getAudioTracks()[0];
     const got = track && track.getSettings ? track.getSettings().channelCount : undefined;
     if (S.stereo && got === 1) {
-      alertMsg('warn', 'This microphone delivers one channel, so rep and customer cannot be told apart. Use a stereo microphone or two devices.', 'stereo');
+      alertMsg('warn', tr('monoMic'), 'stereo');
     }
     if (track) track.addEventListener('ended', () => {
-      alertMsg('error', 'The microphone stopped (unplugged or blocked).', 'mic');
+      alertMsg('error', tr('micStopped'), 'mic');
       stopMic();
     });
     el.mic.classList.add('live');
-    el.micLabel.textContent = S.stereo ? 'Mic on (stereo)' : 'Mic on';
+    el.micLabel.textContent = S.stereo ? tr('micOnStereo') : tr('micOn');
   } catch (err) {
     releaseMic(mic);
     if (S.mic === mic) S.mic = null;
     setMicCheck('idle');
-    alertMsg('error', `Microphone not available: ${err && err.message ? err.message : err}`, 'mic');
+    alertMsg('error', tr('micUnavailable', { err: err && err.message ? err.message : err }), 'mic');
   }
 }
 
@@ -995,7 +979,7 @@ function onFrame(mic, data) {
     S.ws.send(data.pcm);
     if (S.ws.bufferedAmount > SLOW_SEND_BYTES && !S.slowWarned) {
       S.slowWarned = true;
-      alertMsg('warn', 'The network is slow: audio is queuing up, so coaching may lag.', 'slow');
+      alertMsg('warn', tr('slowNet'), 'slow');
     }
   }
   el.micLevel.style.width = `${Math.min(100, Math.round(Math.sqrt(data.level || 0) * 160))}%`;
@@ -1015,7 +999,7 @@ function stopMic() {
   S.mic = null;
   if (mic) releaseMic(mic);
   el.mic.classList.remove('live');
-  el.micLabel.textContent = 'Mic off';
+  el.micLabel.textContent = tr('micOff');
   el.micLevel.style.width = '0';
   setMicCheck('idle');
 }
@@ -1029,7 +1013,7 @@ async function popOut() {
   try {
     pip = await window.documentPictureInPicture.requestWindow({ width: 340, height: 290 });
   } catch (err) {
-    alertMsg('warn', `Could not open the mini window: ${err.message || err}`, 'pip');
+    alertMsg('warn', tr('pipFailed', { err: err.message || err }), 'pip');
     return;
   }
   for (const sheet of document.styleSheets) {
@@ -1051,7 +1035,7 @@ async function popOut() {
   S.pip = pip;
   pip.document.body.append(el.livePanel);
   el.pipWithdrawMirror.hidden = !(S.consented && !S.ended);
-  el.btnPip.textContent = 'Bring back';
+  el.btnPip.textContent = tr('bringBack');
   renderState();
   renderAudio(); // its width changed: the microphone's name may need its short form
   pip.addEventListener('resize', renderAudio);
@@ -1059,7 +1043,7 @@ async function popOut() {
     el.liveHome.append(el.livePanel);
     S.pip = null;
     el.pipWithdrawMirror.hidden = true;
-    el.btnPip.textContent = 'Pop out';
+    el.btnPip.textContent = tr('popOut');
     renderAudio();
   });
 }
@@ -1079,11 +1063,12 @@ async function copyField(id) {
   }
   const was = btn.dataset.label || btn.textContent;
   btn.dataset.label = was;
-  btn.textContent = ok ? 'Copied ✓' : 'Select & copy';
+  btn.textContent = ok ? tr('copied') : tr('selectCopy');
   setTimeout(() => { btn.textContent = was; }, 1800);
 }
 
 function init() {
+  applyStrings(document);
   el.startForm.addEventListener('submit', onStart);
   el.joinForm.addEventListener('submit', onJoin);
   el.startStereo.addEventListener('change', () => {

@@ -96,6 +96,11 @@ def handle_http(site: Site, request: Request) -> Response | None:
         if page is None:
             return _text(HTTPStatus.NOT_FOUND, "participant page missing\n")
         return respond(HTTPStatus.OK, page, "text/html; charset=utf-8")
+    if path in ("/trainer", "/trainer/", "/trainer.html"):
+        page = _asset(site, "trainer.html")
+        if page is None:
+            return _text(HTTPStatus.NOT_FOUND, "trainer page missing\n")
+        return respond(HTTPStatus.OK, page, "text/html; charset=utf-8")
     if path.startswith("/static/"):
         name = path.removeprefix("/static/")
         data = _asset(site, name)

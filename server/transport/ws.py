@@ -34,6 +34,7 @@ from models.wire import (
     Consent,
     Create,
     Created,
+    Done,
     End,
     ErrorMessage,
     Hello,
@@ -257,10 +258,13 @@ class LiveConnection:
                 carry_out(session, session.end(pid, wall))
             case Whisper():
                 carry_out(session, session.whisper(pid, message.text))
+                self.enqueue(Done(request="whisper", session=session.id))
             case Watch() | Unwatch():
                 raise Forbidden("only a trainer signed in with the trainer key may watch calls")
             case Hello() | Create():
                 raise NotAllowedNow(f"{message.__struct_config__.tag} after hello")
+            case _:
+                raise NotAllowedNow(f"{message.__struct_config__.tag} is not served here yet")
 
     def _on_trainer(self, message: ClientMessage, name: str) -> None:
         trainers = self._trainers
@@ -273,12 +277,15 @@ class LiveConnection:
                 trainers.desk.unwatch(self, message.session)
             case Whisper():
                 trainers.whisper(name, message)
+                self.enqueue(Done(request="whisper", session=message.session or ""))
             case End():
                 self.close_soon(1000)
             case Consent():
                 raise Forbidden("a trainer consents to nothing here: join with a token to take part")
             case Hello() | Create():
                 raise NotAllowedNow(f"{message.__struct_config__.tag} after hello")
+            case _:
+                raise NotAllowedNow(f"{message.__struct_config__.tag} is not served here yet")
 
     def _on_audio(self, data: bytes, arrived_at: float) -> None:
         if len(data) > MAX_FRAME_BYTES:

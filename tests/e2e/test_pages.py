@@ -606,9 +606,10 @@ def _leak_wavs(
 async def _start_call(page, base: str, title: str) -> str:
     """The rep starts a call and agrees; returns the customer's join link."""
     await page.goto(base + "/")
-    await page.locator("#screen-start").get_by_label("Your name").fill("Anna")
-    await page.get_by_label("Title of the call").fill(title)
-    await page.get_by_role("button", name="Start call").click()
+    # By id: the page's words follow the browser's language (English or Dutch).
+    await page.locator("#start-name").fill("Anna")
+    await page.locator("#start-title").fill(title)
+    await page.locator("#start-submit").click()
     link = page.locator("#link-customer")
     await expect(link).not_to_have_value("", timeout=T)
     await expect(page.locator("#screen-consent")).to_be_visible(timeout=T)
@@ -617,8 +618,8 @@ async def _start_call(page, base: str, title: str) -> str:
 
 async def _join(page, url: str, name: str = "Bram") -> None:
     await page.goto(url)
-    await page.locator("#screen-join").get_by_label("Your name").fill(name)
-    await page.get_by_role("button", name="Join call").click()
+    await page.locator("#join-name").fill(name)
+    await page.locator("#join-submit").click()
     await expect(page.locator("#screen-consent")).to_be_visible(timeout=T)
 
 
@@ -656,11 +657,12 @@ async def test_local_microphone_check(base_url, speech_wavs, tmp_path):
             page = await ctx.new_page()
             page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
             await _start_call(page, base_url, f"Microphone check {locale}")
-            await page.get_by_role("button", name="I agree").click()
+            await page.locator("#consent-agree").click()
             check = page.locator("#audio-check")
             await expect(check).to_have_attribute("data-state", "ok", timeout=T)
             await expect(check.locator("#audio-check-text")).to_have_text(ok_text)
-            await expect(page.locator("#indicator")).to_contain_text("Analysis paused")
+            paused = "Analysis paused" if locale.startswith("en") else "Analyse gepauzeerd"
+            await expect(page.locator("#indicator")).to_contain_text(paused)
             gum = await page.evaluate("window.__gum")
             assert len(gum) == 1, gum
             asked = gum[0]["constraints"]["audio"]
@@ -754,9 +756,9 @@ async def test_audio_check_notice_rendering(base_url, speech_wavs):
         cust.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
         cust_ws = await _record_socket(cust, [], [])
         await _join(cust, customer_url)
-        await cust.get_by_role("button", name="I agree").click()
+        await cust.get_by_role("button", name="Ik ga akkoord").click()  # a Dutch browser
         await expect(rep.locator("#indicator")).to_contain_text("Analysis ON", timeout=T)
-        await expect(cust.locator("#indicator")).to_contain_text("Analysis ON", timeout=T)
+        await expect(cust.locator("#indicator")).to_contain_text("Analyse AAN", timeout=T)
         await expect(rep.locator("#talk-label")).to_contain_text("%", timeout=T)
         rep_check, cust_check = rep.locator("#audio-check"), cust.locator("#audio-check")
         await expect(rep_check).to_have_attribute("data-state", "ok", timeout=T)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib import resources
+
 import pytest
 
 from models.errors import BadPlaybook
@@ -74,3 +76,35 @@ def test_playbook_placeholder_error_points_at_its_line() -> None:
     text = '[pacing]\nwarmup_s = 10\n\n[rules.dead_air]\ntext = {en="{oops}", nl="x"}\n'
     with pytest.raises(BadPlaybook, match=r"line 5"):
         parse_playbook(text, "my.toml")
+
+
+def test_playbook_default_form_is_complete_in_english_and_dutch() -> None:
+    form = default_playbook().form
+    assert [s.id for s in form][:6] == ["structure", "balance", "questions", "lsd", "voice", "topics"]
+    for section in form:
+        for text in (section.title, *(c.label for c in section.criteria)):
+            assert text.en.strip() and text.nl.strip() and text.en != "" and text.nl != ""
+    kinds = {("judged" if c.judged else "measured") for s in form for c in s.criteria}
+    assert kinds == {"judged", "measured"}
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "problem"),
+    [
+        ('metric = "follow_ups"', 'metric = "follow_upz"', "form[3].criteria[2].metric"),
+        ('rule = "monotone"', 'rule = "monotonous"', "unknown rule 'monotonous'"),
+        ('checklist = "timing"', 'checklist = "timings"', "unknown checklist item 'timings'"),
+        ("max = 0.04", "min = 0.01\nmax = 0.04\nrule = \"pace\"", "one of metric, rule"),
+    ],
+)
+def test_playbook_form_errors_name_the_line_and_key(old, new, problem) -> None:
+    text = resources.files("server").joinpath("playbooks/default.toml").read_text("utf-8")
+    assert old in text
+    broken = text.replace(old, new, 1)
+    with pytest.raises(BadPlaybook) as info:
+        parse_playbook(broken, "mine.toml")
+    message = str(info.value)
+    assert problem in message and message.startswith("mine.toml (line ")
+    line = int(message.split("line ")[1].split(",")[0])
+    changed_line = broken[: broken.index(new)].count("\n") + 1
+    assert 0 <= changed_line - line <= 4, "the line of the key, or of its [[form.criteria]]"

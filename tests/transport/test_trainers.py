@@ -17,6 +17,7 @@ from models.wire import (
     AudioFormat,
     CallSummary,
     Cluster,
+    Done,
     ErrorMessage,
     Metrics,
     Nudge,
@@ -93,6 +94,10 @@ async def test_trainer_watches_the_grid_a_call_in_detail_and_whispers_to_its_rep
         )  # fmt: skip
 
         await tom.whisper(session, "Ask about their budget")
+        await wait_message(
+            tom.messages, lambda m: isinstance(m, Done) and m.request == "whisper",
+            what="the whisper's done",
+        )  # fmt: skip
         at = await wait_message(
             call.rep.messages, lambda m: isinstance(m, Nudge) and m.rule == "manual"
         )
