@@ -33,7 +33,6 @@ from models.records import (  # noqa: E402
     CallRecord,
     CriterionVerdict,
     ParticipantName,
-    Verdict,
 )
 from models.report import ConsentRecord, InterruptionRecord, SessionReport  # noqa: E402
 from models.wire import Nudge, Role, RoleTokens, Severity, TalkShare, Transcript, Word  # noqa: E402
@@ -124,7 +123,7 @@ def synthetic_scorecard(rng: random.Random) -> tuple[bytes, list[CriterionVerdic
     verdicts = [
         CriterionVerdict(
             criterion=c,
-            verdict=rng.choice([Verdict.GOOD, Verdict.NEEDS_WORK, Verdict.NOT_MEASURED]),
+            verdict=rng.choice(["good", "needs_work", "not_measured"]),
         )
         for c in CRITERIA
     ]
@@ -133,7 +132,7 @@ def synthetic_scorecard(rng: random.Random) -> tuple[bytes, list[CriterionVerdic
             {
                 "id": v.criterion,
                 "label": v.criterion.replace("_", " ").title(),
-                "verdict": v.verdict.value,
+                "verdict": v.verdict,
                 "value": "58%",
                 "target": "at most 60%",
                 "evidence": "Talk share over the whole call, against the playbook's target.",

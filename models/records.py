@@ -1,40 +1,17 @@
 """What the store keeps of a call, a group and a rep, and what its history queries answer.
 
-Reports, scorecards and evaluation forms travel as opaque JSON bytes (their makers own
-their shape); only the figures that trends and rankings query are typed here. Never audio.
+Reports and scorecards travel as opaque JSON bytes (their makers own their shape);
+evaluations are `models.scorecard.Evaluation`; only the figures that trends and rankings
+query are typed here. Never audio.
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 import msgspec
 
-from models.errors import Forbidden
 from models.report import ConsentRecord
+from models.scorecard import Evaluation, Verdict
 from models.wire import Role, RoleTokens
-
-
-class Verdict(StrEnum):
-    """A scorecard's judgement of one criterion (issue 10, item 2)."""
-
-    GOOD = "good"
-    NEEDS_WORK = "needs_work"
-    NOT_MEASURED = "not_measured"
-
-
-class EvaluationKind(StrEnum):
-    SELF = "self"  # the rep's self-reflection
-    PEER = "peer"  # a colleague, with the call's observer token
-    TRAINER = "trainer"  # signed in with the trainer key
-
-
-# Who may submit which kind: a customer evaluates nobody.
-EVALUATOR_ROLE = {
-    EvaluationKind.SELF: Role.REP,
-    EvaluationKind.PEER: Role.OBSERVER,
-    EvaluationKind.TRAINER: Role.TRAINER,
-}
 
 
 class CallMeasures(msgspec.Struct, frozen=True, kw_only=True):
@@ -49,6 +26,8 @@ class CallMeasures(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class CriterionVerdict(msgspec.Struct, frozen=True, kw_only=True):
+    """A scorecard's verdict on one criterion, kept per call for recurring issues and rankings."""
+
     criterion: str  # the form's criterion id
     verdict: Verdict
 
@@ -83,34 +62,6 @@ class CallRecord(msgspec.Struct, frozen=True, kw_only=True):
     observer_view: bytes | None = None
     consent: tuple[ConsentRecord, ...] = ()
     measures: CallMeasures | None = None
-
-
-class Evaluation(msgspec.Struct, frozen=True, kw_only=True):
-    """One person's evaluation of a call: ticks and feedback as the form's JSON (`body`).
-
-    A self-reflection may be skipped: `skipped` is recorded and `body` is empty.
-
-    Raises:
-        Forbidden: a kind that the evaluator's role may not submit (a customer, say).
-    """
-
-    kind: EvaluationKind
-    role: Role
-    name: str
-    submitted_at: float  # Unix time
-    body: bytes = b""
-    skipped: bool = False
-
-    def __post_init__(self) -> None:
-        if EVALUATOR_ROLE[self.kind] is not self.role:
-            raise Forbidden(f"a {self.role.value} may not submit a {self.kind.value} evaluation")
-
-    @property
-    def evaluator_key(self) -> str:
-        """What makes an evaluator unique in a call: the rep once, each peer or trainer by name."""
-        if self.kind is EvaluationKind.SELF:
-            return "self"
-        return f"{self.kind.value}:{self.name.strip().casefold()}"
 
 
 class StoredCall(msgspec.Struct, frozen=True, kw_only=True):

@@ -5,7 +5,7 @@ docs/storage.md describes the schema, migrations and retention.
 """
 
 from server.store.aio import AsyncStore, StoreConfig, open_store
-from server.store.measures import measures_from_report
+from server.store.measures import measures_from_report, verdicts_from_scorecard
 from server.store.outbox import Outbox, PendingWrite, WriteFailure
 from server.store.store import Store
 
@@ -18,4 +18,5 @@ __all__ = [
     "WriteFailure",
     "measures_from_report",
     "open_store",
+    "verdicts_from_scorecard",
 ]

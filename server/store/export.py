@@ -1,7 +1,7 @@
 """A participant's own data as JSON (issue 10, item 8): what their role may see, no more.
 
-Pure: builds bytes from calls already read. The report, views, scorecard and evaluation
-forms are embedded as the JSON they were stored as, not re-encoded.
+Pure: builds bytes from calls already read. The report, views and scorecard are embedded
+as the JSON they were stored as, not re-encoded.
 """
 
 from __future__ import annotations
@@ -11,24 +11,15 @@ import msgspec
 from models.records import (
     CallMeasures,
     CriterionVerdict,
-    EvaluationKind,
     ParticipantName,
     Rep,
     StoredCall,
 )
 from models.report import ConsentRecord
+from models.scorecard import Evaluation
 from models.wire import Role
 
 NULL = msgspec.Raw(b"null")
-
-
-class ExportedEvaluation(msgspec.Struct, frozen=True, kw_only=True):
-    kind: EvaluationKind
-    role: Role
-    name: str
-    submitted_at: float
-    skipped: bool
-    form: msgspec.Raw
 
 
 class ExportedCall(msgspec.Struct, frozen=True, kw_only=True):
@@ -44,7 +35,7 @@ class ExportedCall(msgspec.Struct, frozen=True, kw_only=True):
     scorecard: msgspec.Raw = NULL
     measures: CallMeasures | None = None
     verdicts: tuple[CriterionVerdict, ...] = ()
-    evaluations: tuple[ExportedEvaluation, ...] = ()
+    evaluations: tuple[Evaluation, ...] = ()
 
 
 class Export(msgspec.Struct, frozen=True, kw_only=True):
@@ -60,17 +51,10 @@ def _raw(blob: bytes | None) -> msgspec.Raw:
 
 def _call(c: StoredCall, role: Role) -> ExportedCall:
     evaluations = tuple(
-        ExportedEvaluation(
-            kind=e.kind,
-            role=e.role,
-            name=e.name,
-            submitted_at=e.submitted_at,
-            skipped=e.skipped,
-            form=_raw(e.body),
-        )
+        e
         for e in c.evaluations
         # The rep reads every evaluation of their call; an observer those made as observer.
-        if role is Role.REP or e.role is role
+        if role is Role.REP or e.role == role.value
     )
     rep = role is Role.REP
     view = c.report if rep else c.customer_view if role is Role.CUSTOMER else c.observer_view

@@ -1,14 +1,16 @@
-"""The key figures of a call, taken from its report, for trends and rankings.
+"""What the history queries read of a call: key figures from its report, verdicts from its
+scorecard.
 
-Pure: reads a `SessionReport` the core made; decides nothing about what was good.
+Pure: reads what the core made; decides nothing about what was good.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 
-from models.records import CallMeasures
+from models.records import CallMeasures, CriterionVerdict
 from models.report import SessionReport
+from models.scorecard import Scorecard
 
 
 def measures_from_report(report: SessionReport) -> CallMeasures:
@@ -25,3 +27,21 @@ def measures_from_report(report: SessionReport) -> CallMeasures:
         interruptions=len(report.interruptions),
         nudges_by_rule=dict(Counter(n.rule for n in report.nudges)),
     )
+
+
+def verdicts_from_scorecard(scorecard: Scorecard) -> list[CriterionVerdict]:
+    """One verdict per criterion, for recurring issues and the group's ranking.
+
+    The measured verdict where there is one; for a criterion only a person judges, the
+    trainer's view, else the first peer's. The rep's own view never counts here: a
+    recurring issue is what others saw.
+    """
+    out = []
+    for card in scorecard.criteria():
+        verdict = card.verdict
+        if verdict == "not_measured":
+            views = sorted(card.peer_views, key=lambda v: v.role != "trainer")
+            if views:
+                verdict = views[0].verdict
+        out.append(CriterionVerdict(criterion=card.id, verdict=verdict))
+    return out

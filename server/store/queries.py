@@ -16,16 +16,14 @@ from models.records import (
     CallRecord,
     CallSummary,
     CriterionVerdict,
-    Evaluation,
-    EvaluationKind,
     MissedCriterion,
     ParticipantName,
     RecurringIssue,
     Rep,
     StoredCall,
-    Verdict,
 )
 from models.report import ConsentRecord
+from models.scorecard import Evaluation
 from models.wire import Role
 from server.store.dialect import Dialect, Row
 from server.store.tokens import token_hash
@@ -33,6 +31,24 @@ from server.store.tokens import token_hash
 REP_COLUMNS = "id, group_id, name, created_at"
 
 _participants = msgspec.json.Decoder(tuple[ParticipantName, ...])
+_evaluation = msgspec.json.Decoder(Evaluation)
+NEEDS_WORK = "needs_work"
+NOT_MEASURED = "not_measured"
+
+
+def evaluator_key(e: Evaluation) -> str:
+    """What makes an evaluator unique in a call: the rep once, each peer or trainer by name."""
+    if e.role == "rep":
+        return "self"
+    return f"{e.role}:{' '.join(e.by.split()).casefold()}"
+
+
+def insert_evaluation(db: Dialect, session: str, e: Evaluation) -> None:
+    db.execute(
+        "INSERT INTO evaluations (call_id, evaluator, role, name, skipped, body, submitted_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (session, evaluator_key(e), e.role, e.by, int(e.skipped), msgspec.json.encode(e), e.at),
+    )
 
 
 def rep_from_row(row: Row) -> Rep:
@@ -203,24 +219,16 @@ def read_call(db: Dialect, session: str) -> StoredCall:
         ).fetchall()
     )
     verdicts = tuple(
-        CriterionVerdict(criterion=v[0], verdict=Verdict(v[1]))
+        CriterionVerdict(criterion=v[0], verdict=v[1])
         for v in db.execute(
             "SELECT criterion, verdict FROM verdicts WHERE call_id = ? ORDER BY criterion",
             (session,),
         ).fetchall()
     )
     evaluations = tuple(
-        Evaluation(
-            kind=EvaluationKind(e[0]),
-            role=Role(e[1]),
-            name=e[2],
-            skipped=bool(e[3]),
-            body=bytes(e[4]),
-            submitted_at=e[5],
-        )
+        _evaluation.decode(bytes(e[0]))
         for e in db.execute(
-            "SELECT kind, role, name, skipped, body, submitted_at FROM evaluations"
-            " WHERE call_id = ? ORDER BY submitted_at, evaluator",
+            "SELECT body FROM evaluations WHERE call_id = ? ORDER BY submitted_at, evaluator",
             (session,),
         ).fetchall()
     )
@@ -288,7 +296,7 @@ def recurring(db: Dialect, rep_id: str, last_calls: int, min_missed: int) -> lis
         " ORDER BY created_at DESC, id DESC LIMIT ?)"
         " SELECT v.criterion, v.call_id FROM verdicts v JOIN recent r ON r.id = v.call_id"
         " WHERE v.verdict = ? ORDER BY r.created_at DESC, r.id DESC",
-        (rep_id, last_calls, Verdict.NEEDS_WORK.value),
+        (rep_id, last_calls, NEEDS_WORK),
     ).fetchall()
     of_calls = db.execute(
         "SELECT COUNT(*) FROM (SELECT id FROM calls"
@@ -309,7 +317,7 @@ def recurring(db: Dialect, rep_id: str, last_calls: int, min_missed: int) -> lis
 
 
 def group_missed(db: Dialect, group_id: str, since: float | None) -> list[MissedCriterion]:
-    needs_work = Verdict.NEEDS_WORK.value
+    needs_work = NEEDS_WORK
     rows = db.execute(
         "SELECT v.criterion,"
         " SUM(CASE WHEN v.verdict = ? THEN 1 ELSE 0 END) AS missed,"
@@ -322,7 +330,7 @@ def group_missed(db: Dialect, group_id: str, since: float | None) -> list[Missed
         " ORDER BY missed DESC, reps DESC, v.criterion",
         (
             needs_work,
-            Verdict.NOT_MEASURED.value,
+            NOT_MEASURED,
             needs_work,
             group_id,
             since if since is not None else float("-inf"),

@@ -17,6 +17,7 @@ from models.errors import (
     AlreadyEvaluated,
     BadToken,
     CallErased,
+    Forbidden,
     SparringError,
     UnknownGroup,
     UnknownRep,
@@ -27,7 +28,6 @@ from models.records import (
     CallSummary,
     CriterionVerdict,
     ErasureProof,
-    Evaluation,
     Group,
     MissedCriterion,
     NewRep,
@@ -35,6 +35,7 @@ from models.records import (
     Rep,
     StoredCall,
 )
+from models.scorecard import Evaluation
 from models.wire import Role
 from server.store import export, queries
 from server.store.dialect import SQLITE_BUSY_TIMEOUT_S, Dialect, dialect_for
@@ -46,6 +47,8 @@ T = TypeVar("T")
 # "A criterion missed in at least 3 of the last 5 calls" (issue 10, item 6).
 RECURRING_LAST_CALLS = 5
 RECURRING_MIN_MISSED = 3
+# Self-reflection (rep), peer (observer token), trainer: a customer evaluates nobody.
+EVALUATOR_ROLES = ("rep", "observer", "trainer")
 
 
 def _now(at: float | None) -> float:
@@ -300,7 +303,7 @@ class Store:
             for v in verdicts:
                 self._db.execute(
                     "INSERT INTO verdicts (call_id, criterion, verdict) VALUES (?, ?, ?)",
-                    (session, v.criterion, v.verdict.value),
+                    (session, v.criterion, v.verdict),
                 )
 
         self._run(work)
@@ -309,35 +312,24 @@ class Store:
         """Stores a self-reflection (or its skip), a peer's or a trainer's evaluation.
 
         Raises:
+            Forbidden: an evaluation by a role that evaluates nobody (a customer).
             AlreadyEvaluated: this evaluator already evaluated this call.
             UnknownSession: no such call stored.
             CallErased: the call was erased.
         """
-        refused = AlreadyEvaluated(
-            f"{evaluation.name or evaluation.role.value} already evaluated call {session}"
-        )
+        if evaluation.role not in EVALUATOR_ROLES:
+            raise Forbidden(f"a {evaluation.role} may not evaluate a call")
+        key = queries.evaluator_key(evaluation)
+        who = "the rep" if key == "self" else evaluation.by
+        refused = AlreadyEvaluated(f"{who} already evaluated call {session}")
 
         def work() -> None:
             self._live_call(session)
             if self._one(
-                "SELECT 1 FROM evaluations WHERE call_id = ? AND evaluator = ?",
-                (session, evaluation.evaluator_key),
+                "SELECT 1 FROM evaluations WHERE call_id = ? AND evaluator = ?", (session, key)
             ):
                 raise refused
-            self._db.execute(
-                "INSERT INTO evaluations (call_id, evaluator, kind, role, name, skipped, body,"
-                " submitted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    session,
-                    evaluation.evaluator_key,
-                    evaluation.kind.value,
-                    evaluation.role.value,
-                    evaluation.name,
-                    int(evaluation.skipped),
-                    evaluation.body,
-                    evaluation.submitted_at,
-                ),
-            )
+            queries.insert_evaluation(self._db, session, evaluation)
 
         self._run(work, conflict=refused)  # two submissions racing: the second is refused
 

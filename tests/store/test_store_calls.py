@@ -7,22 +7,27 @@ import msgspec
 import pytest
 
 from models.errors import AlreadyEvaluated, BadToken, CallErased, Forbidden, UnknownSession
-from models.records import CriterionVerdict, Evaluation, EvaluationKind, Verdict
+from models.records import CriterionVerdict
+from models.scorecard import Evaluation
 from models.wire import Role
 from server.store import Store
 from tests.store.conftest import DAY_S, T0
 
 VERDICTS = (
-    CriterionVerdict(criterion="talk_share", verdict=Verdict.GOOD),
-    CriterionVerdict(criterion="open_questions", verdict=Verdict.NEEDS_WORK),
-    CriterionVerdict(criterion="voice", verdict=Verdict.NOT_MEASURED),
+    CriterionVerdict(criterion="talk_share", verdict="good"),
+    CriterionVerdict(criterion="open_questions", verdict="needs_work"),
+    CriterionVerdict(criterion="voice", verdict="not_measured"),
 )
 
 
-def _peer(name: str = "Carla", body: bytes = b'{"ticks":{"lsd":"good"}}') -> Evaluation:
+def _peer(name: str = "Carla", note: str = "Good summary at 4:10") -> Evaluation:
     return Evaluation(
-        kind=EvaluationKind.PEER, role=Role.OBSERVER, name=name, submitted_at=T0 + 700, body=body
+        by=name, role="observer", ticks={"lsd": "good"}, notes={"lsd": note}, at=T0 + 700
     )
+
+
+def _self(skipped: bool = False) -> Evaluation:
+    return Evaluation(by="Anna", role="rep", ticks={"lsd": "needs_work"}, skipped=skipped, at=T0)
 
 
 def test_call_stored_and_read_back(store: Store, make_call):
@@ -72,12 +77,8 @@ def test_scorecard_of_unknown_call_refused(store: Store):
 
 def test_evaluations_one_per_evaluator(store: Store, make_call):
     store.save_call(make_call("c1"))
-    skip = Evaluation(
-        kind=EvaluationKind.SELF, role=Role.REP, name="Anna", submitted_at=T0 + 610, skipped=True
-    )
-    trainer = Evaluation(
-        kind=EvaluationKind.TRAINER, role=Role.TRAINER, name="Tom", submitted_at=T0 + 620
-    )
+    skip = _self(skipped=True)
+    trainer = Evaluation(by="Tom", role="trainer", ticks={"voice": "good"}, at=T0 + 620)
     for evaluation in (skip, _peer("Carla"), _peer("Dirk"), trainer):
         store.save_evaluation("c1", evaluation)
     # In the order they were submitted (the trainer before the peers, here).
@@ -87,47 +88,35 @@ def test_evaluations_one_per_evaluator(store: Store, make_call):
 @pytest.mark.parametrize(
     "second",
     [
-        pytest.param(_peer("Carla", b'{"again":true}'), id="same-peer"),
+        pytest.param(_peer("Carla", "again"), id="same-peer"),
         pytest.param(_peer(" carla "), id="same-peer-other-spelling"),
+        pytest.param(_self(), id="self-twice"),
     ],
 )
 def test_second_evaluation_refused(store: Store, make_call, second: Evaluation):
     store.save_call(make_call("c1"))
-    store.save_evaluation("c1", _peer("Carla"))
+    first = _self() if second.role == "rep" else _peer("Carla")
+    store.save_evaluation("c1", first)
     with pytest.raises(AlreadyEvaluated) as e:
         store.save_evaluation("c1", second)
     assert e.value.code == "already_evaluated"
-    assert [ev.body for ev in store.call("c1").evaluations] == [_peer().body]
+    assert store.call("c1").evaluations == (first,)
 
 
 def test_second_self_reflection_refused_even_after_a_skip(store: Store, make_call):
     store.save_call(make_call("c1"))
-    store.save_evaluation(
-        "c1",
-        Evaluation(
-            kind=EvaluationKind.SELF, role=Role.REP, name="Anna", submitted_at=T0, skipped=True
-        ),
-    )
-    with pytest.raises(AlreadyEvaluated):
-        store.save_evaluation(
-            "c1",
-            Evaluation(
-                kind=EvaluationKind.SELF, role=Role.REP, name="Anna", submitted_at=T0, body=b"{}"
-            ),
-        )
+    store.save_evaluation("c1", _self(skipped=True))
+    with pytest.raises(AlreadyEvaluated, match="the rep already evaluated"):
+        store.save_evaluation("c1", _self())
 
 
-@pytest.mark.parametrize(
-    "kind,role",
-    [
-        (EvaluationKind.PEER, Role.CUSTOMER),
-        (EvaluationKind.SELF, Role.OBSERVER),
-        (EvaluationKind.TRAINER, Role.OBSERVER),
-    ],
-)
-def test_evaluation_by_the_wrong_role_forbidden(kind, role):
-    with pytest.raises(Forbidden, match=f"a {role.value} may not submit a {kind.value}"):
-        Evaluation(kind=kind, role=role, name="Bob", submitted_at=T0)
+def test_evaluation_by_a_customer_forbidden(store: Store, make_call):
+    store.save_call(make_call("c1"))
+    customer = Evaluation(by="Bob", role="customer", ticks={"lsd": "good"})  # type: ignore[arg-type]
+    with pytest.raises(Forbidden, match="a customer may not evaluate") as e:
+        store.save_evaluation("c1", customer)
+    assert e.value.code == "forbidden"
+    assert store.call("c1").evaluations == ()
 
 
 @pytest.mark.parametrize("role", [Role.REP, Role.CUSTOMER, Role.OBSERVER])
@@ -217,7 +206,8 @@ def test_export_as_rep_holds_everything(store: Store, make_call):
     assert call["scorecard"] == {"score": 7}
     assert call["measures"]["nudges_by_rule"] == {"monologue": 1, "talk_ratio": 2}
     assert [v["criterion"] for v in call["verdicts"]] == ["open_questions", "talk_share", "voice"]
-    assert call["evaluations"][0]["form"] == {"ticks": {"lsd": "good"}}
+    assert call["evaluations"][0]["ticks"] == {"lsd": "good"}
+    assert call["evaluations"][0]["notes"] == {"lsd": "Good summary at 4:10"}
     assert [c["name"] for c in call["consent"]] == ["Anna", "Bob"]
 
 
@@ -234,12 +224,10 @@ def test_export_as_customer_holds_their_view_only(store: Store, make_call):
 def test_export_as_observer_holds_their_view_and_peer_forms(store: Store, make_call):
     store.save_call(make_call("c1"))
     store.save_evaluation("c1", _peer())
-    store.save_evaluation(
-        "c1", Evaluation(kind=EvaluationKind.SELF, role=Role.REP, name="Anna", submitted_at=T0)
-    )
+    store.save_evaluation("c1", _self())
     (call,) = msgspec.json.decode(store.export_call("c1", "c1.observer"))["calls"]
     assert call["report"] == {"session": "c1", "withheld": "ledger"}
-    assert [e["kind"] for e in call["evaluations"]] == ["peer"]
+    assert [e["role"] for e in call["evaluations"]] == ["observer"]
 
 
 def test_export_with_another_calls_token_refused(store: Store, make_call):

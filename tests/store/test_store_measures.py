@@ -1,4 +1,5 @@
-"""The key measures of a call come from the report the core made (a real session here)."""
+"""The key measures of a call come from the report the core made (a real session here);
+its verdicts from the scorecard."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from pathlib import Path
 from client.stream import read_audio
 from models.playbook import default_playbook
 from models.report import InterruptionRecord, SessionReport
+from models.scorecard import CriterionCard, Scorecard, SectionCard, View
 from models.wire import Consent, Nudge, Role, Severity, TalkShare
 from server.core.session import Session
-from server.store import measures_from_report
+from server.store import measures_from_report, verdicts_from_scorecard
 
 CALLS_DIR = Path(__file__).resolve().parents[2] / "client" / "calls"
 
@@ -61,3 +63,43 @@ def test_nudges_counted_by_rule():
     m = measures_from_report(report)
     assert m.nudges_by_rule == {"monologue": 2, "talk_ratio": 1}
     assert (m.talk_share_rep, m.interruptions) == (0.7, 1)
+
+
+def test_verdicts_from_a_scorecard_prefer_measured_then_trainer():
+    def card(cid: str, verdict: str, *views: View) -> CriterionCard:
+        return CriterionCard(
+            id=cid, label=cid, verdict=verdict, judged=verdict == "not_measured", peer_views=views
+        )
+
+    peer = View(by="Carla", role="observer", verdict="good")
+    trainer = View(by="Tom", role="trainer", verdict="needs_work")
+    scorecard = Scorecard(
+        session="s",
+        title="",
+        language="en",
+        rep="Anna",
+        customer="Bob",
+        duration_s=60.0,
+        duration="1:00",
+        sections=(
+            SectionCard(
+                id="balance",
+                title="Balance",
+                criteria=(
+                    card("talk", "needs_work", peer),
+                    card("lsd", "not_measured", peer, trainer),
+                ),
+            ),
+            SectionCard(
+                id="voice",
+                title="Voice",
+                criteria=(card("pace", "not_measured", peer), card("tone", "not_measured")),
+            ),
+        ),
+    )
+    assert [(v.criterion, v.verdict) for v in verdicts_from_scorecard(scorecard)] == [
+        ("talk", "needs_work"),  # measured: the views do not change it
+        ("lsd", "needs_work"),  # the trainer's view before a peer's
+        ("pace", "good"),
+        ("tone", "not_measured"),
+    ]

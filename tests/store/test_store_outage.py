@@ -10,11 +10,11 @@ import threading
 import pytest
 
 from models.errors import StoreUnavailable, UnknownSession
-from models.records import CriterionVerdict, Verdict
+from models.records import CriterionVerdict
 from server.store import AsyncStore, Outbox, Store, StoreConfig, WriteFailure
 from tests.store.conftest import DAY_S, T0
 
-VERDICTS = [CriterionVerdict(criterion="lsd", verdict=Verdict.NEEDS_WORK)]
+VERDICTS = [CriterionVerdict(criterion="lsd", verdict="needs_work")]
 
 
 def test_lost_mid_way_then_back(target, store: Store, make_call):

@@ -9,11 +9,12 @@ import hashlib
 import pytest
 
 from models.errors import BadToken, UnknownGroup, UnknownRep
-from models.records import CallMeasures, CriterionVerdict, Verdict
+from models.records import CallMeasures, CriterionVerdict
+from models.scorecard import Verdict
 from server.store import Store
 from tests.store.conftest import T0
 
-GOOD, WORK, NOT = Verdict.GOOD, Verdict.NEEDS_WORK, Verdict.NOT_MEASURED
+GOOD, WORK, NOT = "good", "needs_work", "not_measured"
 
 
 def _scored(store: Store, make_call, session: str, rep_id: str, at: float, **verdicts: Verdict):

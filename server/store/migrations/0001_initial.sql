@@ -91,12 +91,11 @@ CREATE TABLE verdicts (
 
 CREATE TABLE evaluations (
     call_id TEXT NOT NULL REFERENCES calls (id) ON DELETE CASCADE,
-    evaluator TEXT NOT NULL,  -- "self", or kind:name: one evaluation per evaluator per call
-    kind TEXT NOT NULL,
-    role TEXT NOT NULL,
+    evaluator TEXT NOT NULL,  -- "self", or role:name: one evaluation per evaluator per call
+    role TEXT NOT NULL,  -- rep (self-reflection) | observer (peer) | trainer
     name TEXT NOT NULL,
     skipped INTEGER NOT NULL,
-    body {blob} NOT NULL,
+    body {blob} NOT NULL,  -- the Evaluation as JSON: ticks and a line of feedback each
     submitted_at DOUBLE PRECISION NOT NULL,
     PRIMARY KEY (call_id, evaluator)
 );
