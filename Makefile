@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[asr,asr-base,mqtt,test]'
+	$(BIN)/pip install --quiet -e '.[asr,asr-base,mqtt,db,test]'
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -133,3 +133,33 @@ class SlowDown(SparringError):
 
     code = "slow_down"
     close_code = CLOSE_POLICY_VIOLATION
+
+
+class StoreUnavailable(SparringError):
+    """The database cannot be reached (at start, or lost mid-way): transient, retried."""
+
+    code = "store_unavailable"
+
+
+class AlreadyEvaluated(SparringError):
+    """A second evaluation of one call by the same evaluator (one each: self, peer, trainer)."""
+
+    code = "already_evaluated"
+
+
+class CallErased(SparringError):
+    """A call whose data was erased at a participant's request; only the proof is kept."""
+
+    code = "call_erased"
+
+
+class UnknownGroup(SparringError):
+    """A training group id the store does not hold."""
+
+    code = "unknown_group"
+
+
+class UnknownRep(SparringError):
+    """A rep id the store does not hold."""
+
+    code = "unknown_rep"
