@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
+from models.scorecard import Scorecard
 from models.wire import (
     AudioCheck,
     ChecklistEntry,
@@ -75,6 +76,8 @@ class SessionReport(msgspec.Struct, frozen=True, kw_only=True):
     erased: bool = False
     # Each change of what a microphone was good for (leak, noise, ...): see `AudioCheck`.
     audio_checks: tuple[AudioCheck, ...] = ()
+    # The playbook's evaluation form applied to the call, once it has ended.
+    scorecard: Scorecard | None = None
 
 
 class SharedReport(msgspec.Struct, frozen=True, kw_only=True):

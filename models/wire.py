@@ -145,11 +145,14 @@ class Evaluate(_Message, frozen=True, kw_only=True, tag="evaluate"):
 
     token: str | None = None
     session: str | None = None
+    name: str = ""  # a peer's name when sent with the shared observer token
     ticks: dict[str, VerdictName] = {}
     notes: dict[str, str] = {}
     skip: bool = False
 
     def __post_init__(self) -> None:
+        if len(self.name) > 80:
+            raise ValueError("name must be at most 80 characters")
         if len(self.ticks) > 100 or len(self.notes) > 100:
             raise ValueError("at most 100 criteria")
         for note in self.notes.values():

@@ -124,6 +124,15 @@ class SessionHub:
             raise TokenExpired("this session has ended; ask for a new link")
         return session, role
 
+    def lookup(self, token: str) -> tuple[Session, Role] | None:
+        """The session (open or ended, while kept) and role of a join token, for what a
+        participant may still do after the call (reflect, evaluate)."""
+        entry = self._tokens.get(token)
+        if entry is None:
+            return None
+        session = self.get(entry[0])
+        return (session, entry[1]) if session is not None else None
+
     def get(self, session_id: str) -> Session | None:
         return self.sessions.get(session_id) or self._ended.get(session_id)
 

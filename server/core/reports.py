@@ -9,11 +9,14 @@ from typing import Protocol
 
 import msgspec
 
+from models.playbook import Playbook
 from models.report import InterruptionRecord, SessionReport, SharedReport
-from models.wire import TalkShare, Transcript
+from models.scorecard import Evaluation
+from models.wire import Role, TalkShare, Transcript
 from server.core.audience import ReportView, customer_reads_transcript
 from server.core.coach import Coach
 from server.core.roster import Roster, Status
+from server.core.scorecard import build_scorecard
 from server.core.turns import Turns
 from server.core.vad import FRAME_S
 
@@ -29,6 +32,8 @@ class Reported(Protocol):
     dropped_before_consent_s: float
     roster: Roster
     coach: Coach
+    playbook: Playbook
+    evaluations: list[Evaluation]
 
     @property
     def status(self) -> Status: ...
@@ -50,7 +55,7 @@ def full_report(s: Reported) -> SessionReport:
     """Everything kept of the call: what the rep reads (and trainers, with trainer view)."""
     t = s.turns
     rep, customer = t.talk_share()
-    return SessionReport(
+    report = SessionReport(
         session=s.id,
         title=s.title,
         language=s.language,
@@ -74,6 +79,23 @@ def full_report(s: Reported) -> SessionReport:
         erased=s.erased,
         audio_checks=tuple(s.coach.audio_checks),
     )
+    if s.status is not Status.ENDED or not s.playbook.form:
+        return report
+    rep_name, customer_name = party_names(s.roster)
+    scorecard = build_scorecard(
+        report, s.playbook.form, s.evaluations, rep=rep_name, customer=customer_name
+    )
+    return msgspec.structs.replace(report, scorecard=scorecard)
+
+
+def party_names(roster: Roster) -> tuple[str, str]:
+    """The rep's and the customer's names as they joined (or as consented on the rep's
+    device); the role's word where a name was never given."""
+    names = {Role.REP: "", Role.CUSTOMER: ""}
+    for p in roster.participants.values():
+        if p.role in names and not names[p.role]:
+            names[p.role] = p.name
+    return names[Role.REP] or "rep", names[Role.CUSTOMER] or "customer"
 
 
 def report_for(s: Reported, view: ReportView) -> SessionReport | SharedReport:

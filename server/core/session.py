@@ -11,16 +11,18 @@ from collections.abc import Callable
 
 import msgspec
 
-from models.errors import Forbidden, NotAllowedNow
+from models.errors import AlreadyEvaluated, BadMessage, Forbidden, NotAllowedNow
 from models.playbook import Playbook
 from models.recognition import SegmentRecognized
 from models.report import SessionReport, SharedReport
+from models.scorecard import Evaluation
 from models.wire import (
     AudioCheck,
     AudioFormat,
     CallSummary,
     Checklist,
     Consent,
+    Evaluate,
     Metrics,
     Nudge,
     Report,
@@ -87,6 +89,7 @@ class Session:
         self.transcription = Transcription()
         self.held = HeldRequests()  # recognition waits for attribution (when it is on)
         self._next_nudge = 0
+        self.evaluations: list[Evaluation] = []  # self-reflection, peers' and trainers' ticks
         self._new_coach()
 
     def _new_coach(self) -> None:
@@ -287,6 +290,46 @@ class Session:
         self._send(out, Kind.WHISPER, nudge)
         return out
 
+    def evaluate(self, role: Role, name: str, msg: Evaluate, wall_time: float) -> Evaluation:
+        """Records one person's ticks on the evaluation form (one per person and call).
+
+        The rep reflects once the call has ended (or skips it); observers tick live or after;
+        trainers only where both parties allowed trainer view.
+
+        Raises:
+            Forbidden: a customer, or a trainer of a private call.
+            NotAllowedNow: the rep before the end of the call.
+            BadMessage: a criterion the form does not have.
+            AlreadyEvaluated: this person already evaluated this call.
+        """
+        if role is Role.CUSTOMER:
+            raise Forbidden("the customer does not evaluate the rep")
+        if role is Role.TRAINER and audience.report_view(self.roster, None).value != "full":
+            raise Forbidden("the rep and the customer did not both allow trainer view")
+        if role is Role.REP and not self.is_ended:
+            raise NotAllowedNow("reflect on the call once it has ended")
+        known = {c.id for section in self.playbook.form for c in section.criteria}
+        unknown = sorted((set(msg.ticks) | set(msg.notes)) - known)
+        if unknown:
+            raise BadMessage(f"unknown criterion {unknown[0]!r} for this call's form")
+        who = (role.value, name.strip().casefold())
+        if role is not Role.REP and not who[1]:
+            raise BadMessage("an evaluation needs the evaluator's name")
+        if any((e.role, e.by.strip().casefold()) == who for e in self.evaluations) or (
+            role is Role.REP and any(e.role == "rep" for e in self.evaluations)
+        ):
+            raise AlreadyEvaluated("this call has your evaluation already; it stands as given")
+        evaluation = Evaluation(
+            by=name.strip() or role.value,
+            role=role.value,  # type: ignore[arg-type]
+            ticks={} if msg.skip else dict(msg.ticks),
+            notes={} if msg.skip else {k: v.strip() for k, v in msg.notes.items() if v.strip()},
+            skipped=msg.skip,
+            at=wall_time,
+        )
+        self.evaluations.append(evaluation)
+        return evaluation
+
     def end(self, pid: str, wall_time: float) -> Outputs:
         """A participant is done; the session ends when the rep ends or all leave."""
         if self.roster.participants[pid].role is Role.REP:
@@ -457,6 +500,7 @@ class Session:
         self.held.cancel()
         self.timeline.restart()
         self._new_coach()
+        self.evaluations.clear()
         self.erased = True
 
     def _finish(self, out: Outputs) -> Outputs:

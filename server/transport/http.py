@@ -134,6 +134,7 @@ def _report(
         "Accept", ""
     )
     if wants_html:
-        page = report_page(report, None, names=names_of(report))
+        scorecard = report.scorecard if isinstance(report, SessionReport) else None
+        page = report_page(report, scorecard, names=names_of(report))
         return respond(HTTPStatus.OK, page.encode(), "text/html; charset=utf-8")
     return respond(HTTPStatus.OK, codec.encode(report), "application/json")

@@ -26,6 +26,7 @@ from models.errors import (
     HelloRequired,
     NotAllowedNow,
     SparringError,
+    UnknownSession,
 )
 from models.wire import (
     ALL_SESSIONS,
@@ -37,6 +38,7 @@ from models.wire import (
     Done,
     End,
     ErrorMessage,
+    Evaluate,
     Hello,
     Nudge,
     Role,
@@ -244,6 +246,8 @@ class LiveConnection:
                     self._create(message)
                 case Hello():
                     self._hello(message)
+                case Evaluate():
+                    self._evaluate_by_token(message)
                 case _:
                     raise HelloRequired(f"send hello before {message.__struct_config__.tag}")
             return
@@ -259,6 +263,12 @@ class LiveConnection:
             case Whisper():
                 carry_out(session, session.whisper(pid, message.text))
                 self.enqueue(Done(request="whisper", session=session.id))
+            case Evaluate():
+                role = self.role
+                assert role is not None
+                name = session.roster.participants[pid].name
+                session.evaluate(role, message.name.strip() or name, message, wall)
+                self.enqueue(Done(request="evaluate", session=session.id))
             case Watch() | Unwatch():
                 raise Forbidden("only a trainer signed in with the trainer key may watch calls")
             case Hello() | Create():
@@ -278,6 +288,12 @@ class LiveConnection:
             case Whisper():
                 trainers.whisper(name, message)
                 self.enqueue(Done(request="whisper", session=message.session or ""))
+            case Evaluate():
+                target = self._hub.get(message.session or "")
+                if target is None:
+                    raise UnknownSession(f"no call {message.session!r} is kept on this node")
+                target.evaluate(Role.TRAINER, name, message, time.time())
+                self.enqueue(Done(request="evaluate", session=target.id))
             case End():
                 self.close_soon(1000)
             case Consent():
@@ -297,6 +313,18 @@ class LiveConnection:
         session = self.session
         self._stats.audio_received(len(data))
         self._dispatch.carry_out(session, session.feed_audio(self.pid, data), arrived_at)
+
+    def _evaluate_by_token(self, message: Evaluate) -> None:
+        """An evaluation on a connection that joined nothing: the token names call and role
+        (the rep reflecting after the call, a peer with the observer link)."""
+        found = self._hub.lookup(message.token or "")
+        if found is None:
+            raise BadToken("unknown join token")
+        session, role = found
+        names = {p.role: p.name for p in session.roster.participants.values()}
+        name = message.name.strip() or (names.get(role, "") if role is Role.REP else "")
+        session.evaluate(role, name, message, time.time())
+        self.enqueue(Done(request="evaluate", session=session.id))
 
     def _create(self, message: Create) -> None:
         key = self._settings.trainer_key
