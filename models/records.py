@@ -90,7 +90,7 @@ class StoredCall(msgspec.Struct, frozen=True, kw_only=True):
     erased_by: Role | None = None
 
 
-class CallSummary(msgspec.Struct, frozen=True, kw_only=True):
+class HistoryRow(msgspec.Struct, frozen=True, kw_only=True):
     """One row of a history: enough for "the last calls side by side" and trends."""
 
     session: str

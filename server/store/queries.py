@@ -14,7 +14,7 @@ import msgspec
 from models.records import (
     CallMeasures,
     CallRecord,
-    CallSummary,
+    HistoryRow,
     CriterionVerdict,
     MissedCriterion,
     ParticipantName,
@@ -261,7 +261,7 @@ def _bytes(value: Any) -> bytes | None:
     return None if value is None else bytes(value)  # PostgreSQL may hand back a memoryview
 
 
-def summaries(db: Dialect, column: str, key: str, limit: int | None) -> list[CallSummary]:
+def summaries(db: Dialect, column: str, key: str, limit: int | None) -> list[HistoryRow]:
     """The calls whose `column` (rep_id or group_id) is `key`, newest first."""
     assert column in ("rep_id", "group_id")
     sql = (
@@ -275,7 +275,7 @@ def summaries(db: Dialect, column: str, key: str, limit: int | None) -> list[Cal
     rows = db.execute(sql, params).fetchall()
     measures = _measures(db, [r[0] for r in rows])
     return [
-        CallSummary(
+        HistoryRow(
             session=r[0],
             title=r[1],
             created_at=r[2],

@@ -25,7 +25,7 @@ from models.errors import (
 )
 from models.records import (
     CallRecord,
-    CallSummary,
+    HistoryRow,
     CriterionVerdict,
     ErasureProof,
     Group,
@@ -426,27 +426,27 @@ class Store:
 
     # -- history -------------------------------------------------------------------
 
-    def rep_calls(self, rep_id: str, limit: int = 10) -> list[CallSummary]:
+    def rep_calls(self, rep_id: str, limit: int = 10) -> list[HistoryRow]:
         """A rep's last `limit` calls, newest first, with their measures (for trends).
 
         Raises:
             UnknownRep: no such rep.
         """
 
-        def work() -> list[CallSummary]:
+        def work() -> list[HistoryRow]:
             self._rep(rep_id)
             return queries.summaries(self._db, "rep_id", rep_id, limit)
 
         return self._run(work)
 
-    def group_calls(self, group_id: str, limit: int | None = None) -> list[CallSummary]:
+    def group_calls(self, group_id: str, limit: int | None = None) -> list[HistoryRow]:
         """A group's calls, newest first.
 
         Raises:
             UnknownGroup: no such group.
         """
 
-        def work() -> list[CallSummary]:
+        def work() -> list[HistoryRow]:
             self._group(group_id)
             return queries.summaries(self._db, "group_id", group_id, limit)
 
