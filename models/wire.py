@@ -163,12 +163,14 @@ class Evaluate(_Message, frozen=True, kw_only=True, tag="evaluate"):
 class Erase(_Message, frozen=True, kw_only=True, tag="erase"):
     """Deletes what is kept of an ended call, by any of its join tokens."""
 
+    session: str
     token: str
 
 
 class Share(_Message, frozen=True, kw_only=True, tag="share"):
     """The rep lets the customer read the call's report (rep token)."""
 
+    session: str
     token: str
     with_customer: bool = True
 
@@ -433,6 +435,27 @@ class NodePresence(msgspec.Struct, frozen=True, kw_only=True):
     at: float = 0.0
 
 
+class CriterionView(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    label: str
+    hint: str = ""
+    judged: bool = False  # only a person can judge it (nothing measured decides it)
+
+
+class FormSection(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    title: str
+    criteria: tuple[CriterionView, ...]
+
+
+class Form(_ServerMessage, frozen=True, kw_only=True, tag="form"):
+    """The call's evaluation form, for the rep's reflection and peers' ticks (never the
+    customer)."""
+
+    sections: tuple[FormSection, ...]
+    session: str = ""
+
+
 class Done(_ServerMessage, frozen=True, kw_only=True, tag="done"):
     """The answer to a request that has no other visible result (a whisper, `evaluate`,
     `erase`, `share`), so that a page can tell its own request's success."""
@@ -487,6 +510,7 @@ ServerMessage = (
     | CallSummary
     | Cluster
     | Done
+    | Form
     | Groups
     | RepLink
 )

@@ -22,6 +22,7 @@ from models.wire import (
     CallSummary,
     Checklist,
     Cluster,
+    Form,
     Metrics,
     NodeView,
     ServerMessage,
@@ -47,6 +48,7 @@ class _Call:
     state: State | None = None
     metrics: Metrics | None = None
     checklist: Checklist | None = None
+    form: Form | None = None
     backlog: deque[ServerMessage] = field(default_factory=lambda: deque(maxlen=BACKLOG_EVENTS))
     done_at: float | None = None  # wall time it ended or was lost, by this desk's clock
 
@@ -97,6 +99,8 @@ class TrainerDesk:
             call.metrics = message
         elif isinstance(message, Checklist):
             call.checklist = message
+        elif isinstance(message, Form):
+            call.form = message
         else:
             call.backlog.append(message)
         for seat in self._seats.values():
@@ -108,7 +112,7 @@ class TrainerDesk:
             self.nodes[line.node] = True
             self._tell_cluster()
         if line.private:  # nothing of it stays here, and detail watchers lose it
-            call.state = call.metrics = call.checklist = None
+            call.state = call.metrics = call.checklist = call.form = None
             call.backlog.clear()
         if line.status in _DONE and call.done_at is None:
             call.done_at = self._clock()
@@ -169,7 +173,7 @@ class TrainerDesk:
         if call.line.private:
             raise Forbidden("the rep and the customer did not both allow trainer view")
         seat.calls.add(session_id)
-        kept = (call.line, call.state, call.checklist, call.metrics, *call.backlog)
+        kept = (call.line, call.state, call.form, call.checklist, call.metrics, *call.backlog)
         for message in kept:
             if message is not None:
                 outbox.enqueue(message)

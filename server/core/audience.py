@@ -25,6 +25,7 @@ class Kind(StrEnum):
     REPORT = "report"  # the end-of-call link to the report
     WHISPER = "whisper"  # an observer's manual nudge to the rep
     AUDIO_CHECK = "audio_check"  # what one party's microphone is good for
+    FORM = "form"  # the evaluation form: for the rep's reflection and peers' ticks
 
 
 class Mask(Enum):
@@ -83,6 +84,8 @@ def _mask(p: Participant, kind: Kind, watched: bool) -> Mask | None:
         if kind is Kind.TRANSCRIPT and p.has(Scope.TRANSCRIPT):
             return Mask.PLAIN
         return None
+    if kind is Kind.FORM:  # the form tells nothing of the call: every peer may tick it
+        return Mask.FULL if p.consented else None
     # Observers: what both parties allowed trainers to see, once they agreed to the terms.
     if p.consented and watched and (kind in _COACHING or kind is Kind.TRANSCRIPT):
         return Mask.FULL

@@ -22,7 +22,10 @@ from models.wire import (
     CallSummary,
     Checklist,
     Consent,
+    CriterionView,
     Evaluate,
+    Form,
+    FormSection,
     Metrics,
     Nudge,
     Report,
@@ -182,6 +185,7 @@ class Session:
         change = self.roster.consent(pid, msg, self.at_s, wall_time)
         out = Outputs()
         role = change.participant.role
+        was_live = self.is_live
         if change.lost(Scope.TRANSCRIPT) and role in PARTIES:
             self.transcription.cancel(role)
             self.held.cancel(role)
@@ -190,7 +194,42 @@ class Session:
         if not msg.granted and msg.erase:
             self._erase()
         self._send(out, Kind.STATE, self.state())
+        if msg.granted and was_live and self.coach.checklist_sent:
+            self._catch_up(out, pid)
         return out
+
+    def _catch_up(self, out: Outputs, pid: str) -> None:
+        """Someone who agreed once the call was running gets the checklist and form now."""
+        language = self.text_language()
+        for kind, message in (
+            (Kind.CHECKLIST, self.coach.checklist(language)),
+            (Kind.FORM, self.form_message()),
+        ):
+            message = msgspec.structs.replace(message, session=self.id)
+            out.sends.extend((p, message) for p, _ in audience.recipients(self.roster, kind) if p == pid)
+
+    def form_message(self) -> Form:
+        """The evaluation form in the call's language (for reflection and peers' ticks)."""
+        language = self.text_language()
+        return Form(
+            sections=tuple(
+                FormSection(
+                    id=section.id,
+                    title=section.title.get(language),
+                    criteria=tuple(
+                        CriterionView(
+                            id=c.id,
+                            label=c.label.get(language),
+                            hint=c.hint.get(language) if c.hint else "",
+                            judged=c.judged,
+                        )
+                        for c in section.criteria
+                    ),
+                )
+                for section in self.playbook.form
+            ),
+            session=self.id,
+        )
 
     def feed_audio(self, pid: str, data: bytes) -> Outputs:
         """Takes one binary frame from a participant.
@@ -403,9 +442,12 @@ class Session:
         should_be_live = roster.may_be_live() and roster.status is not Status.ENDED
         if should_be_live and not self.is_live:
             roster.status = Status.LIVE
-            if self.playbook.checklist and not self.coach.checklist_sent:
+            if not self.coach.checklist_sent:
                 self.coach.checklist_sent = True
-                self._send(out, Kind.CHECKLIST, self.coach.checklist(self.text_language()))
+                if self.playbook.checklist:
+                    self._send(out, Kind.CHECKLIST, self.coach.checklist(self.text_language()))
+                if self.playbook.form:
+                    self._send(out, Kind.FORM, self.form_message())
             self.timeline.start()
             for p in roster.participants.values():
                 if p.audio is not None:

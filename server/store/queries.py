@@ -14,8 +14,8 @@ import msgspec
 from models.records import (
     CallMeasures,
     CallRecord,
-    HistoryRow,
     CriterionVerdict,
+    HistoryRow,
     MissedCriterion,
     ParticipantName,
     RecurringIssue,

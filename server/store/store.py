@@ -25,10 +25,10 @@ from models.errors import (
 )
 from models.records import (
     CallRecord,
-    HistoryRow,
     CriterionVerdict,
     ErasureProof,
     Group,
+    HistoryRow,
     MissedCriterion,
     NewRep,
     RecurringIssue,

@@ -40,6 +40,10 @@ def expected(kind: Kind, about: Role | None, rep, customer, observer) -> dict[Ro
         return dict.fromkeys(everyone, Mask.FULL)
     if kind is Kind.WHISPER:
         return {Role.REP: Mask.FULL}
+    if kind is Kind.FORM:  # the form reveals nothing of the call: the rep, and peers who agreed
+        return {Role.REP: Mask.FULL} | (
+            {Role.OBSERVER: Mask.FULL} if observer not in ("absent", None) else {}
+        )
     if kind is Kind.TRANSCRIPT:
         speaker_scopes = rep if about is Role.REP else customer
         if speaker_scopes is None or T not in speaker_scopes:
