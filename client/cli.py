@@ -11,6 +11,7 @@ import re
 import signal
 import socket
 import sys
+from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from models import codec
@@ -49,6 +50,9 @@ def _serve(args: argparse.Namespace) -> int:
         trainer_key=args.trainer_key or os.environ.get("SPARRING_TRAINER_KEY") or None,
         node=args.node,
         mqtt=args.mqtt,
+        db=args.db,
+        data_dir=None if args.db else (args.data_dir or str(_default_data_dir())),
+        retention_days=args.retention_days,
     )
 
     async def run() -> None:
@@ -200,6 +204,12 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _default_data_dir() -> Path:
+    """The user's data directory for Sparring (XDG), created by the store on first start."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "sparring"
+
+
 def _node_name(text: str) -> str:
     """A node name as ids, tokens and MQTT topics can carry it: [a-z0-9-], 1-32 long."""
     name = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")[:32]
@@ -233,6 +243,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     serve.add_argument(
         "--mqtt", help="mqtt://host:port of the broker that joins the nodes (default: one node)"
+    )
+    serve.add_argument(
+        "--data-dir",
+        help=f"where ended calls are kept, in SQLite (default: {_default_data_dir()})",
+    )
+    serve.add_argument(
+        "--db", help="postgresql://user@host/db: keep calls in PostgreSQL (many nodes share it)"
+    )
+    serve.add_argument(
+        "--retention-days", type=int, default=90, help="kept calls are deleted after this"
     )
     serve.add_argument(
         "--filler-prompt",

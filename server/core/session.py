@@ -536,6 +536,10 @@ class Session:
         language = self.detected_language if self.language == "auto" else self.language
         return "nl" if language == "nl" else "en"
 
+    def forget(self) -> None:
+        """A party erased the ended call: nothing of the analysis stays (the ledger does)."""
+        self._erase()
+
     def _erase(self) -> None:
         """Deletes everything kept of the analysis; the ledger stays as proof."""
         self.transcription.cancel()
