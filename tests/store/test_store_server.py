@@ -110,6 +110,15 @@ async def test_a_kept_call_outlives_a_restart_with_its_scorecard_and_reflection(
         assert card["talk_share"]["self_view"]["verdict"] == "good"
         status, body = await get(srv, f"/v1/sessions/{session}/report", tokens.customer)
         assert status == 200 and "withheld" in json.loads(body)
+        share = {"type": "share", "session": session, "token": tokens.rep}
+        by_customer = await ask(srv, {**share, "token": tokens.customer})
+        assert isinstance(by_customer, ErrorMessage) and by_customer.code == "forbidden"
+        assert await ask(srv, share) == Done(seq=1, request="share", session=session)
+        status, body = await get(srv, f"/v1/sessions/{session}/report", tokens.customer)
+        assert json.loads(body)["scorecard"]["rep"] == "Anna", "the rep shared it"
+        await ask(srv, {**share, "with_customer": False})
+        status, body = await get(srv, f"/v1/sessions/{session}/report", tokens.customer)
+        assert "withheld" in json.loads(body), "and took it back"
         status, body = await get(srv, f"/v1/sessions/{session}/export", tokens.customer)
         assert status == 200 and b"Anna" in body
         wrong = await ask(srv, {"type": "erase", "session": session, "token": "nope"})
