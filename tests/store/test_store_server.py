@@ -18,6 +18,7 @@ from server.app import Server
 from server.config import Config
 from server.store import Store
 from tests.conftest import _http_get
+from tests.e2e.test_cli_report import sparring
 from tests.waiting import recv, wait_message
 
 
@@ -160,6 +161,18 @@ async def test_trainer_adds_a_rep_whose_calls_build_a_history_of_recurring_issue
         assert status == 404, "nor another rep's history by id"
         status, body = await get(srv, "/v1/reps/me/export", link.token)
         assert status == 200 and created.session.encode() in body
+        rc, out, err = await sparring("history", "--token", link.url, "--server", srv.http_url)
+        assert rc == 0, err
+        assert out.startswith("Anna · last 3 calls")
+        assert "✗ Talk share: 3 of 3 calls" in out
+        rc, out, _ = await sparring(
+            "history", "--group", group.id, "--token", srv.app.trainer_key, "--server",
+            srv.http_url, "--language", "nl",
+        )  # fmt: skip
+        assert rc == 0 and out.startswith("Group B · 1 reps · 3 calls")
+        assert "Spreektijd: needed work in 3 of 3 calls, by 1 rep" in out
+        rc, _, err = await sparring("history", "--token", "wrong", "--server", srv.http_url)
+        assert rc == 1 and "no history" in err
 
 
 async def test_unreachable_database_at_start_is_a_clear_error() -> None:
