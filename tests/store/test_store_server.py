@@ -192,3 +192,23 @@ async def test_people_need_a_store(call_audio) -> None:
             assert "--data-dir" in tom.messages[at].message
         created = await create_session(srv.ws_url)
         assert created.session, "calls run as before, kept in memory only"
+
+
+async def test_database_lost_during_a_call_coaching_goes_on_and_the_call_is_kept_later(
+    target, call_audio, stream_together
+) -> None:
+    async with serving(target) as srv:
+        target.cut_off()  # the database goes away mid-call
+        try:
+            created = await run_call(srv, call_audio, stream_together)
+            outbox = srv.app.store.outbox
+            for _ in range(100):  # the call waits in the outbox, not lost
+                if outbox.pending:
+                    break
+                await asyncio.sleep(0.1)
+            assert outbox.pending >= 1 and outbox.last_error is not None
+        finally:
+            target.restore()
+        await kept(srv, created.session)  # written once the database is back
+        status, body = await get(srv, f"/v1/sessions/{created.session}/report", created.tokens.rep)
+        assert status == 200 and json.loads(body)["scorecard"] is not None
