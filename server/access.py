@@ -12,6 +12,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from models.report import SessionReport, SharedReport
+from server.archive import Archive
 from server.core.hub import SessionHub
 
 
@@ -29,28 +30,35 @@ class ReportAccess:
     Args:
         hub: Open and recently ended sessions, and their tokens.
         trainer_key: The server's trainer key; None or empty: none.
+        archive: Calls kept in the store, for a report asked for after this node forgot
+            the call (a restart); None: memory only.
     """
 
-    def __init__(self, hub: SessionHub, trainer_key: str | None) -> None:
+    def __init__(
+        self, hub: SessionHub, trainer_key: str | None, archive: Archive | None = None
+    ) -> None:
         self._hub = hub
         self._trainer_key = trainer_key
+        self._archive = archive
 
-    def report(self, session_id: str, token: str) -> SessionReport | SharedReport | None:
+    async def report(self, session_id: str, token: str) -> SessionReport | SharedReport | None:
         """The report of `session_id` as `token` may read it; None for no such session or a
         wrong token (one answer for both, so that session ids cannot be probed).
 
         How much a role reads is the audience policy's decision (server/core/audience.py);
-        the trainer key reads as a trainer, who needs both parties' trainer view.
+        the trainer key reads as a trainer, who needs both parties' trainer view. A kept
+        call serves the views the policy made when it ended.
         """
+        trainer = bool(self._trainer_key) and same_secret(token, self._trainer_key or "")
         session = self._hub.get(session_id)
-        if session is None:
+        if session is not None:
+            role = self._hub.token_role(session_id, token)
+            if role is not None:
+                return session.report_for(role)
+            return session.report_for(None) if trainer else None
+        if self._archive is None:
             return None
-        role = self._hub.token_role(session_id, token)
-        if role is not None:
-            return session.report_for(role)
-        if self._trainer_key and same_secret(token, self._trainer_key):
-            return session.report_for(None)
-        return None
+        return await self._archive.stored_report(session_id, None if trainer else token)
 
 
 # Wrong trainer keys one address may send before it must wait; then the wait doubles.

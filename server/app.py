@@ -11,6 +11,7 @@ import dataclasses
 import logging
 import secrets
 import time
+from pathlib import Path
 from types import TracebackType
 
 from websockets.asyncio.server import Server as WsServer
@@ -19,6 +20,8 @@ from websockets.http11 import Request, Response
 
 from models.playbook import Playbook, default_playbook, load_playbook
 from server.access import ReportAccess
+from server.aftercall import AfterCall
+from server.archive import Archive
 from server.asr.engine import Recognizer
 from server.asr.pool import AsrPool
 from server.bus import Bus
@@ -27,7 +30,9 @@ from server.config import Config
 from server.core.hub import SessionHub
 from server.desk import TrainerDesk
 from server.dispatch import Dispatcher
+from server.history import History
 from server.stats import AsrPoolCollector, Stats
+from server.store import AsyncStore, StoreConfig
 from server.trainers import Trainers
 from server.transport.http import Site, handle_http
 from server.transport.ws import LiveConnection, LiveSettings
@@ -67,13 +72,20 @@ class App:
         self.stats = Stats()
         self.dispatch = Dispatcher(self.hub, self.bus)
         self.trainers = Trainers(self.trainer_key, self.desk, self.hub, self.dispatch, self.bus)
+        # The store opens in `start` (it may be PostgreSQL on another machine).
+        self.store: AsyncStore | None = None
+        self.archive: Archive | None = None
+        self._purger: asyncio.Task[None] | None = None
+        self.aftercall = AfterCall(self.hub, None)
         self.live = LiveSettings(
             trainer_key=self.trainer_key,
             default_language=config.language,
             public_url=config.public_url,
         )
         self.site = Site(
-            reports=ReportAccess(self.hub, self.trainer_key), metrics=self.stats.exposition
+            reports=ReportAccess(self.hub, self.trainer_key),
+            metrics=self.stats.exposition,
+            people=History(lambda: self.archive, self.trainer_key, playbooks["default"]),
         )
         hub, stats, bus = self.hub, self.stats, self.bus
         stats.gauge("sparring_sessions", "Open sessions", lambda: len(hub.sessions))
@@ -105,8 +117,32 @@ class App:
             on_whisper=lambda whisper: self.trainers.apply_relayed(whisper),
         )
 
+    async def _open_store(self) -> None:
+        """Opens the store (a clear `store_unavailable` error when it cannot be reached)."""
+        config = self.config
+        if not (config.db or config.data_dir):
+            return
+        kept = StoreConfig(
+            db=config.db,
+            data_dir=Path(config.data_dir) if config.data_dir else None,
+            retention_days=config.retention_days,
+        )
+        stats = self.stats
+        self.store = await AsyncStore.open(
+            kept.target, on_failure=lambda failure: stats.store_write_lost(failure.what)
+        )
+        self.archive = Archive(self.store, self.hub.tokens_of, self.config.node or "local")
+        self.dispatch.on_ended = self.archive.ended
+        self.aftercall.archive = self.archive
+        self.site = dataclasses.replace(
+            self.site, reports=ReportAccess(self.hub, self.trainer_key, self.archive)
+        )
+        self._purger = asyncio.create_task(self.store.keep_purging(kept), name="app.purge")
+        log.info("calls are kept in %s for %d days", self.store.store.description, kept.retention_days)
+
     async def start(self) -> None:
-        """Connects the bus, loads the speech model (once per process), starts recognition."""
+        """Opens the store, connects the bus, loads the speech model, starts recognition."""
+        await self._open_store()
         start_bus = getattr(self.bus, "start", None)
         if start_bus is not None:
             await start_bus()  # returns at once: a broker that is down never stops a node
@@ -166,14 +202,23 @@ class App:
         stop_bus = getattr(self.bus, "stop", None)
         if stop_bus is not None:
             await stop_bus()
+        if self.archive is not None:
+            await self.archive.drain()
+        if self._purger is not None:
+            self._purger.cancel()
+        if self.store is not None:
+            for failure in await self.store.close():
+                log.error("not kept: %s of %s (%s)", failure.what, failure.session, failure.error.message)
 
     async def handle(self, ws: ServerConnection) -> None:
         await LiveConnection(
-            ws, self.hub, self.dispatch, self.live, self.stats, self.trainers
+            ws, self.hub, self.dispatch, self.live, self.stats, self.trainers, self.aftercall
         ).run()
 
-    def process_request(self, ws: ServerConnection, request: Request) -> Response | None:
-        return handle_http(self.site, request)
+    async def process_request(
+        self, ws: ServerConnection, request: Request
+    ) -> Response | None:
+        return await handle_http(self.site, request)
 
 
 class Server:

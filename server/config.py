@@ -15,6 +15,11 @@ class Config:
     trainer_key: str | None = None  # None: the app generates one (App.trainer_key)
     node: str = ""  # this node's name; ids and tokens start with "node." when set
     mqtt: str | None = None  # mqtt://host:port of the broker that joins the nodes
+    # Where ended calls are kept: a postgresql:// URL, or an SQLite data directory; neither:
+    # kept in memory only (embedded servers, most tests). The CLI defaults to a directory.
+    db: str | None = None
+    data_dir: str | None = None
+    retention_days: int = 90
     public_url: str | None = None  # base URL for join links, when behind a proxy
     max_sessions: int = 1000
     asr_workers: int | None = None

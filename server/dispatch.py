@@ -68,6 +68,8 @@ class Dispatcher:
         self._bus = bus
         self._clock = clock
         self._asr: RecognitionQueue | None = None
+        # Told of an ended session on each of its outputs (the archive keeps it once settled).
+        self.on_ended: Callable[[Session], None] | None = None
         self.connections: dict[str, Outbox] = {}  # participant id -> its open connection
 
     def use_asr(self, asr: RecognitionQueue) -> None:
@@ -138,6 +140,8 @@ class Dispatcher:
             if conn is not None:
                 conn.close_soon(1000)
         if session.is_ended:
+            if self.on_ended is not None:
+                self.on_ended(session)
             self._hub.retire(session)
 
     def on_recognition(self, job: AsrJob, recognition: Recognition) -> None:

@@ -49,6 +49,12 @@ class Stats:
             registry=self.registry,
         )
         self._nudges = Counter("sparring_nudges", "Nudges sent", ["rule"], registry=self.registry)
+        self._store_lost = Counter(
+            "sparring_store_writes_lost",
+            "Writes the store gave up on (database away too long, or refused)",
+            ["what"],
+            registry=self.registry,
+        )
         self._asr_latency = Histogram(
             "sparring_asr_latency_seconds",
             "Speech recognition, from submission to result, per delivered job",
@@ -70,6 +76,10 @@ class Stats:
 
     def session_created(self) -> None:
         self.sessions_created += 1
+
+    def store_write_lost(self, what: str) -> None:
+        """The store gave up on a write (a call or a scorecard): counted, and logged."""
+        self._store_lost.labels(what).inc()
 
     def nudge_sent(self, rule: str, latency_s: float | None) -> None:
         """Counts a nudge written to a connection.

@@ -68,6 +68,8 @@ async def test_app_wires_recognition_and_its_metrics(server, call_audio, stream_
         assert await server.app.asr.wait_idle(5)
         await rep.end()
         await asyncio.wait_for(rep.ended.wait(), 5)
+    # The end flushes the last words to recognition: the gauges read idle once it is done.
+    assert await server.app.asr.wait_idle(10)
     finals = [t for t in rep.of_type(Transcript) if t.final]
     assert finals and all(t.text == "hello there." for t in finals)
 

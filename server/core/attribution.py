@@ -31,10 +31,26 @@ from server.core.vad import FRAME_SAMPLES
 # down lies well under it.
 OWN_MARGIN_DB = 6.0
 SMOOTH_FRAMES = 20
-# The own-voice level is the median of those smoothed levels while the party was heard
-# speaking, over the last minute of it; it applies once 3 s of speech were heard.
+# The 600 ms mean holds a voice for about 450 ms after it stopped; where babble or noise
+# goes on at the same level, that tail would count as the party's speech (and overlap the
+# reply). Where the last 150 ms are far below the own level and down at the level of what
+# this microphone carries besides the party (its background frames, once 1 s of them was
+# heard), the voice has ended. Without such a background (a clean microphone), soft word
+# endings are the party's own.
+SHORT_FRAMES = 5
+SHORT_MARGIN_DB = 9.0
+SHORT_OVER_BACKGROUND_DB = 3.0
+BACKGROUND_MIN_FRAMES = 33
+# The own-voice level is learned from the party's own frames (all voiced frames until it is
+# first known), the last minute of them: their own voice is the loudest thing on their
+# microphone, so it is the median of the levels within 10 dB of the loudest (98th
+# percentile). Babble or noise heard before the party's first word does not hold it down
+# once they speak. It applies once 3 s of speech were heard, and is renewed every 10 frames.
 BASELINE_FRAMES = 2000
 BASELINE_MIN_FRAMES = 100
+BASELINE_EVERY_FRAMES = 10
+TOP_PERCENTILE = 98.0
+TOP_RANGE_DB = 10.0
 # A frame this quiet holds nobody's voice (the VAD's own hangover, digital silence).
 NO_VOICE_DBFS = -65.0
 NO_VOICE_BELOW_OWN_DB = 35.0
@@ -53,6 +69,12 @@ TRACK_GAP_FRAMES = 5
 HISTORY_FRAMES = 1500  # 45 s: longer than the longest utterance sent to recognition
 # The microphone check looks at the last 20 s (speech frames, and all levels for the floor).
 CHECK_FRAMES = 667
+# Its quiet level is the 10th percentile of every frame's level over those 20 s: the quietest
+# moments a microphone has (between words, while the other party speaks); and it says how
+# much of the other party's speech this one was heard speaking through, once the other spoke
+# for 2 s of the window.
+QUIET_PERCENTILE = 10.0
+TALK_OVER_MIN_FRAMES = 67
 
 
 class Heard(IntEnum):
@@ -71,14 +93,25 @@ class _Microphone:
         "own_levels",
         "recent",
         "recent_sum",
+        "short_sum",
         "baseline_dbfs",
         "_since_baseline",
+        "background_levels",
+        "background_dbfs",
+        "_since_background",
+        "voice_ended",
         "history",
         "history_base",
         "prev",
         "window",
         "counts",
         "levels",
+        "all_levels",
+        "held_dbfs",
+        "joint",
+        "other_own",
+        "talked_over",
+        "counted_at_dbfs",
         "last",
         "track",
     )
@@ -87,25 +120,44 @@ class _Microphone:
         self.own_levels: deque[float] = deque(maxlen=BASELINE_FRAMES)
         self.recent: deque[float] = deque(maxlen=SMOOTH_FRAMES)  # linear powers
         self.recent_sum = 0.0
+        self.short_sum = 0.0  # of the last SHORT_FRAMES in `recent`
         self.baseline_dbfs: float | None = None
         self._since_baseline = 0
+        self.background_levels: deque[float] = deque(maxlen=CHECK_FRAMES)
+        self.background_dbfs: float | None = None  # what the VAD took for speech far below
+        self._since_background = 0
+        self.voice_ended = False  # the short level fell to the background (see `ended`)
         self.history: deque[Heard] = deque(maxlen=HISTORY_FRAMES)
         self.history_base = 0  # joint frame of history[0]
         self.prev: bytes | None = None  # the previous frame's samples (for lags)
         self.window: deque[Heard] = deque()  # what speech frames held, last CHECK_FRAMES
         self.counts = [0, 0, 0, 0]  # per Heard, over `window`
         self.levels: deque[float] = deque(maxlen=CHECK_FRAMES)  # levels of unvoiced frames
+        self.all_levels: deque[float] = deque(maxlen=CHECK_FRAMES)  # levels of every frame
+        self.held_dbfs: float | None = None  # this frame's smoothed level, where it was voice
+        # Per joint frame: 1 where the other party was speaking, 2 where this one was too.
+        self.joint: deque[int] = deque()
+        self.other_own = 0  # frames of `joint` where the other party was speaking
+        self.talked_over = 0  # ... and this party too
+        self.counted_at_dbfs: float | None = None  # the own level they were counted under
         self.last = Heard.OWN  # what its last voiced speech frame held
         self.track = _Track()  # correlation with the other microphone, while this one is louder
 
-    def hear(self, level_dbfs: float) -> float:
-        """Takes a speech frame's level; returns the smoothed level of the recent speech."""
+    def hear(self, level_dbfs: float) -> tuple[float, float]:
+        """Takes a speech frame's level; returns the power means (dBFS) of the recent speech
+        frames: the last `SMOOTH_FRAMES` and the last `SHORT_FRAMES`."""
         power = 10.0 ** (level_dbfs / 10.0)
-        if len(self.recent) == SMOOTH_FRAMES:
-            self.recent_sum -= self.recent[0]
-        self.recent.append(power)
+        recent = self.recent
+        if len(recent) == SMOOTH_FRAMES:
+            self.recent_sum -= recent[0]
+        if len(recent) >= SHORT_FRAMES:
+            self.short_sum -= recent[-SHORT_FRAMES]
+        recent.append(power)
         self.recent_sum += power
-        return 10.0 * math.log10(max(self.recent_sum / len(self.recent), 1e-10))
+        self.short_sum += power
+        return _dbfs(self.recent_sum / len(recent)), _dbfs(
+            self.short_sum / min(len(recent), SHORT_FRAMES)
+        )
 
     def silent_below_dbfs(self) -> float:
         """Frames under this hold no voice of anyone, whatever the VAD said."""
@@ -113,24 +165,87 @@ class _Microphone:
             return NO_VOICE_DBFS
         return max(NO_VOICE_DBFS, self.baseline_dbfs - NO_VOICE_BELOW_OWN_DB)
 
+    def ended(self, level_dbfs: float, short_dbfs: float, baseline_dbfs: float) -> bool:
+        """Whether the last few frames are back down at the background: the voice ended.
+
+        Once ended, it stays ended until a frame is back near the own level (the
+        background's louder syllables do not restart it).
+        """
+        if self.voice_ended:
+            self.voice_ended = level_dbfs < baseline_dbfs - OWN_MARGIN_DB
+        else:
+            self.voice_ended = (
+                short_dbfs < baseline_dbfs - SHORT_MARGIN_DB
+                and self.background_dbfs is not None
+                and short_dbfs < self.background_dbfs + SHORT_OVER_BACKGROUND_DB
+            )
+        return self.voice_ended
+
+    def background(self, smoothed_dbfs: float) -> None:
+        """Takes the smoothed level of a voiced frame found far below the own voice."""
+        self.background_levels.append(smoothed_dbfs)
+        self._since_background += 1
+        if (
+            len(self.background_levels) >= BACKGROUND_MIN_FRAMES
+            and self._since_background >= BASELINE_EVERY_FRAMES
+        ):
+            self.background_dbfs = float(np.median(self.background_levels))
+            self._since_background = 0
+
     def learn(self, smoothed_dbfs: float) -> None:
+        """Takes the smoothed level of a voiced frame found to be the party's own."""
         self.own_levels.append(smoothed_dbfs)
         self._since_baseline += 1
-        if len(self.own_levels) >= BASELINE_MIN_FRAMES and (
-            self.baseline_dbfs is None or self._since_baseline >= 33
+        if (
+            len(self.own_levels) >= BASELINE_MIN_FRAMES
+            and self._since_baseline >= BASELINE_EVERY_FRAMES
         ):
-            self.baseline_dbfs = float(np.median(self.own_levels))
+            self.baseline_dbfs = own_level_dbfs(np.fromiter(self.own_levels, dtype=np.float64))
             self._since_baseline = 0
+            if self.counted_at_dbfs is None or (
+                abs(self.baseline_dbfs - self.counted_at_dbfs) >= OWN_MARGIN_DB
+            ):
+                self._relearn(self.baseline_dbfs)
 
-    def record(self, frame: int, heard: Heard, info: FrameInfo | None) -> None:
+    def _relearn(self, baseline_dbfs: float) -> None:
+        """The own level was first learned, or moved by a margin or more (babble taken for
+        the party's voice before they spoke): what was counted under the old one is redone.
+
+        Levels far below the new one were background all along (they give the background
+        level at once); how this party talked over the other is counted afresh.
+        """
+        self.counted_at_dbfs = baseline_dbfs
+        below = baseline_dbfs - OWN_MARGIN_DB
+        self.background_levels.extend(x for x in self.own_levels if x < below)
+        kept = [x for x in self.own_levels if x >= below]
+        self.own_levels.clear()
+        self.own_levels.extend(kept)
+        if len(self.background_levels) >= BACKGROUND_MIN_FRAMES:
+            self.background_dbfs = float(np.median(self.background_levels))
+        self.joint.clear()
+        self.other_own = self.talked_over = 0
+
+    def record(self, frame: int, heard: Heard, other: Heard, info: FrameInfo | None) -> None:
         if not self.history or frame != self.history_base + len(self.history):
             self.history.clear()
             self.history_base = frame
         elif len(self.history) == self.history.maxlen:
             self.history_base += 1
         self.history.append(heard)
-        if info is not None and not info.voiced:
-            self.levels.append(info.level_dbfs)  # what the microphone carries between words
+        if info is not None:
+            self.all_levels.append(
+                self.held_dbfs if self.held_dbfs is not None else info.level_dbfs
+            )
+            if not info.voiced:
+                self.levels.append(info.level_dbfs)  # what the microphone carries between words
+        both = 0 if other is not Heard.OWN else 2 if heard is Heard.OWN else 1
+        self.joint.append(both)
+        self.other_own += both > 0
+        self.talked_over += both == 2
+        if len(self.joint) > CHECK_FRAMES:
+            gone = self.joint.popleft()
+            self.other_own -= gone > 0
+            self.talked_over -= gone == 2
         if heard is not Heard.SILENCE:
             self.window.append(heard)
             self.counts[heard] += 1
@@ -147,6 +262,16 @@ class _Microphone:
             background_frames=self.counts[Heard.BACKGROUND],
             voice_dbfs=self.baseline_dbfs,
             floor_dbfs=floor,
+            quiet_dbfs=(
+                float(np.percentile(self.all_levels, QUIET_PERCENTILE))
+                if self.all_levels
+                else SILENCE_DBFS
+            ),
+            talk_over_share=(
+                self.talked_over / self.other_own
+                if self.other_own >= TALK_OVER_MIN_FRAMES
+                else None
+            ),
         )
 
 
@@ -160,6 +285,10 @@ class MicStats:
     background_frames: int
     voice_dbfs: float | None  # the party's own voice level, once learned
     floor_dbfs: float  # the median level of unvoiced frames: the noise between words
+    quiet_dbfs: float  # the 10th percentile of all frame levels: its quietest moments
+    # The share of the other party's speech frames in which this party was heard speaking
+    # too (None before the other spoke for 2 s of the window).
+    talk_over_share: float | None
 
 
 class Attribution:
@@ -203,14 +332,15 @@ class Attribution:
                 self._leak_from_rep = self._leak_from_customer = False
         else:
             self._leak_from_rep = self._leak_from_customer = False
+        self.rep.held_dbfs = self.customer.held_dbfs = None
         if rep:
             r_heard = self._judge(self.rep, rep_frame, self._leak_from_customer)
         if customer:
             c_heard = self._judge(self.customer, customer_frame, self._leak_from_rep)
         self.rep.prev = rep_frame.pcm if rep_frame is not None else None
         self.customer.prev = customer_frame.pcm if customer_frame is not None else None
-        self.rep.record(frame, r_heard, rep_frame)
-        self.customer.record(frame, c_heard, customer_frame)
+        self.rep.record(frame, r_heard, c_heard, rep_frame)
+        self.customer.record(frame, c_heard, r_heard, customer_frame)
         return r_heard, c_heard
 
     def _judge(self, mic: _Microphone, frame: FrameInfo | None, leaked: bool) -> Heard:
@@ -219,10 +349,14 @@ class Attribution:
             return Heard.LEAK
         if frame is None or not frame.voiced or frame.level_dbfs < mic.silent_below_dbfs():
             return mic.last  # a pause bridged inside speech belongs to the speech around it
-        smoothed = mic.hear(frame.level_dbfs)
+        smoothed, short = mic.hear(frame.level_dbfs)
+        mic.held_dbfs = smoothed
         baseline = mic.baseline_dbfs
-        if baseline is not None and smoothed < baseline - OWN_MARGIN_DB:
+        if baseline is not None and (
+            mic.ended(frame.level_dbfs, short, baseline) | (smoothed < baseline - OWN_MARGIN_DB)
+        ):
             mic.last = Heard.BACKGROUND
+            mic.background(smoothed)
         else:
             mic.last = Heard.OWN
             mic.learn(smoothed)
@@ -250,6 +384,22 @@ class Attribution:
             k = j - mic.history_base
             out.append(mic.history[k] if 0 <= k < len(mic.history) else Heard.SILENCE)
         return out
+
+
+def _dbfs(power: float) -> float:
+    return 10.0 * math.log10(max(power, 1e-10))
+
+
+def own_level_dbfs(levels_dbfs: np.ndarray) -> float:
+    """The party's own voice level from the smoothed levels of their voiced frames.
+
+    Their own voice is the loudest thing on their microphone: the median of the levels
+    within `TOP_RANGE_DB` of the loudest (a high percentile, so that a moment of shouting
+    or a bang does not set it) leaves out the babble, noise and quieter talk the VAD also
+    called speech, however much of it there was.
+    """
+    top = float(np.percentile(levels_dbfs, TOP_PERCENTILE))
+    return float(np.median(levels_dbfs[levels_dbfs >= top - TOP_RANGE_DB]))
 
 
 class _Track:

@@ -51,6 +51,7 @@ class SessionHub:
         self.sessions: dict[str, Session] = {}
         self._ended: OrderedDict[str, Session] = OrderedDict()
         self._tokens: dict[str, tuple[str, Role]] = {}
+        self._session_tokens: dict[str, RoleTokens] = {}
         self._make_token = make_token
         self._make_session_id = make_session_id
         self._last_seen: dict[str, float] = {}  # session -> wall time someone was connected
@@ -105,6 +106,7 @@ class SessionHub:
         ):
             self._tokens[token] = (session_id, role)
         self.sessions[session_id] = session
+        self._session_tokens[session_id] = tokens
         self._last_seen[session_id] = now
         return session, tokens
 
@@ -123,6 +125,10 @@ class SessionHub:
         if session is None or session.is_ended:
             raise TokenExpired("this session has ended; ask for a new link")
         return session, role
+
+    def tokens_of(self, session_id: str) -> RoleTokens | None:
+        """The join tokens of a session this hub still holds (kept hashed with the call)."""
+        return self._session_tokens.get(session_id)
 
     def lookup(self, token: str) -> tuple[Session, Role] | None:
         """The session (open or ended, while kept) and role of a join token, for what a
@@ -175,3 +181,4 @@ class SessionHub:
             old_id, _ = self._ended.popitem(last=False)
             for token in [t for t, (sid, _) in self._tokens.items() if sid == old_id]:
                 del self._tokens[token]
+            self._session_tokens.pop(old_id, None)

@@ -21,6 +21,12 @@ PROBLEM_SHARE = 0.2
 # VAD and the level rules cannot tell voice from noise, and talk time is not measurable.
 NOISY_SNR_DB = 15.0
 UNRELIABLE_SNR_DB = 8.0
+# Where a microphone is heard speaking through at least half of the other party's speech
+# while its quietest moments are within `UNRELIABLE_SNR_DB` of the voice, it carries
+# something nearly as loud as the voice nearly all the time (babble, loud noise the VAD calls
+# speech): people do not talk over each other that much, and talk time is not measurable.
+# Once said, it holds until the share is under half of that.
+TALK_OVER_SHARE = 0.5
 # A voice under -50 dBFS (RMS) is too soft to measure well: the microphone is far or muted.
 QUIET_DBFS = -50.0
 
@@ -99,12 +105,25 @@ def needs_second_stage(stats: MicStats) -> bool:
     )
 
 
+def _drowned(stats: MicStats, talk_over_share: float) -> bool:
+    """Whether the party's voice cannot be told from what the microphone carries besides."""
+    return (
+        stats.voice_dbfs is not None
+        and stats.talk_over_share is not None
+        and stats.talk_over_share >= talk_over_share
+        and stats.voice_dbfs - stats.quiet_dbfs < UNRELIABLE_SNR_DB
+    )
+
+
 def verdict(stats: MicStats, previous: Verdict | None) -> Verdict | None:
     """The verdict for one microphone now; None when there is too little speech to tell."""
     if stats.speech_frames < MIN_SPEECH_FRAMES:
         return previous
     snr_db = None if stats.voice_dbfs is None else stats.voice_dbfs - stats.floor_dbfs
     if snr_db is not None and snr_db < UNRELIABLE_SNR_DB:
+        return Verdict("noise", reliable=False)
+    was_unreliable = previous is not None and not previous.reliable
+    if _drowned(stats, TALK_OVER_SHARE / 2 if was_unreliable else TALK_OVER_SHARE):
         return Verdict("noise", reliable=False)
     threshold = max(MIN_PROBLEM_FRAMES, PROBLEM_SHARE * stats.speech_frames)
     # A problem once named stays named until it is clearly gone (half the threshold): a

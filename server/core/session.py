@@ -93,6 +93,7 @@ class Session:
         self.held = HeldRequests()  # recognition waits for attribution (when it is on)
         self._next_nudge = 0
         self.evaluations: list[Evaluation] = []  # self-reflection, peers' and trainers' ticks
+        self.shared_with_customer = False  # the rep let the customer read the whole report
         self._new_coach()
 
     def _new_coach(self) -> None:
@@ -536,6 +537,10 @@ class Session:
         language = self.detected_language if self.language == "auto" else self.language
         return "nl" if language == "nl" else "en"
 
+    def forget(self) -> None:
+        """A party erased the ended call: nothing of the analysis stays (the ledger does)."""
+        self._erase()
+
     def _erase(self) -> None:
         """Deletes everything kept of the analysis; the ledger stays as proof."""
         self.transcription.cancel()
@@ -569,4 +574,5 @@ class Session:
 
     def report_for(self, role: Role | None) -> SessionReport | SharedReport:
         """The report as a token of `role` may read it (None: the trainer key)."""
-        return reports.report_for(self, audience.report_view(self.roster, role))
+        view = audience.report_view(self.roster, role, shared=self.shared_with_customer)
+        return reports.report_for(self, view)

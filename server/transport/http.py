@@ -20,11 +20,16 @@ from websockets.http11 import Request, Response
 
 from models import codec
 from models.report import SessionReport, SharedReport
-from server.render import names_of, report_page
+from server.render import DEFAULT_TALK_TARGET, names_of, report_page, talk_share_svg, timeline_svg
 
 _STATIC_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 # A session id, after its node's name and a dot when the server has one (`n1.4f2a…`).
-_REPORT_PATH = re.compile(r"^/v1/sessions/((?:[a-z0-9-]{1,32}\.)?[0-9a-f]{1,64})/report$")
+_SESSION_ID = r"((?:[a-z0-9-]{1,32}\.)?[0-9a-f]{1,64})"
+_REPORT_PATH = re.compile(rf"^/v1/sessions/{_SESSION_ID}/report$")
+_EXPORT_PATH = re.compile(rf"^/v1/sessions/{_SESSION_ID}/export$")
+_PICTURE_PATH = re.compile(rf"^/v1/sessions/{_SESSION_ID}/(timeline|talk)\.svg$")
+_REP_HISTORY = re.compile(r"^/v1/reps/([A-Za-z0-9_-]{1,64})/history$")
+_GROUP_HISTORY = re.compile(r"^/v1/groups/([A-Za-z0-9_-]{1,64})/history$")
 _SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -35,9 +40,21 @@ _SECURITY_HEADERS = {
 class Reports(Protocol):
     """Answers `GET /v1/sessions/{id}/report` (`server.access.ReportAccess`)."""
 
-    def report(self, session_id: str, token: str) -> SessionReport | SharedReport | None:
+    async def report(self, session_id: str, token: str) -> SessionReport | SharedReport | None:
         """The report `token` may read; None for no such session or a wrong token."""
         ...
+
+
+class People(Protocol):
+    """Answers the history and export endpoints (`server.history.History`); None: 404."""
+
+    async def rep_history(self, token: str, rep_id: str | None = None) -> bytes | None: ...
+
+    async def group_history(self, token: str, group_id: str) -> bytes | None: ...
+
+    async def export_call(self, session_id: str, token: str) -> bytes | None: ...
+
+    async def export_rep(self, token: str) -> bytes | None: ...
 
 
 def overlay_asset(name: str) -> bytes | None:
@@ -62,6 +79,7 @@ class Site:
     reports: Reports
     metrics: Callable[[], tuple[bytes, str]]
     assets: Callable[[str], bytes | None] = overlay_asset
+    people: People | None = None
 
 
 def respond(status: HTTPStatus, body: bytes, content_type: str) -> Response:
@@ -79,7 +97,7 @@ def _asset(site: Site, name: str) -> bytes | None:
     return site.assets(name) if _STATIC_NAME.match(name) else None
 
 
-def handle_http(site: Site, request: Request) -> Response | None:
+async def handle_http(site: Site, request: Request) -> Response | None:
     """Answers a plain GET; returns None to let a WebSocket handshake on /v1/live go on."""
     url = urlsplit(request.path)
     path = url.path
@@ -111,22 +129,65 @@ def handle_http(site: Site, request: Request) -> Response | None:
         if content_type.startswith("text/") or content_type.endswith("javascript"):
             content_type += "; charset=utf-8"
         return respond(HTTPStatus.OK, data, content_type)
+    query = parse_qs(url.query)
     match = _REPORT_PATH.match(path)
     if match:
-        return _report(site.reports, request, match.group(1), parse_qs(url.query))
+        return await _report(site.reports, request, match.group(1), query)
+    match = _PICTURE_PATH.match(path)
+    if match:
+        return await _picture(site.reports, match.group(1), match.group(2), _token(request, query))
+    if site.people is not None:
+        found = await _people(site.people, path, _token(request, query))
+        if found is not None:
+            return found
     return _text(HTTPStatus.NOT_FOUND, "not found\n")
 
 
-def _report(
-    reports: Reports, request: Request, session_id: str, query: dict[str, list[str]]
-) -> Response:
-    token = ""
+async def _picture(reports: Reports, session_id: str, which: str, token: str) -> Response:
+    """A call's timeline or talk share over time, as the report `token` may read: for the
+    trainer's detail view while the call runs, and for anyone who may read the figures."""
+    report = await reports.report(session_id, token)
+    if not isinstance(report, SessionReport):
+        return _text(HTTPStatus.NOT_FOUND, "no figures of this call for this token\n")
+    names = names_of(report)
+    if which == "timeline":
+        svg = timeline_svg(report, names=names)
+    else:
+        svg = talk_share_svg(report, DEFAULT_TALK_TARGET, names=names)
+    return respond(HTTPStatus.OK, svg.encode(), "image/svg+xml; charset=utf-8")
+
+
+async def _people(people: People, path: str, token: str) -> Response | None:
+    """The history and export endpoints; one 404 for unknown ids and wrong tokens."""
+    body: bytes | None
+    if path == "/v1/reps/me/history":
+        body = await people.rep_history(token)
+    elif path == "/v1/reps/me/export":
+        body = await people.export_rep(token)
+    elif match := _REP_HISTORY.match(path):
+        body = await people.rep_history(token, match.group(1))
+    elif match := _GROUP_HISTORY.match(path):
+        body = await people.group_history(token, match.group(1))
+    elif match := _EXPORT_PATH.match(path):
+        body = await people.export_call(match.group(1), token)
+    else:
+        return None
+    if body is None:
+        return _text(HTTPStatus.NOT_FOUND, "nothing kept for this id and token\n")
+    return respond(HTTPStatus.OK, body, "application/json")
+
+
+def _token(request: Request, query: dict[str, list[str]]) -> str:
     auth = request.headers.get("Authorization", "")
     if auth.lower().startswith("bearer "):
-        token = auth[7:].strip()
-    elif "token" in query:
-        token = query["token"][0]
-    report = reports.report(session_id, token)
+        return auth[7:].strip()
+    return query.get("token", [""])[0]
+
+
+async def _report(
+    reports: Reports, request: Request, session_id: str, query: dict[str, list[str]]
+) -> Response:
+    report = await reports.report(session_id, _token(request, query))
     if report is None:
         # One answer for "no such session" and "wrong token": ids are not probed.
         return _text(HTTPStatus.NOT_FOUND, "no report for this session and token\n")

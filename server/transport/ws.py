@@ -20,30 +20,39 @@ from websockets.exceptions import ConnectionClosed
 
 from models import codec
 from models.errors import (
+    BadMessage,
     BadToken,
     Forbidden,
     FrameTooBig,
     HelloRequired,
     NotAllowedNow,
     SparringError,
-    UnknownSession,
 )
+from models.records import Rep
 from models.wire import (
     ALL_SESSIONS,
     MAX_FRAME_BYTES,
+    AddRep,
     ClientMessage,
     Consent,
     Create,
     Created,
+    CreateGroup,
     Done,
     End,
+    Erase,
     ErrorMessage,
     Evaluate,
+    Groups,
+    GroupView,
     Hello,
+    ListGroups,
     Nudge,
+    RepLink,
     Role,
     RoleTokens,
     ServerMessage,
+    Share,
     Unwatch,
     Watch,
     Welcome,
@@ -120,10 +129,35 @@ class DeskPort(Protocol):
 
     node: str
 
-    def watch(self, outbox: LiveConnection, session_id: str, *, everything: bool = True) -> None:
-        ...
+    def watch(
+        self, outbox: LiveConnection, session_id: str, *, everything: bool = True
+    ) -> None: ...
 
     def unwatch(self, outbox: LiveConnection, session_id: str) -> None: ...
+
+
+class AfterCallPort(Protocol):
+    """Evaluations, erasure and people (`server.aftercall.AfterCall`)."""
+
+    async def evaluate(self, session: Session, role: Role, name: str, msg: Evaluate) -> None: ...
+
+    async def evaluate_by_token(self, msg: Evaluate) -> str: ...
+
+    async def evaluate_as_trainer(self, session_id: str, name: str, msg: Evaluate) -> None: ...
+
+    async def erase(self, msg: Erase) -> None: ...
+
+    async def share(self, msg: Share) -> None: ...
+
+    async def groups(self) -> tuple[GroupView, ...]: ...
+
+    async def create_group(self, name: str) -> tuple[GroupView, ...]: ...
+
+    async def add_rep(self, group: str, name: str, base_url: str) -> RepLink: ...
+
+    async def rep_of(self, token: str) -> Rep: ...
+
+    def started_by(self, session: Session, rep: Rep) -> None: ...
 
 
 class LiveConnection:
@@ -146,9 +180,11 @@ class LiveConnection:
         settings: LiveSettings,
         stats: LiveStats,
         trainers: TrainerPort | None = None,
+        aftercall: AfterCallPort | None = None,
     ) -> None:
         self.ws = ws
         self._trainers = trainers
+        self._aftercall = aftercall
         self.trainer_name: str | None = None  # signed in with the trainer key
         self._hub = hub
         self._dispatch = dispatch
@@ -209,7 +245,7 @@ class LiveConnection:
                 arrived_at = time.perf_counter()
                 try:
                     if isinstance(data, str):
-                        self._on_text(data)
+                        await self._on_text(data)
                     else:
                         self._on_audio(data, arrived_at)
                 except SparringError as exc:
@@ -233,21 +269,28 @@ class LiveConnection:
                 await asyncio.wait_for(writer, timeout=5)
             writer.cancel()
 
-    def _on_text(self, data: str) -> None:
+    async def _on_text(self, data: str) -> None:
         if len(data) > MAX_FRAME_BYTES:
             raise FrameTooBig(f"text frame of {len(data)} bytes is over the 64 KiB limit")
         message = codec.decode_client(data)
         if self.trainer_name is not None:
-            self._on_trainer(message, self.trainer_name)
+            await self._on_trainer(message, self.trainer_name)
             return
         if self.session is None:
             match message:
                 case Create():
-                    self._create(message)
+                    await self._create(message)
                 case Hello():
                     self._hello(message)
                 case Evaluate():
-                    self._evaluate_by_token(message)
+                    session_id = await self._after().evaluate_by_token(message)
+                    self.enqueue(Done(request="evaluate", session=session_id))
+                case Erase():
+                    await self._after().erase(message)
+                    self.enqueue(Done(request="erase", session=message.session))
+                case Share():
+                    await self._after().share(message)
+                    self.enqueue(Done(request="share", session=message.session))
                 case _:
                     raise HelloRequired(f"send hello before {message.__struct_config__.tag}")
             return
@@ -266,17 +309,21 @@ class LiveConnection:
             case Evaluate():
                 role = self.role
                 assert role is not None
-                name = session.roster.participants[pid].name
-                session.evaluate(role, message.name.strip() or name, message, wall)
+                name = message.name.strip() or session.roster.participants[pid].name
+                await self._after().evaluate(session, role, name, message)
                 self.enqueue(Done(request="evaluate", session=session.id))
             case Watch() | Unwatch():
                 raise Forbidden("only a trainer signed in with the trainer key may watch calls")
+            case CreateGroup() | AddRep() | ListGroups():
+                raise Forbidden("only a trainer signed in with the trainer key manages groups")
             case Hello() | Create():
                 raise NotAllowedNow(f"{message.__struct_config__.tag} after hello")
             case _:
-                raise NotAllowedNow(f"{message.__struct_config__.tag} is not served here yet")
+                raise NotAllowedNow(
+                    f"{message.__struct_config__.tag} is sent on its own connection, with its token"
+                )
 
-    def _on_trainer(self, message: ClientMessage, name: str) -> None:
+    async def _on_trainer(self, message: ClientMessage, name: str) -> None:
         trainers = self._trainers
         assert trainers is not None
         match message:
@@ -289,19 +336,34 @@ class LiveConnection:
                 trainers.whisper(name, message)
                 self.enqueue(Done(request="whisper", session=message.session or ""))
             case Evaluate():
-                target = self._hub.get(message.session or "")
-                if target is None:
-                    raise UnknownSession(f"no call {message.session!r} is kept on this node")
-                target.evaluate(Role.TRAINER, name, message, time.time())
-                self.enqueue(Done(request="evaluate", session=target.id))
+                if not message.session:
+                    raise BadMessage("a trainer's evaluation names its call: add 'session'")
+                await self._after().evaluate_as_trainer(message.session, name, message)
+                self.enqueue(Done(request="evaluate", session=message.session))
+            case ListGroups():
+                self.enqueue(Groups(groups=await self._after().groups()))
+            case CreateGroup():
+                self.enqueue(Groups(groups=await self._after().create_group(message.name)))
+            case AddRep():
+                link = await self._after().add_rep(message.group, message.name, self._base_url())
+                self.enqueue(link)
             case End():
                 self.close_soon(1000)
             case Consent():
-                raise Forbidden("a trainer consents to nothing here: join with a token to take part")
+                raise Forbidden(
+                    "a trainer consents to nothing here: join with a token to take part"
+                )
             case Hello() | Create():
                 raise NotAllowedNow(f"{message.__struct_config__.tag} after hello")
             case _:
-                raise NotAllowedNow(f"{message.__struct_config__.tag} is not served here yet")
+                raise NotAllowedNow(
+                    f"{message.__struct_config__.tag} is sent on its own connection, with its token"
+                )
+
+    def _after(self) -> AfterCallPort:
+        if self._aftercall is None:
+            raise NotAllowedNow("this server takes no requests after a call")
+        return self._aftercall
 
     def _on_audio(self, data: bytes, arrived_at: float) -> None:
         if len(data) > MAX_FRAME_BYTES:
@@ -314,25 +376,16 @@ class LiveConnection:
         self._stats.audio_received(len(data))
         self._dispatch.carry_out(session, session.feed_audio(self.pid, data), arrived_at)
 
-    def _evaluate_by_token(self, message: Evaluate) -> None:
-        """An evaluation on a connection that joined nothing: the token names call and role
-        (the rep reflecting after the call, a peer with the observer link)."""
-        found = self._hub.lookup(message.token or "")
-        if found is None:
-            raise BadToken("unknown join token")
-        session, role = found
-        names = {p.role: p.name for p in session.roster.participants.values()}
-        name = message.name.strip() or (names.get(role, "") if role is Role.REP else "")
-        session.evaluate(role, name, message, time.time())
-        self.enqueue(Done(request="evaluate", session=session.id))
-
-    def _create(self, message: Create) -> None:
+    async def _create(self, message: Create) -> None:
         key = self._settings.trainer_key
         if key and message.key is not None and not same_secret(message.key, key):
             raise BadToken("wrong creation key")
+        owner = await self._after().rep_of(message.rep_token) if message.rep_token else None
         session, tokens = self._hub.create(
             message, default_language=self._settings.default_language, now=time.time()
         )
+        if owner is not None:
+            self._after().started_by(session, owner)
         self._dispatch.opened(session)
         base = self._base_url()
         urls = RoleTokens(

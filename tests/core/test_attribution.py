@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from client.stream import read_audio
-from server.core.attribution import Attribution, Heard
+from server.core.attribution import Attribution, Heard, MicStats
 from server.core.party import FrameInfo, frame_levels_dbfs
 from server.core.vad import FRAME_SAMPLES, FrameVad
 
@@ -91,3 +91,48 @@ def test_attribution_remembers_what_each_frame_held() -> None:
     held = a.heard(False, 0, 100)
     assert Heard.LEAK in held and Heard.OWN not in held
     assert a.heard(True, 10_000, 3) == [Heard.SILENCE] * 3  # beyond what it saw
+
+
+def test_attribution_learns_the_loudest_voice_not_the_talk_heard_before_it() -> None:
+    # A neighbour 15 dB down fills the first 10 s, before the party says a word: the party's
+    # own level is their voice once it is heard (4 s of it), and the neighbour after it is
+    # background, not the median of all that was heard.
+    def neighbour(start_s: float, seconds: float) -> np.ndarray:
+        return voice("customer", start_s, seconds) * 10 ** (-15 / 20)
+
+    own = voice("customer", 39.3, 4.0)
+    signal = np.concatenate((neighbour(18.5, 10.0), own, neighbour(57.3, 6.0)))
+    heard = run(frames(signal), frames(np.zeros(len(signal))))
+    first, n = round(10.0 / 0.03), len(own) // FRAME_SAMPLES
+    own_part, after = heard[first : first + n], heard[first + n + 20 :]
+    assert share(own_part, 0, Heard.OWN) > 0.95
+    assert share(after, 0, Heard.BACKGROUND) > 0.9
+
+
+def test_attribution_a_voice_ends_where_the_babble_under_it_goes_on() -> None:
+    # The rep's two turns (0.5-4.2 s and 13.0-17.5 s) over a neighbour 15 dB down who talks
+    # on from 10 s: the 600 ms level mean would hold the voice ~450 ms past its end.
+    rep = voice("rep", 0.0, 19.0) + voice("customer", 47.3, 19.0) * 10 ** (-15 / 20)
+    heard = run(frames(rep), frames(np.zeros(len(rep))))
+    end = round(17.49 / 0.03)
+    tail = [h[0] for h in heard[end : end + 17]]
+    assert tail.count(Heard.OWN) <= 6
+    # The turn itself stays the rep's (a gap between words, where only the neighbour is
+    # heard, may go to the background).
+    assert share(heard[round(13.05 / 0.03) : end], 0, Heard.OWN) > 0.9
+
+
+def test_attribution_counts_how_much_of_the_others_speech_a_microphone_talks_through() -> None:
+    # The rep speaks twice; the customer's microphone carries ...
+    rep = np.concatenate((voice("rep", 0.0, 4.2), voice("rep", 12.9, 4.6)))
+    quiet = run_stats(frames(rep), frames(np.zeros(len(rep))))
+    loud = run_stats(frames(rep), frames(voice("customer", 18.5, 8.8) * 10 ** (-5 / 20)))
+    assert quiet.talk_over_share == 0.0  # ... nothing
+    assert loud.talk_over_share is not None and loud.talk_over_share > 0.9  # ... talk
+
+
+def run_stats(rep: list[FrameInfo], customer: list[FrameInfo]) -> MicStats:
+    a = Attribution()
+    for j, (r, c) in enumerate(zip(rep, customer, strict=True)):
+        a.step(j, r.voiced, c.voiced, r, c)
+    return a.customer.stats()

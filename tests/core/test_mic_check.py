@@ -9,7 +9,9 @@ from server.core.attribution import MicStats
 from server.core.mic_check import Verdict, needs_second_stage, text, verdict
 
 
-def stats(own=400, leak=0, background=0, voice=-25.0, floor=-90.0) -> MicStats:
+def stats(
+    own=400, leak=0, background=0, voice=-25.0, floor=-90.0, quiet=-90.0, talk_over=0.05
+) -> MicStats:
     return MicStats(
         speech_frames=own + leak + background,
         own_frames=own,
@@ -17,6 +19,8 @@ def stats(own=400, leak=0, background=0, voice=-25.0, floor=-90.0) -> MicStats:
         background_frames=background,
         voice_dbfs=voice,
         floor_dbfs=floor,
+        quiet_dbfs=quiet,
+        talk_over_share=talk_over,
     )
 
 
@@ -29,6 +33,14 @@ def stats(own=400, leak=0, background=0, voice=-25.0, floor=-90.0) -> MicStats:
         (stats(floor=-37.0), Verdict("noise", True)),  # 12 dB between voice and noise
         (stats(floor=-30.0), Verdict("noise", False)),  # 5 dB: talk time is not measurable
         (stats(voice=-55.0), Verdict("quiet", True)),
+        # Babble 5 dB under the voice: never quieter than 6 dB under it, and "speaking"
+        # through most of the other party's speech: talk time is not measurable.
+        (stats(quiet=-31.0, talk_over=0.8), Verdict("noise", False)),
+        # The same talk-over on a microphone with quiet moments: a party who talks over.
+        (stats(quiet=-90.0, talk_over=0.8), Verdict("ok", True)),
+        # Babble 10 dB under the voice is heard through little of the other's speech.
+        (stats(quiet=-36.0, talk_over=0.2), Verdict("ok", True)),
+        (stats(quiet=-31.0, talk_over=None), Verdict("ok", True)),
     ],
 )
 def test_mic_check_verdicts(mic: MicStats, expected: Verdict) -> None:
@@ -40,6 +52,13 @@ def test_mic_check_waits_for_speech_and_keeps_a_named_leak_until_clearly_gone() 
     leak = verdict(stats(own=300, leak=200), None)
     assert verdict(stats(own=400, leak=60), leak) == leak  # under the threshold, over half
     assert verdict(stats(own=400, leak=20), leak) == Verdict("ok", True)
+
+
+def test_mic_check_holds_a_drowned_microphone_until_the_talk_over_halves() -> None:
+    drowned = verdict(stats(quiet=-31.0, talk_over=0.6), None)
+    assert drowned == Verdict("noise", False)
+    assert verdict(stats(quiet=-31.0, talk_over=0.3), drowned) == drowned
+    assert verdict(stats(quiet=-31.0, talk_over=0.2), drowned) == Verdict("ok", True)
 
 
 def test_mic_check_switches_the_second_stage_on_for_noise_and_far_voices() -> None:
