@@ -120,6 +120,11 @@ async def handle_http(site: Site, request: Request) -> Response | None:
         if page is None:
             return _text(HTTPStatus.NOT_FOUND, "trainer page missing\n")
         return respond(HTTPStatus.OK, page, "text/html; charset=utf-8")
+    if path in ("/history", "/history/", "/history.html"):
+        page = _asset(site, "history.html")
+        if page is None:
+            return _text(HTTPStatus.NOT_FOUND, "history page missing\n")
+        return respond(HTTPStatus.OK, page, "text/html; charset=utf-8")
     if path.startswith("/static/"):
         name = path.removeprefix("/static/")
         data = _asset(site, name)

@@ -328,3 +328,193 @@ async def test_skip_is_recorded_and_second_peer_evaluation_refused(server, pushy
         for b in (rep_browser, cust_browser, plain):
             await b.close()
     assert not errors, errors
+
+
+async def _trainer_ws(ws_url: str):
+    from websockets.asyncio.client import connect
+
+    ws = await connect(ws_url)
+    await ws.send(json.dumps({"type": "hello", "trainer_key": KEY, "name": "Tom"}))
+    while json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] != "welcome":
+        pass
+    return ws
+
+
+async def _answer(ws, kind: str) -> dict:
+    while True:
+        msg = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        if msg["type"] == kind:
+            return msg
+        assert msg["type"] != "error", msg
+
+
+async def _rep_call(ws_url: str, rep_token: str, title: str, speed: float = 30.0) -> str:
+    """One whole `pushy` call started with a rep's personal link, streamed by the Python
+    client (the rep talks far too much: talk share needs work)."""
+    from websockets.asyncio.client import connect
+
+    async with connect(ws_url) as ws:
+        await ws.send(json.dumps({"type": "create", "title": title, "rep_token": rep_token}))
+        created = await _answer(ws, "created")
+    rep_audio = read_audio(CALLS / "pushy.rep.flac")
+    cust_audio = read_audio(CALLS / "pushy.customer.flac")
+    tokens = created["tokens"]
+    async with (
+        Participant(ws_url, tokens["rep"], "Anna", rep_audio.format()) as rep,
+        Participant(ws_url, tokens["customer"], "Bram", cust_audio.format()) as cust,
+    ):
+        await rep.consent()
+        await cust.consent()
+        await asyncio.wait_for(rep.live.wait(), 10)
+        t0 = time.monotonic()
+        await asyncio.gather(
+            rep.stream(rep_audio.frames(), speed=speed, start_at=t0),
+            cust.stream(cust_audio.frames(), speed=speed, start_at=t0),
+        )
+        await rep.end()
+        await asyncio.wait_for(rep.ended.wait(), 20)
+    return created["session"]
+
+
+async def _history_until(base: str, token: str, path: str, ok, deadline_s: float = 30.0):
+    deadline = time.monotonic() + deadline_s
+    while True:
+        status, body = await _http(base + path, token)
+        data = json.loads(body) if status == 200 else None
+        if data is not None and ok(data):
+            return data
+        assert time.monotonic() < deadline, (status, body[:500])
+        await asyncio.sleep(0.3)
+
+
+async def test_history_page_shows_recurring_issues(server):
+    base = server.http_url.rstrip("/")
+    ws_url = base.replace("http", "ws", 1) + "/v1/live"
+    trainer = await _trainer_ws(ws_url)
+    await trainer.send(json.dumps({"type": "create_group", "name": "Group B"}))
+    group = (await _answer(trainer, "groups"))["groups"][0]
+    await trainer.send(json.dumps({"type": "add_rep", "group": group["id"], "name": "Anna"}))
+    link = await _answer(trainer, "rep_link")
+    await trainer.close()
+    token = link["token"]
+    for i in range(3):
+        await _rep_call(ws_url, token, f"Discovery call {i + 1}")
+    await _history_until(
+        base, token, "/v1/reps/me/history", lambda d: len(d["recurring"]) > 0 and len(d["calls"]) == 3
+    )
+    errors: list[str] = []
+    async with async_playwright() as pw:
+        browser = await _launch(pw)
+        ctx, page = await _page(browser, errors, base, viewport={"width": 1000, "height": 900})
+        await page.goto(f"{base}/history#rep={token}")
+        await expect(page.locator("#hist-h")).to_have_text("Progress of Anna", timeout=T)
+        # The token leaves the address bar; the tab keeps it.
+        assert token not in page.url
+        issue = page.locator('#recurring-list .issue[data-criterion="talk_share"]')
+        await expect(issue).to_contain_text("Talk share")
+        await expect(issue).to_contain_text("needed work in 3 of the last 3 calls")
+        await expect(issue.locator("button")).to_have_count(3)
+        await expect(page.locator("#calls-body tr")).to_have_count(3)
+        await expect(page.locator("#calls-body")).to_contain_text("Discovery call 3")
+        talk = page.locator('.trend[data-measure="talk"]')
+        await expect(talk).to_contain_text("%")
+        await expect(talk.locator("svg circle")).to_have_count(3)
+        assert "Talk share, oldest to newest" in (await talk.get_attribute("aria-label") or "")
+        if SHOTS:
+            await page.screenshot(path=str(ROOT / "docs" / "history.png"), full_page=True)
+        # A reload keeps the rep's view (sessionStorage), with no token in the URL.
+        await page.reload()
+        await expect(page.locator("#hist-h")).to_have_text("Progress of Anna", timeout=T)
+
+        # The trainer's view of the group: what the group keeps missing, ranked.
+        await page.evaluate(f"sessionStorage.setItem('sparring.trainer.key', {json.dumps(KEY)})")
+        await page.goto(f"{base}/history?group={group['id']}")
+        await expect(page.locator("#hist-h")).to_contain_text("Group B", timeout=T)
+        first = page.locator("#missed-list li").first
+        await expect(first).to_contain_text("needed work in 3 of 3 calls, by 1 reps")
+        await expect(page.locator("#reps-list")).to_contain_text("Anna")
+        # A wrong key: said plainly.
+        await page.evaluate("sessionStorage.setItem('sparring.trainer.key', 'wrong')")
+        await page.reload()
+        await expect(page.locator("#hist-status")).to_contain_text("Nothing is kept", timeout=T)
+        await ctx.close()
+        await browser.close()
+    assert not [e for e in errors if "404" not in e], errors
+
+
+async def test_trainer_creates_group_and_rep_whose_link_starts_a_call(server, pushy_wavs):
+    base = server.http_url.rstrip("/")
+    errors: list[str] = []
+    async with async_playwright() as pw:
+        plain = await _launch(pw)
+        rep_browser = await _launch(pw, pushy_wavs["rep"])
+        cust_browser = await _launch(pw, pushy_wavs["customer"])
+        tctx, desk = await _page(plain, errors, base, viewport=DESK)
+        await desk.goto(base + "/trainer")
+        await desk.get_by_label("Your name").fill("Tom")
+        await desk.get_by_label("Trainer key").fill(KEY)
+        await desk.get_by_role("button", name="Sign in").click()
+        await desk.get_by_role("button", name="Groups and reps").click()
+        await expect(desk.locator("#groups")).to_be_visible(timeout=T)
+        await desk.get_by_label("New group").fill("Group B")
+        await desk.get_by_label("New group").press("Enter")
+        group = desk.locator("#group-list li.group").filter(has_text="Group B")
+        await expect(group).to_be_visible(timeout=T)
+        await group.get_by_label("Add a rep to Group B").fill("Anna")
+        await group.get_by_role("button", name="Add rep").click()
+        box = group.locator(".rep-link")
+        await expect(box).to_be_visible(timeout=T)
+        await expect(box).to_contain_text("Shown only this once")
+        url = await box.locator("input").input_value()
+        assert "#rep=" in url
+        await expect(group.locator(".rep-list")).to_contain_text("Anna", timeout=T)
+        await box.get_by_role("button", name="Done, I copied it").click()
+        await expect(group.locator(".rep-link")).to_have_count(0)
+
+        # The rep opens the personal link: the page names whose link it is and starts calls.
+        rep_ctx, rep = await _page(rep_browser, errors, base)
+        await rep.goto(url)
+        await expect(rep.locator("#rep-link-text")).to_contain_text("Anna’s personal link", timeout=T)
+        await expect(rep.locator("#start-name")).to_have_value("Anna")
+        href = await rep.locator("#my-progress").get_attribute("href")
+        assert href and href.startswith("/history#rep=")
+        rep, cust, _, ctxs = await _start_call(
+            cust_browser, errors, base, title="Personal link call", rep_page=(rep_ctx, rep)
+        )
+        await expect(rep.locator("#consent-report")).to_contain_text("progress history")
+        await expect(rep.locator("#talk-label")).to_contain_text("%", timeout=T)
+
+        # The trainer evaluates the live call from its detail view.
+        await desk.get_by_role("button", name="← All calls").first.click()
+        await desk.locator(".call", has_text="Personal link call").click()
+        panel = desk.locator("#evaluate")
+        await expect(panel.locator("#evaluate-form")).to_be_visible(timeout=T)
+        talk = _row(desk, "#evaluate", "Talk share")
+        await talk.get_by_label("Needs work").check()
+        await talk.get_by_role("textbox").fill("Ask before you pitch")
+        await panel.get_by_role("button", name="Send evaluation").click()
+        await expect(panel.locator("#evaluate-status")).to_contain_text("Sent", timeout=T)
+
+        await rep.get_by_role("button", name="End call").click()
+        await rep.locator("#reflect").get_by_role("button", name="Skip").click()
+        await expect(rep.locator("#scorecard-progress")).to_be_visible(timeout=T)
+        tom = rep.locator('.sc-item[data-criterion="talk_share"] .view[data-by="Tom"]')
+        await expect(tom).to_contain_text("Tom (trainer)", timeout=T)
+        await expect(tom).to_contain_text("Ask before you pitch")
+        await desk.keyboard.press("Escape")
+        await desk.get_by_role("button", name="Groups and reps").click()
+
+        # The call lands in the rep's history: the trainer opens it from the dashboard.
+        await group.get_by_role("link", name="Progress of Anna").click()
+        await expect(desk.locator("#hist-h")).to_have_text("Progress of Anna", timeout=T)
+        deadline = time.monotonic() + 30
+        while not await desk.locator("#calls-body tr").count():
+            assert time.monotonic() < deadline, "the call never reached the rep's history"
+            await asyncio.sleep(0.5)
+            await desk.reload()
+        await expect(desk.locator("#calls-body")).to_contain_text("Personal link call")
+        for c in (tctx, *ctxs):
+            await c.close()
+        for b in (plain, rep_browser, cust_browser):
+            await b.close()
+    assert not errors, errors
