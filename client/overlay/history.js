@@ -71,8 +71,10 @@ function sparkline(values, textOf) {
   svg.setAttribute('aria-hidden', 'true');
   svg.setAttribute('focusable', 'false');
   const nums = values.filter((v) => v !== null);
-  const lo = Math.min(...nums); const hi = Math.max(...nums);
-  const span = hi - lo || 1;
+  // Small changes stay small: the scale spans at least a quarter of the largest value.
+  const top = Math.max(...nums); const bottom = Math.min(...nums);
+  const span = Math.max(top - bottom, Math.abs(top) * 0.25) || 1;
+  const lo = (top + bottom) / 2 - span / 2;
   const x = (i) => (values.length === 1 ? W / 2 : pad + (i * (W - 2 * pad)) / (values.length - 1));
   const y = (v) => H - pad - ((v - lo) / span) * (H - 2 * pad);
   const pts = values.map((v, i) => (v === null ? null : [x(i), y(v)])).filter(Boolean);
@@ -113,7 +115,7 @@ function renderTrends(rows) {
     let change = tr('trendOne');
     if (known.length > 1) {
       const d = now - first;
-      const same = Math.abs(d) < 1e-9;
+      const same = m.text(now) === m.text(first); // no change at the precision shown
       const dir = same ? 'trendSame' : d > 0 ? 'trendUp' : 'trendDown';
       const better = same ? '' : (d < 0) === (m.better === 'down') ? tr('trendBetter') : tr('trendWorse');
       change = `${same ? '→' : d > 0 ? '▲' : '▼'} ${tr(dir, { a: m.text(first), n: known.length })}${better ? ` · ${better}` : ''}`;

@@ -17,6 +17,7 @@ With SPARRING_SCORECARD_SHOTS=1 the tests write docs/scorecard.png and docs/hist
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import re
@@ -232,7 +233,9 @@ async def test_reflect_then_scorecard_with_peer_view_and_erase(server, pushy_wav
         await expect(rapport.locator('.view[data-by="Olga"]')).to_contain_text("Good")
         href = await card.locator("#scorecard-print").get_attribute("href")
         assert href and "format=html" in href
-        session = await rep.evaluate("() => new URL(document.querySelector('#scorecard-print').href).pathname.split('/')[3]")
+        session = await rep.evaluate(
+            "() => new URL(document.querySelector('#scorecard-print').href).pathname.split('/')[3]"
+        )
         token = await rep.evaluate(
             "() => new URL(document.querySelector('#scorecard-print').href).searchParams.get('token')"
         )
@@ -245,7 +248,7 @@ async def test_reflect_then_scorecard_with_peer_view_and_erase(server, pushy_wav
         await expect(obs.locator("#peer-status")).to_contain_text("Sent")
 
         if SHOTS:
-            await rep.set_viewport_size({"width": 460, "height": 1400})
+            await rep.set_viewport_size({"width": 460, "height": 2400})
             await card.screenshot(path=str(ROOT / "docs" / "scorecard.png"))
 
         # Erase: confirmed, then the report answers 404.
@@ -348,9 +351,11 @@ async def _answer(ws, kind: str) -> dict:
         assert msg["type"] != "error", msg
 
 
-async def _rep_call(ws_url: str, rep_token: str, title: str, speed: float = 30.0) -> str:
+async def _rep_call(
+    ws_url: str, rep_token: str, title: str, speed: float = 30.0, share: float = 1.0
+) -> str:
     """One whole `pushy` call started with a rep's personal link, streamed by the Python
-    client (the rep talks far too much: talk share needs work)."""
+    client (the rep talks far too much: talk share needs work); `share` of it only."""
     from websockets.asyncio.client import connect
 
     async with connect(ws_url) as ws:
@@ -367,9 +372,10 @@ async def _rep_call(ws_url: str, rep_token: str, title: str, speed: float = 30.0
         await cust.consent()
         await asyncio.wait_for(rep.live.wait(), 10)
         t0 = time.monotonic()
+        n = int(rep_audio.duration_s * share * 10)
         await asyncio.gather(
-            rep.stream(rep_audio.frames(), speed=speed, start_at=t0),
-            cust.stream(cust_audio.frames(), speed=speed, start_at=t0),
+            rep.stream(itertools.islice(rep_audio.frames(), n), speed=speed, start_at=t0),
+            cust.stream(itertools.islice(cust_audio.frames(), n), speed=speed, start_at=t0),
         )
         await rep.end()
         await asyncio.wait_for(rep.ended.wait(), 20)
@@ -397,10 +403,13 @@ async def test_history_page_shows_recurring_issues(server):
     link = await _answer(trainer, "rep_link")
     await trainer.close()
     token = link["token"]
-    for i in range(3):
-        await _rep_call(ws_url, token, f"Discovery call {i + 1}")
+    for i, share in enumerate((1.0, 0.8, 0.9)):
+        await _rep_call(ws_url, token, f"Discovery call {i + 1}", share=share)
     await _history_until(
-        base, token, "/v1/reps/me/history", lambda d: len(d["recurring"]) > 0 and len(d["calls"]) == 3
+        base,
+        token,
+        "/v1/reps/me/history",
+        lambda d: len(d["recurring"]) > 0 and len(d["calls"]) == 3,
     )
     errors: list[str] = []
     async with async_playwright() as pw:
@@ -474,7 +483,9 @@ async def test_trainer_creates_group_and_rep_whose_link_starts_a_call(server, pu
         # The rep opens the personal link: the page names whose link it is and starts calls.
         rep_ctx, rep = await _page(rep_browser, errors, base)
         await rep.goto(url)
-        await expect(rep.locator("#rep-link-text")).to_contain_text("Anna’s personal link", timeout=T)
+        await expect(rep.locator("#rep-link-text")).to_contain_text(
+            "Anna’s personal link", timeout=T
+        )
         await expect(rep.locator("#start-name")).to_have_value("Anna")
         href = await rep.locator("#my-progress").get_attribute("href")
         assert href and href.startswith("/history#rep=")
