@@ -224,7 +224,7 @@ function onWelcome(msg) {
   el.btnSignout.hidden = false;
   el.dashWho.textContent = D.name ? `${D.name}${msg.node ? ` · ${msg.node}` : ''}` : (msg.node || '');
   send({ type: 'watch', session: '*', events: 'summary' });
-  send({ type: 'list_groups' });
+  if (D.groupsOpen) listGroups(); // only when asked for: a server without a store keeps none
   if (D.detail) {
     D.detail.watchPending = true;
     send({ type: 'watch', session: D.detail.id });
@@ -799,9 +799,13 @@ function openGroups() {
   D.groupsOpen = true;
   el.board.hidden = true;
   el.groups.hidden = false;
-  send({ type: 'list_groups' });
+  listGroups();
   renderGroups();
   el.groupsH.focus();
+}
+
+function listGroups() {
+  if (send({ type: 'list_groups' })) D.groupPending = D.groupPending || 'list';
 }
 
 function closeGroups() {
@@ -814,10 +818,10 @@ function closeGroups() {
 function onGroups(msg) {
   D.groups = Array.isArray(msg.groups) ? msg.groups : [];
   if (D.groupPending === 'create') {
-    D.groupPending = null;
     setStatus(el.groupsStatus, 'ok', tr('groupCreated'));
     el.groupName.value = '';
   }
+  D.groupPending = null;
   renderGroups();
 }
 
@@ -825,7 +829,7 @@ function onRepLink(msg) {
   D.groupPending = null;
   D.repLink = msg;
   setStatus(el.groupsStatus, '', '');
-  send({ type: 'list_groups' }); // the new rep joins the list
+  listGroups(); // the new rep joins the list
   renderGroups();
   const box = el.groupList.querySelector('.rep-link input');
   if (box) box.focus();
