@@ -138,6 +138,7 @@ class App:
             self.site, reports=ReportAccess(self.hub, self.trainer_key, self.archive)
         )
         self._purger = asyncio.create_task(self.store.keep_purging(kept), name="app.purge")
+        self.live = dataclasses.replace(self.live, retention_days=kept.retention_days)
         log.info("calls are kept in %s for %d days", self.store.store.description, kept.retention_days)
 
     async def start(self) -> None:

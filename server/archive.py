@@ -175,7 +175,7 @@ class Archive:
         try:
             role = None
             if token is not None:
-                role = await self.store.run(Store.token_role, session_id, token)
+                role = await self._role_of(session_id, token)
             stored = await self.store.run(Store.call, session_id)
         except SparringError:
             return None
@@ -186,6 +186,30 @@ class Archive:
                 return decode_report(stored.report, stored.scorecard)
             return decode_report(stored.customer_view, None)
         return decode_report(stored.observer_view, stored.scorecard)
+
+    async def _role_of(self, session_id: str, token: str) -> Role:
+        """A join token's role in a kept call, or the rep's for their personal link."""
+        try:
+            return await self.store.run(Store.token_role, session_id, token)
+        except BadToken:
+            if await self.owned_by(session_id, token):
+                return Role.REP
+            raise
+
+    async def owned_by(self, session_id: str, token: str) -> bool:
+        """Whether `token` is the personal link of the rep whose call this is."""
+        try:
+            rep = await self.store.run(Store.rep_by_token, token)
+        except SparringError:
+            return False
+        owner = self.owners.get(session_id)
+        if owner is not None:
+            return owner.id == rep.id
+        try:
+            stored = await self.store.run(Store.call, session_id)
+        except SparringError:
+            return False
+        return stored.rep_id == rep.id
 
     async def share(
         self, session: Session | None, session_id: str, token: str, shared: bool

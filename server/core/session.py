@@ -94,6 +94,7 @@ class Session:
         self._next_nudge = 0
         self.evaluations: list[Evaluation] = []  # self-reflection, peers' and trainers' ticks
         self.shared_with_customer = False  # the rep let the customer read the whole report
+        self.forgotten = False  # erased after it ended: no report is served
         self._new_coach()
 
     def _new_coach(self) -> None:
@@ -538,8 +539,10 @@ class Session:
         return "nl" if language == "nl" else "en"
 
     def forget(self) -> None:
-        """A party erased the ended call: nothing of the analysis stays (the ledger does)."""
+        """A party erased the ended call: nothing of it is served any more (the store keeps
+        the proof that it was erased)."""
         self._erase()
+        self.forgotten = True
 
     def _erase(self) -> None:
         """Deletes everything kept of the analysis; the ledger stays as proof."""

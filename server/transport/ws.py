@@ -85,6 +85,7 @@ class LiveSettings:
     default_language: str = "en"
     public_url: str | None = None
     local_url: str = ""
+    retention_days: int | None = None  # calls are kept this long (None: memory only)
 
 
 class LiveStats(Protocol):
@@ -394,7 +395,14 @@ class LiveConnection:
             observer=f"{base}/#join={tokens.observer}",
         )
         self._stats.session_created()
-        self.enqueue(Created(session=session.id, tokens=tokens, join_urls=urls))
+        self.enqueue(
+            Created(
+                session=session.id,
+                tokens=tokens,
+                join_urls=urls,
+                retention_days=self._settings.retention_days,
+            )
+        )
 
     def _base_url(self) -> str:
         if self._settings.public_url:
@@ -418,6 +426,7 @@ class LiveConnection:
                 role=role,
                 name=session.roster.participants[pid].name,
                 node=session.node,
+                retention_days=self._settings.retention_days,
             )
         )
         self._dispatch.carry_out(session, out)
