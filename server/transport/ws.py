@@ -83,6 +83,8 @@ OUTBOX_LIMIT = 2000
 SEND_STALL_S = 5.0
 # A connection being cut off gets this long to take its close frame, then it is aborted.
 CUT_OFF_S = 2.0
+# A limit that keeps firing for one address is logged once in this long.
+LOG_EVERY_S = 10.0
 # Activity is told to the hub (idle calls) at most this often per connection.
 TOUCH_EVERY_S = 1.0
 _CLOSE = object()
@@ -132,6 +134,9 @@ class AddressLimits:
         self.creates = KeyedBuckets(lambda: per_minute(creates_per_min, create_burst))
         self.connections = Counts(max_connections)
         self.clock = clock
+        # A flood must not become a flood of log lines: one line per limit and address
+        # every LOG_EVERY_S at most (the counter counts them all).
+        self.log_lines = KeyedBuckets(lambda: TokenBucket(rate_per_s=1 / LOG_EVERY_S, burst=1))
 
 
 class LiveStats(Protocol):
@@ -323,6 +328,8 @@ class LiveConnection:
     def _fired(self, limit: str, what: str) -> None:
         """Counts a limit that fired and logs it (address and call, never a token)."""
         self._stats.limit_fired(limit)
+        if not self._limits.log_lines.take(f"{limit} {self.address}", self._limits.clock()):
+            return
         log.warning(
             "limit %s: %s",
             limit,
