@@ -53,6 +53,7 @@ def _serve(args: argparse.Namespace) -> int:
         db=args.db,
         data_dir=None if args.db else (args.data_dir or str(_default_data_dir())),
         retention_days=args.retention_days,
+        **_limits_of(args),
     )
 
     async def run() -> None:
@@ -90,6 +91,86 @@ def _serve(args: argparse.Namespace) -> int:
         )
         return 2
     return 0
+
+
+def _limits_of(args: argparse.Namespace) -> dict[str, object]:
+    """The `serve` flags of limits and access, as `Config` fields (docs/protocol.md)."""
+    fields = {name: getattr(args, name) for name in _LIMIT_FLAGS}
+    fields["allow_origins"] = tuple(args.allow_origin or ())
+    fields["metrics_key"] = args.metrics_key or os.environ.get("SPARRING_METRICS_KEY") or None
+    return fields
+
+
+_LIMIT_FLAGS = (
+    "creates_per_min",
+    "create_burst",
+    "max_sessions",
+    "max_observers",
+    "audio_rate_x",
+    "audio_burst_s",
+    "consents_per_min",
+    "whispers_per_min",
+    "max_connections_per_address",
+    "hello_timeout_s",
+    "never_joined_s",
+    "everyone_left_s",
+    "call_idle_s",
+    "max_call_s",
+    "create_needs_key",
+    "metrics_listen",
+    "certfile",
+    "keyfile",
+)
+
+
+def _add_limit_flags(serve: argparse.ArgumentParser) -> None:
+    from server.config import Config
+
+    d = Config()
+    limits = serve.add_argument_group("limits (docs/protocol.md, Limits; 0 turns a time limit off)")
+    for flag, kind, help_text in (
+        ("--creates-per-min", int, "new calls a minute per client address, after the burst"),
+        ("--create-burst", int, "new calls one address may make at once"),
+        ("--max-sessions", int, "open calls on this node"),
+        ("--max-observers", int, "observers per call"),
+        ("--audio-rate-x", float, "audio per connection, times real time (faster is paced)"),
+        ("--audio-burst-s", float, "seconds of audio taken at once before pacing"),
+        ("--consents-per-min", int, "consent messages a minute per connection"),
+        ("--whispers-per-min", int, "whispers a minute per connection"),
+        ("--max-connections-per-address", int, "open live connections per client address"),
+        ("--hello-timeout-s", float, "seconds a new connection has to send hello or a request"),
+        ("--never-joined-s", float, "an unused call ends this long after it was created"),
+        ("--everyone-left-s", float, "a call everyone left ends after this"),
+        ("--call-idle-s", float, "a call nobody sent anything to ends after this"),
+        ("--max-call-s", float, "the longest a call lasts"),
+    ):
+        name = flag[2:].replace("-", "_")
+        default = getattr(d, name)
+        limits.add_argument(flag, type=kind, default=default, help=f"{help_text} ({default:g})")
+    access = serve.add_argument_group("access")
+    access.add_argument(
+        "--allow-origin",
+        action="append",
+        metavar="ORIGIN",
+        help="a web origin (https://host:port) whose pages may connect, besides this server's "
+        "own; repeatable; '*' allows any",
+    )
+    access.add_argument(
+        "--create-needs-key",
+        action="store_true",
+        help="only a rep link or the trainer key may create calls",
+    )
+    access.add_argument(
+        "--metrics-key", help="GET /metrics needs 'Authorization: Bearer KEY' (or SPARRING_METRICS_KEY)"
+    )
+    access.add_argument(
+        "--metrics-listen", metavar="HOST:PORT", help="serve /metrics there only, not on --port"
+    )
+    access.add_argument("--certfile", help="TLS certificate chain (PEM): https and wss")
+    access.add_argument("--keyfile", help="the certificate's private key (PEM; default: in certfile)")
+    serve.add_argument(
+        "--log-format", choices=["text", "json"], default="text", help="json: one object a line"
+    )
 
 
 def _print_event(message: ServerMessage) -> None:
@@ -301,6 +382,7 @@ def main(argv: list[str] | None = None) -> int:
         default="auto",
         help="prime Whisper to write fillers (um, uh): auto = on for base, off for tiny.en",
     )
+    _add_limit_flags(serve)
     serve.set_defaults(func=_serve)
 
     join = sub.add_parser("join", help="join a session and stream a file or the microphone")
@@ -348,7 +430,9 @@ def main(argv: list[str] | None = None) -> int:
     history.set_defaults(func=_history)
 
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from server.logs import configure
+
+    configure(getattr(args, "log_format", "text"))
     # What the server loads and how long it took is for the operator to see.
     logging.getLogger("sparring").setLevel(logging.INFO)
     return int(args.func(args))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from models.errors import BadAudioFormat, BadConsent, NotAllowedNow, RoleTaken
+from models.errors import BadAudioFormat, BadConsent, CallFull, NotAllowedNow, RoleTaken
 from models.report import ConsentRecord
 from models.wire import AudioFormat, Consent, ParticipantView, Role, Scope
 from server.core.audio import AudioInput
@@ -76,8 +76,11 @@ class ScopeChange:
 class Roster:
     """Participants of one session, their consent and the ledger that records it."""
 
-    def __init__(self, session_id: str) -> None:
+    def __init__(self, session_id: str, max_observers: int = 0) -> None:
         self.session_id = session_id
+        # Every join and consent sends the participant list to everyone: with n observers
+        # that is n² names per change, so the cap bounds it (0: no cap).
+        self.max_observers = max_observers
         self.participants: dict[str, Participant] = {}
         self.ledger: list[ConsentRecord] = []
         self.status = Status.CREATED
@@ -136,9 +139,14 @@ class Roster:
             NotAllowedNow: the session has ended.
             RoleTaken: the rep or the customer is already connected (or represented).
             BadAudioFormat: stereo from anyone but the rep.
+            CallFull: the call holds `max_observers` observers already.
         """
         if self.status is Status.ENDED:
             raise NotAllowedNow("this session has ended")
+        if role is Role.OBSERVER and self.max_observers:
+            watching = sum(1 for p in self.participants.values() if p.role is Role.OBSERVER)
+            if watching >= self.max_observers:
+                raise CallFull(f"this call has its maximum of {self.max_observers} observers")
         if role in PARTIES:
             existing = self.party(role)
             if existing is not None:
@@ -181,7 +189,9 @@ class Roster:
         """
         if self.status is Status.ENDED:
             raise NotAllowedNow("this session has ended")
-        p = self.participants[pid]
+        p = self.participants.get(pid)
+        if p is None:  # an observer who sent `end` and then kept talking
+            raise NotAllowedNow("you have left this call")
         target = p
         if msg.on_behalf_of == "customer":
             if p.role is not Role.REP or p.audio is None or p.audio.format.channels != 2:

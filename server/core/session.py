@@ -41,7 +41,7 @@ from server.core.audience import Kind, Mask
 from server.core.coach import Coach
 from server.core.outputs import Outputs
 from server.core.party import UtteranceAudio, VoiceConfirmer, VoiceDetector
-from server.core.roster import PARTIES, Roster, Status
+from server.core.roster import PARTIES, Participant, Roster, Status
 from server.core.timeline import Timeline
 from server.core.transcripts import AsrRequest, HeldRequests, Transcription
 from server.core.turns import Turns
@@ -239,7 +239,7 @@ class Session:
         Audio that arrives while the session is not live is discarded on arrival: only its
         duration is counted. Raises `BadAudio` for a frame of the wrong framing.
         """
-        p = self.roster.participants[pid]
+        p = self._participant(pid)
         out = Outputs()
         if p.audio is None:
             raise Forbidden(
@@ -305,7 +305,7 @@ class Session:
         """An observer's manual nudge, shown to the rep alone (never paced away)."""
         if self.is_ended:
             raise NotAllowedNow("this session has ended")
-        sender = self.roster.participants[pid]
+        sender = self._participant(pid)
         if sender.role is not Role.OBSERVER:
             raise Forbidden("only a trainer or an observer may whisper to the rep")
         if not audience.may_whisper(self.roster, pid):
@@ -373,7 +373,7 @@ class Session:
 
     def end(self, pid: str, wall_time: float) -> Outputs:
         """A participant is done; the session ends when the rep ends or all leave."""
-        if self.roster.participants[pid].role is Role.REP:
+        if self._participant(pid).role is Role.REP:
             return self._finish(Outputs())
         out = self.leave(pid, wall_time)
         if pid not in out.closes:
@@ -385,6 +385,13 @@ class Session:
         return self._finish(Outputs())
 
     # --- internals ----------------------------------------------------------------------
+
+    def _participant(self, pid: str) -> Participant:
+        """The participant `pid`; an observer who sent `end` is gone from the roster."""
+        p = self.roster.participants.get(pid)
+        if p is None:
+            raise NotAllowedNow("you have left this call")
+        return p
 
     def _send(
         self, out: Outputs, kind: Kind, msg: ServerMessage, about: Role | None = None
