@@ -156,6 +156,23 @@ def _demo(args: argparse.Namespace) -> int:
     )
 
 
+def _analyse(args: argparse.Namespace) -> int:
+    from client.analyse import run_analyse
+
+    return run_analyse(
+        args.files,
+        consents=args.consent,
+        scopes=args.scopes,
+        language=args.language,
+        playbook=args.playbook,
+        title=args.title,
+        as_json=args.json,
+        store_target=args.db or (args.data_dir or str(_default_data_dir())),
+        model=args.model,
+        node=args.node,
+    )
+
+
 def _report(args: argparse.Namespace) -> int:
     """Prints a call's report: the scorecard readably, or with --json the raw JSON."""
     import urllib.error
@@ -167,6 +184,8 @@ def _report(args: argparse.Namespace) -> int:
     from models.scorecard import Scorecard
     from server.render import names_of, report_text
 
+    if args.data_dir or args.db:
+        return _report_kept(args)
     server = args.server if "://" in args.server else f"http://{args.server}"
     parts = urlsplit(server)
     scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
@@ -200,6 +219,33 @@ def _report(args: argparse.Namespace) -> int:
     except (msgspec.ValidationError, msgspec.DecodeError, TypeError) as exc:
         print(f"sparring: the server sent a report this client cannot read: {exc}", file=sys.stderr)
         return 2
+    print(report_text(report, scorecard, names=names_of(report)), end="")
+    return 0
+
+
+def _report_kept(args: argparse.Namespace) -> int:
+    """`sparring report ID --data-dir D`: a kept call read from the store, no server needed."""
+    from models import codec
+    from server.archive import stored_view
+    from server.render import names_of, report_text
+    from server.store import open_store
+
+    try:
+        store = open_store(args.db or Path(args.data_dir))
+    except SparringError as exc:
+        print(f"sparring: {exc.message}", file=sys.stderr)
+        return 2
+    try:
+        report = stored_view(store, args.id, token_of(args.token))
+    finally:
+        store.close()
+    if report is None:
+        print(f"sparring: no report of call {args.id} for this token", file=sys.stderr)
+        return 1
+    if args.json:
+        print(codec.encode(report).decode())
+        return 0
+    scorecard = getattr(report, "scorecard", None)
     print(report_text(report, scorecard, names=names_of(report)), end="")
     return 0
 
@@ -286,12 +332,56 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--no-color", action="store_true")
     demo.set_defaults(func=_demo)
 
+    analyse = sub.add_parser(
+        "analyse",
+        help="analyse a consented recording (stereo: left rep, right customer; or two files)",
+    )
+    analyse.add_argument(
+        "files", nargs="+", metavar="FILE", help="a stereo file, or two mono files: rep customer"
+    )
+    analyse.add_argument(
+        "--consent",
+        action="append",
+        default=[],
+        metavar="ROLE=NAME",
+        help="consent declared by you for each party: --consent rep=Anna --consent customer=Bram",
+    )
+    analyse.add_argument(
+        "--scopes",
+        default="coaching,transcript",
+        help="what the declared consent covers (coaching, transcript, trainer_view)",
+    )
+    analyse.add_argument("--language", default="en", choices=["en", "nl"])
+    analyse.add_argument("--playbook", help="TOML playbook (default: the shipped one)")
+    analyse.add_argument("--title", default="", help="the call's title")
+    analyse.add_argument(
+        "--json", action="store_true", help="print the report JSON (with its scorecard)"
+    )
+    analyse.add_argument(
+        "--data-dir", help=f"where the call is kept, in SQLite (default: {_default_data_dir()})"
+    )
+    analyse.add_argument("--db", help="postgresql://user@host/db: keep the call in PostgreSQL")
+    analyse.add_argument(
+        "--model", default="auto", help="auto (tiny.en; base for Dutch) | tiny.en | base | PATH | none"
+    )
+    analyse.add_argument(
+        "--node",
+        type=_node_name,
+        default=os.environ.get("SPARRING_NODE") or _node_name(socket.gethostname()),
+        help="the node name kept with the call (default: host name)",
+    )
+    analyse.set_defaults(func=_analyse)
+
     report = sub.add_parser("report", help="print a call's report and scorecard")
     report.add_argument("id", help="the call's session id")
     report.add_argument("--token", required=True, help="a join token or link, or the trainer key")
     report.add_argument("--server", default="http://127.0.0.1:8765", help="http://host:port")
     report.add_argument("--json", action="store_true", help="print the raw JSON")
     report.add_argument("--timeout", type=float, default=10.0, help="seconds to wait")
+    report.add_argument(
+        "--data-dir", help="read a kept call from this data directory instead of a server"
+    )
+    report.add_argument("--db", help="read a kept call from this PostgreSQL database")
     report.set_defaults(func=_report)
 
     args = parser.parse_args(argv)

@@ -172,18 +172,7 @@ class Archive:
     ) -> SessionReport | SharedReport | None:
         """A kept call's report as a join token (None: the trainer key) may read it; None
         for an unknown, erased or purged call or a wrong token (one answer for all)."""
-        try:
-            role = None
-            if token is not None:
-                role = await self.store.run(Store.token_role, session_id, token)
-            stored = await self.store.run(Store.call, session_id)
-        except SparringError:
-            return None
-        if role is Role.REP:
-            return decode_report(stored.report, stored.scorecard)
-        if role is Role.CUSTOMER:
-            return decode_report(stored.customer_view, None)
-        return decode_report(stored.observer_view, stored.scorecard)
+        return await self.store.run(stored_view, session_id, token)
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -201,6 +190,23 @@ class Archive:
         """Waits for calls being kept (on shutdown), up to `timeout_s`."""
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=timeout_s)
+
+
+def stored_view(
+    store: Store, session_id: str, token: str | None
+) -> SessionReport | SharedReport | None:
+    """A kept call's report as a join token (None: the trainer key) may read it; None for
+    an unknown, erased or purged call or a wrong token (one answer for all). Blocking."""
+    try:
+        role = None if token is None else store.token_role(session_id, token)
+        stored = store.call(session_id)
+    except SparringError:
+        return None
+    if role is Role.REP:
+        return decode_report(stored.report, stored.scorecard)
+    if role is Role.CUSTOMER:
+        return decode_report(stored.customer_view, None)
+    return decode_report(stored.observer_view, stored.scorecard)
 
 
 def decode_report(
