@@ -14,8 +14,8 @@ from pathlib import Path
 
 import msgspec
 
+from client.terms import parse_scopes
 from models.errors import BadConsent, SparringError
-from models.wire import SCOPES
 
 # One recognition at a time with both cores on it: on 2 cores this beat two at a time
 # with one core each (bench/bench_analyse.py, bench/README.md).
@@ -42,19 +42,6 @@ def parse_consents(values: Sequence[str]) -> dict[str, str]:
             raise BadConsent(f"--consent given twice for the {role}")
         names[role] = name
     return names
-
-
-def parse_scopes(value: str) -> tuple[str, ...]:
-    """`"coaching,transcript"` -> ("coaching", "transcript"); unknown scopes refused.
-
-    Raises:
-        BadConsent: a scope the protocol does not know.
-    """
-    scopes = tuple(dict.fromkeys(s.strip() for s in value.split(",") if s.strip()))
-    unknown = [s for s in scopes if s not in SCOPES]
-    if unknown:
-        raise BadConsent(f"unknown scope {unknown[0]!r}; choose from {', '.join(SCOPES)}")
-    return scopes
 
 
 class ProgressBar:

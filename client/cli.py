@@ -98,6 +98,13 @@ def _print_event(message: ServerMessage) -> None:
 
 def _join(args: argparse.Namespace) -> int:
     from client.stream import Participant, read_audio
+    from client.terms import parse_scopes, terms_text
+
+    try:
+        scopes = parse_scopes(args.scopes)
+    except SparringError as exc:
+        print(f"sparring: {exc.message}", file=sys.stderr)
+        return 2
 
     async def run() -> int:
         url = ws_url_of(args.server)
@@ -110,8 +117,13 @@ def _join(args: argparse.Namespace) -> int:
 
             audio = None
             audio_format = MIC_FORMAT
-        async with Participant(url, token, args.name, audio_format, on_message=_print_event) as me:
-            if audio is not None and audio.channels == 2:
+        async with Participant(
+            url, token, args.name, audio_format, scopes=scopes, on_message=_print_event
+        ) as me:
+            stereo = audio is not None and audio.channels == 2
+            who = "you and the customer on this device" if stereo else "you"
+            print(terms_text(scopes, for_whom=who), file=sys.stderr, end="", flush=True)
+            if stereo:
                 if not args.customer_name:
                     print(
                         "sparring: stereo needs --customer-name (the customer consents on this device)",
@@ -152,7 +164,13 @@ def _demo(args: argparse.Namespace) -> int:
     from client.demo import run_demo
 
     return asyncio.run(
-        run_demo(call=args.call, speed=args.speed, color=not args.no_color, model=args.model)
+        run_demo(
+            call=args.call,
+            speed=args.speed,
+            color=not args.no_color,
+            model=args.model,
+            data_dir=args.data_dir or str(_default_data_dir()),
+        )
     )
 
 
@@ -321,6 +339,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     join.add_argument("--name", default="", help="your name as others see it")
     join.add_argument("--customer-name", help="stereo mode: the customer consenting on this device")
+    join.add_argument(
+        "--scopes",
+        default="coaching,transcript",
+        help="what you consent to: coaching (required), transcript, trainer_view",
+    )
     join.set_defaults(func=_join)
 
     demo = sub.add_parser("demo", help="stream a bundled practice call through an embedded server")
@@ -330,6 +353,10 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--speed", type=float, default=3.0, help="x real time")
     demo.add_argument("--model", default="auto", help="auto | tiny.en | base | PATH | none")
     demo.add_argument("--no-color", action="store_true")
+    demo.add_argument(
+        "--data-dir",
+        help=f"where the demo's call is kept, to read with sparring report (default: {_default_data_dir()})",
+    )
     demo.set_defaults(func=_demo)
 
     analyse = sub.add_parser(

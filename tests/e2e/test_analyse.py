@@ -235,7 +235,6 @@ def test_analyse_with_recognition_matches_the_call_streamed_live(
     live_lines = {(t.speaker, round(t.start, 2), t.text) for t in finals}
     assert len(lines & live_lines) >= 0.9 * len(live_lines)
     assert analysed["talk"] == live["talk"]
-    assert {rule for rule, _ in nudges_of(analysed)} == {n.rule for n in nudges}
     speech_rules = {"pace", "open_question", "summarize", "fillers", "topics"}
     before = [(n.rule, n.at) for n in nudges]
     first = next((i for i, (rule, _) in enumerate(before) if rule in speech_rules), len(before))
