@@ -179,6 +179,13 @@ def _print_event(message: ServerMessage) -> None:
 
 def _join(args: argparse.Namespace) -> int:
     from client.stream import Participant, read_audio
+    from client.terms import parse_scopes, terms_text
+
+    try:
+        scopes = parse_scopes(args.scopes)
+    except SparringError as exc:
+        print(f"sparring: {exc.message}", file=sys.stderr)
+        return 2
 
     async def run() -> int:
         url = ws_url_of(args.server)
@@ -191,8 +198,13 @@ def _join(args: argparse.Namespace) -> int:
 
             audio = None
             audio_format = MIC_FORMAT
-        async with Participant(url, token, args.name, audio_format, on_message=_print_event) as me:
-            if audio is not None and audio.channels == 2:
+        async with Participant(
+            url, token, args.name, audio_format, scopes=scopes, on_message=_print_event
+        ) as me:
+            stereo = audio is not None and audio.channels == 2
+            who = "you and the customer on this device" if stereo else "you"
+            print(terms_text(scopes, for_whom=who), file=sys.stderr, end="", flush=True)
+            if stereo:
                 if not args.customer_name:
                     print(
                         "sparring: stereo needs --customer-name (the customer consents on this device)",
@@ -233,7 +245,30 @@ def _demo(args: argparse.Namespace) -> int:
     from client.demo import run_demo
 
     return asyncio.run(
-        run_demo(call=args.call, speed=args.speed, color=not args.no_color, model=args.model)
+        run_demo(
+            call=args.call,
+            speed=args.speed,
+            color=not args.no_color,
+            model=args.model,
+            data_dir=args.data_dir or str(_default_data_dir()),
+        )
+    )
+
+
+def _analyse(args: argparse.Namespace) -> int:
+    from client.analyse import run_analyse
+
+    return run_analyse(
+        args.files,
+        consents=args.consent,
+        scopes=args.scopes,
+        language=args.language,
+        playbook=args.playbook,
+        title=args.title,
+        as_json=args.json,
+        store_target=args.db or (args.data_dir or str(_default_data_dir())),
+        model=args.model,
+        node=args.node,
     )
 
 
@@ -248,6 +283,8 @@ def _report(args: argparse.Namespace) -> int:
     from models.scorecard import Scorecard
     from server.render import names_of, report_text
 
+    if args.data_dir or args.db:
+        return _report_kept(args)
     server = args.server if "://" in args.server else f"http://{args.server}"
     parts = urlsplit(server)
     scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
@@ -281,6 +318,33 @@ def _report(args: argparse.Namespace) -> int:
     except (msgspec.ValidationError, msgspec.DecodeError, TypeError) as exc:
         print(f"sparring: the server sent a report this client cannot read: {exc}", file=sys.stderr)
         return 2
+    print(report_text(report, scorecard, names=names_of(report)), end="")
+    return 0
+
+
+def _report_kept(args: argparse.Namespace) -> int:
+    """`sparring report ID --data-dir D`: a kept call read from the store, no server needed."""
+    from models import codec
+    from server.archive import stored_view
+    from server.render import names_of, report_text
+    from server.store import open_store
+
+    try:
+        store = open_store(args.db or Path(args.data_dir))
+    except SparringError as exc:
+        print(f"sparring: {exc.message}", file=sys.stderr)
+        return 2
+    try:
+        report = stored_view(store, args.id, token_of(args.token))
+    finally:
+        store.close()
+    if report is None:
+        print(f"sparring: no report of call {args.id} for this token", file=sys.stderr)
+        return 1
+    if args.json:
+        print(codec.encode(report).decode())
+        return 0
+    scorecard = getattr(report, "scorecard", None)
     print(report_text(report, scorecard, names=names_of(report)), end="")
     return 0
 
@@ -398,6 +462,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     join.add_argument("--name", default="", help="your name as others see it")
     join.add_argument("--customer-name", help="stereo mode: the customer consenting on this device")
+    join.add_argument(
+        "--scopes",
+        default="coaching,transcript",
+        help="what you consent to: coaching (required), transcript, trainer_view",
+    )
     join.set_defaults(func=_join)
 
     demo = sub.add_parser("demo", help="stream a bundled practice call through an embedded server")
@@ -407,7 +476,51 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--speed", type=float, default=3.0, help="x real time")
     demo.add_argument("--model", default="auto", help="auto | tiny.en | base | PATH | none")
     demo.add_argument("--no-color", action="store_true")
+    demo.add_argument(
+        "--data-dir",
+        help=f"where the demo's call is kept, to read with sparring report (default: {_default_data_dir()})",
+    )
     demo.set_defaults(func=_demo)
+
+    analyse = sub.add_parser(
+        "analyse",
+        help="analyse a consented recording (stereo: left rep, right customer; or two files)",
+    )
+    analyse.add_argument(
+        "files", nargs="+", metavar="FILE", help="a stereo file, or two mono files: rep customer"
+    )
+    analyse.add_argument(
+        "--consent",
+        action="append",
+        default=[],
+        metavar="ROLE=NAME",
+        help="consent declared by you for each party: --consent rep=Anna --consent customer=Bram",
+    )
+    analyse.add_argument(
+        "--scopes",
+        default="coaching,transcript",
+        help="what the declared consent covers (coaching, transcript, trainer_view)",
+    )
+    analyse.add_argument("--language", default="en", choices=["en", "nl"])
+    analyse.add_argument("--playbook", help="TOML playbook (default: the shipped one)")
+    analyse.add_argument("--title", default="", help="the call's title")
+    analyse.add_argument(
+        "--json", action="store_true", help="print the report JSON (with its scorecard)"
+    )
+    analyse.add_argument(
+        "--data-dir", help=f"where the call is kept, in SQLite (default: {_default_data_dir()})"
+    )
+    analyse.add_argument("--db", help="postgresql://user@host/db: keep the call in PostgreSQL")
+    analyse.add_argument(
+        "--model", default="auto", help="auto (tiny.en; base for Dutch) | tiny.en | base | PATH | none"
+    )
+    analyse.add_argument(
+        "--node",
+        type=_node_name,
+        default=os.environ.get("SPARRING_NODE") or _node_name(socket.gethostname()),
+        help="the node name kept with the call (default: host name)",
+    )
+    analyse.set_defaults(func=_analyse)
 
     report = sub.add_parser("report", help="print a call's report and scorecard")
     report.add_argument("id", help="the call's session id")
@@ -415,6 +528,10 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--server", default="http://127.0.0.1:8765", help="http://host:port")
     report.add_argument("--json", action="store_true", help="print the raw JSON")
     report.add_argument("--timeout", type=float, default=10.0, help="seconds to wait")
+    report.add_argument(
+        "--data-dir", help="read a kept call from this data directory instead of a server"
+    )
+    report.add_argument("--db", help="read a kept call from this PostgreSQL database")
     report.set_defaults(func=_report)
 
     history = sub.add_parser("history", help="print a rep's progress or a group's")

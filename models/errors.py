@@ -159,6 +159,12 @@ class UnknownGroup(SparringError):
     code = "unknown_group"
 
 
+class BadRecording(SparringError):
+    """A recording that cannot be analysed: unreadable, or not one channel per party."""
+
+    code = "bad_recording"
+
+
 class UnknownRep(SparringError):
     """A rep id the store does not hold."""
 

@@ -241,6 +241,25 @@ class Archive:
             await asyncio.wait(set(self._tasks), timeout=timeout_s)
 
 
+def stored_view(
+    store: Store, session_id: str, token: str | None
+) -> SessionReport | SharedReport | None:
+    """A kept call's report as a join token (None: the trainer key) may read it; None for
+    an unknown, erased or purged call or a wrong token (one answer for all). Blocking."""
+    try:
+        role = None if token is None else store.token_role(session_id, token)
+        stored = store.call(session_id)
+    except SparringError:
+        return None
+    if role is Role.REP:
+        return decode_report(stored.report, stored.scorecard)
+    if role is Role.CUSTOMER:
+        if stored.shared_at is not None:  # the rep shared it
+            return decode_report(stored.report, stored.scorecard)
+        return decode_report(stored.customer_view, None)
+    return decode_report(stored.observer_view, stored.scorecard)
+
+
 def decode_report(
     blob: bytes | None, scorecard: bytes | None
 ) -> SessionReport | SharedReport | None:

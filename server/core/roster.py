@@ -180,8 +180,19 @@ class Roster:
                 del self.participants[other.id]
         return p
 
-    def consent(self, pid: str, msg: Consent, audio_time_s: float, wall_time: float) -> ScopeChange:
+    def consent(
+        self,
+        pid: str,
+        msg: Consent,
+        audio_time_s: float,
+        wall_time: float,
+        *,
+        declared_by: str | None = None,
+    ) -> ScopeChange:
         """Records a grant or withdrawal in the ledger.
+
+        `declared_by` names who declared it on the participant's behalf (the uploader of a
+        recording); the ledger says so, since the participant did not send it themselves.
 
         Raises:
             NotAllowedNow: the session has ended.
@@ -211,10 +222,11 @@ class Roster:
                 granted=msg.granted,
                 scopes=tuple(sorted(msg.scopes)) if msg.granted else (),
                 on_behalf_of=msg.on_behalf_of,
-                given_by=p.name,
+                given_by=declared_by or p.name,
                 audio_time_s=audio_time_s,
                 wall_time=wall_time,
                 erase=msg.erase,
+                declared=declared_by is not None,
             )
         )
         return ScopeChange(target, before, target.scopes or frozenset())

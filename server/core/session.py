@@ -182,9 +182,14 @@ class Session:
         self._send(out, Kind.STATE, self.state())
         return out
 
-    def consent(self, pid: str, msg: Consent, wall_time: float) -> Outputs:
-        """Records a grant or withdrawal; narrowing `transcript` stops that party's recognition."""
-        change = self.roster.consent(pid, msg, self.at_s, wall_time)
+    def consent(
+        self, pid: str, msg: Consent, wall_time: float, *, declared_by: str | None = None
+    ) -> Outputs:
+        """Records a grant or withdrawal; narrowing `transcript` stops that party's recognition.
+
+        `declared_by`: who declared it for the participant (a recording's uploader).
+        """
+        change = self.roster.consent(pid, msg, self.at_s, wall_time, declared_by=declared_by)
         out = Outputs()
         role = change.participant.role
         was_live = self.is_live
