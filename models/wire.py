@@ -320,6 +320,7 @@ class Transcript(_ServerMessage, frozen=True, kw_only=True, tag="transcript"):
     words: tuple[Word, ...] = ()
     question: Literal["open", "closed"] | None = None  # rep finals: the question's kind
     tip: str | None = None  # e.g. the rephrasing tip for a "why" question
+    summary: bool = False  # rep finals: a summary of what the customer said (LSD)
     session: str = ""
 
 

@@ -136,6 +136,8 @@ class Coach:
             message = msgspec.structs.replace(
                 message, question=utterance.question.kind.value, tip=tip
             )
+        if utterance is not None and utterance.summary:
+            message = msgspec.structs.replace(message, summary=True)
         self.transcript.append(message)
         return message, bool(ticks)
 

@@ -105,7 +105,8 @@ def report_for(s: Reported, view: ReportView) -> SessionReport | SharedReport:
     transcript: tuple[Transcript, ...] = ()
     if view is ReportView.PARTY and customer_reads_transcript(s.roster):
         transcript = tuple(
-            msgspec.structs.replace(t, question=None, tip=None) for t in s.coach.transcript
+            msgspec.structs.replace(t, question=None, tip=None, summary=False)
+            for t in s.coach.transcript
         )
     return SharedReport(
         session=s.id,

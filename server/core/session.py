@@ -213,7 +213,9 @@ class Session:
             (Kind.FORM, self.form_message()),
         ):
             message = msgspec.structs.replace(message, session=self.id)
-            out.sends.extend((p, message) for p, _ in audience.recipients(self.roster, kind) if p == pid)
+            out.sends.extend(
+                (p, message) for p, _ in audience.recipients(self.roster, kind) if p == pid
+            )
 
     def form_message(self) -> Form:
         """The evaluation form in the call's language (for reflection and peers' ticks)."""
@@ -410,7 +412,9 @@ class Session:
         plain: ServerMessage | None = None
         for pid, mask in audience.recipients(self.roster, kind, about):
             if mask is Mask.PLAIN:
-                plain = plain or msgspec.structs.replace(msg, question=None, tip=None)
+                plain = plain or msgspec.structs.replace(
+                    msg, question=None, tip=None, summary=False
+                )
                 out.sends.append((pid, plain))
             else:
                 out.sends.append((pid, msg))

@@ -189,6 +189,19 @@ def timeline_svg(
                 anchor_id,
             )
         )
+    for t, anchor_id in zip(lines, ids, strict=True):
+        if not t.summary or t.speaker not in lane_top:
+            continue
+        x = _x(t.start, duration_s)
+        y = lane_top[t.speaker] + lane_h - 12
+        parts.append(
+            _linked(
+                f'<rect class="summary" x="{x - 5}" y="{y - 5}" width="10" height="10" '
+                f'fill="#fff" stroke="#111" stroke-width="1.5" transform="rotate(45 {x} {y})">'
+                f"{_title(words['summary'] + ' ' + clock(t.start) + ': ' + t.text)}</rect>",
+                anchor_id,
+            )
+        )
     for n in report.nudges:
         x = _x(n.at, duration_s)
         y = coach_top + 12
@@ -236,7 +249,10 @@ def timeline_svg(
 
 def _legend(words: dict[str, str], y: float) -> str:
     items = [
-        (f'<rect x="0" y="-10" width="18" height="12" fill="{_FILL["rep"]}" stroke="#111"/>', words["rep"]),
+        (
+            f'<rect x="0" y="-10" width="18" height="12" fill="{_FILL["rep"]}" stroke="#111"/>',
+            words["rep"],
+        ),
         (
             f'<rect x="0" y="-10" width="18" height="12" fill="{_FILL["customer"]}" stroke="#111"/>',
             words["customer"],
@@ -247,11 +263,25 @@ def _legend(words: dict[str, str], y: float) -> str:
             '<path d="M5 -8 L13 0 M13 -8 L5 0" stroke="#b00" stroke-width="1.5"/>',
             words["interruption"],
         ),
-        ('<circle cx="9" cy="-4" r="5" fill="#fff" stroke="#111" stroke-width="1.5"/>', words["open_question"]),
+        (
+            '<circle cx="9" cy="-4" r="5" fill="#fff" stroke="#111" stroke-width="1.5"/>',
+            words["open_question"],
+        ),
         ('<circle cx="9" cy="-4" r="5" fill="#111" stroke="#111"/>', words["closed_question"]),
-        ('<path d="M9 -12 L16 2 L2 2 Z" fill="#fff" stroke="#111" stroke-width="1.5"/>', words["nudge"]),
+        (
+            '<rect x="4" y="-9" width="10" height="10" fill="#fff" stroke="#111" '
+            'stroke-width="1.5" transform="rotate(45 9 -4)"/>',
+            words["summary"],
+        ),
+        (
+            '<path d="M9 -12 L16 2 L2 2 Z" fill="#fff" stroke="#111" stroke-width="1.5"/>',
+            words["nudge"],
+        ),
         ('<path d="M9 -12 L16 -4 L9 4 L2 -4 Z" fill="#111"/>', words["whisper"]),
-        ('<path d="M3 -4 L7 1 L14 -10" fill="none" stroke="#060" stroke-width="2.5"/>', words["covered"]),
+        (
+            '<path d="M3 -4 L7 1 L14 -10" fill="none" stroke="#060" stroke-width="2.5"/>',
+            words["covered"],
+        ),
     ]
     parts, x = [], 0.0
     for symbol, word in items:

@@ -123,3 +123,12 @@ def test_talk_share_without_a_transcript_shows_the_end_share_and_says_why() -> N
     root = parse(talk_share_svg(report, 0.6))
     assert not of_class(root, "share") and of_class(root, "measured") and of_class(root, "target")
     assert "No transcript" in of_class(root, "caption")[0].text
+
+
+def test_timeline_marks_the_reps_summaries() -> None:
+    report = call_report("good")
+    summaries = [t for t in report.transcript if t.summary]
+    assert summaries, "the good call's rep summarises what the customer said"
+    root = ET.fromstring(timeline_svg(report))
+    marks = [e for e in root.iter() if e.get("class") == "summary"]
+    assert len(marks) == len(summaries)
