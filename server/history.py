@@ -14,6 +14,7 @@ import msgspec
 from models.errors import SparringError
 from models.playbook import Playbook
 from models.records import HistoryRow, MissedCriterion, RecurringIssue
+from models.scorecard import Scorecard
 from models.texts import Texts
 from server.access import same_secret
 from server.archive import Archive
@@ -29,11 +30,21 @@ class RepInfo(msgspec.Struct, frozen=True, kw_only=True):
     group: str
 
 
+class Recurring(msgspec.Struct, frozen=True, kw_only=True):
+    """A criterion the rep keeps missing, and where in each call (m:ss of its moments)."""
+
+    criterion: str
+    missed: int
+    of_calls: int
+    sessions: tuple[str, ...]  # newest first
+    moments: dict[str, tuple[str, ...]] = {}  # session -> the scorecard's moments, m:ss
+
+
 class RepHistory(msgspec.Struct, frozen=True, kw_only=True):
     rep: RepInfo
     calls: tuple[HistoryRow, ...]  # the last ones, newest first
     trend: tuple[HistoryRow, ...]  # up to 50, oldest first, for the key measures' lines
-    recurring: tuple[RecurringIssue, ...]
+    recurring: tuple[Recurring, ...]
     labels: dict[str, Texts]  # criterion id -> its name in English and Dutch
 
 
@@ -89,10 +100,32 @@ class History:
             rep=RepInfo(id=rep.id, name=rep.name, group=rep.group_id),
             calls=tuple(calls[:LAST_CALLS]),
             trend=tuple(reversed(calls)),
-            recurring=tuple(recurring),
+            recurring=tuple([await self._with_moments(archive, issue) for issue in recurring]),
             labels=self._labels,
         )
         return msgspec.json.encode(history)
+
+    async def _with_moments(self, archive: Archive, issue: RecurringIssue) -> Recurring:
+        """Where each call missed the criterion: the moments its scorecard points at."""
+        moments: dict[str, tuple[str, ...]] = {}
+        for session in issue.sessions:
+            try:
+                stored = await archive.store.run(Store.call, session)
+            except SparringError:
+                continue
+            if stored.scorecard is None:
+                continue
+            scorecard = msgspec.json.decode(stored.scorecard, type=Scorecard)
+            card = next((c for c in scorecard.criteria() if c.id == issue.criterion), None)
+            if card is not None and card.moments:
+                moments[session] = tuple(m.time for m in card.moments)
+        return Recurring(
+            criterion=issue.criterion,
+            missed=issue.missed,
+            of_calls=issue.of_calls,
+            sessions=issue.sessions,
+            moments=moments,
+        )
 
     async def group_history(self, token: str, group_id: str) -> bytes | None:
         archive = self._store()

@@ -197,7 +197,11 @@ function renderRecurring(issues, calls) {
         h('span', { class: 'issue-label', text: label(i.criterion) }),
         h('span', { class: 'issue-count', text: tr('missedOf', { n: i.missed, of: i.of_calls }) })),
       h('div', { class: 'issue-calls' }, h('span', { class: 'muted', text: tr('inCalls') }),
-        ...(i.sessions || []).map((s) => reportButton(s, when.has(s) ? dateText(when.get(s).created_at) : s.slice(-6)))));
+        ...(i.sessions || []).map((s) => {
+          const at = (i.moments && i.moments[s]) || [];
+          const day = when.has(s) ? dateText(when.get(s).created_at) : s.slice(-6);
+          return reportButton(s, at.length ? `${day} · ${at.slice(0, 4).join(', ')}` : day);
+        })));
     li.dataset.criterion = i.criterion;
     return li;
   }));

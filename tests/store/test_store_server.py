@@ -151,6 +151,9 @@ async def test_trainer_adds_a_rep_whose_calls_build_a_history_of_recurring_issue
         assert history["rep"]["name"] == "Anna" and len(history["calls"]) == 3
         recurring = {r["criterion"]: r for r in history["recurring"]}
         assert recurring["talk_share"]["missed"] == 3
+        assert set(recurring["monologue"]["moments"]) <= set(recurring["monologue"]["sessions"])
+        assert all(":" in t for ts in recurring["monologue"]["moments"].values() for t in ts)
+        assert recurring["monologue"]["moments"], "where in each call the monologue ran long"
         assert history["labels"]["talk_share"]["nl"] == "Spreektijd"
         status, body = await get(srv, f"/v1/groups/{group.id}/history", srv.app.trainer_key)
         ranked = json.loads(body)["missed"]
