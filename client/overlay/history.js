@@ -188,6 +188,12 @@ function renderCalls(rows, { withRep = false } = {}) {
   el.histCalls.hidden = !rows.length;
 }
 
+// The page's CSP allows no style attributes: widths are set through the CSSOM.
+function widthOf(node, share) {
+  node.style.width = `${Math.round(share * 100)}%`;
+  return node;
+}
+
 function renderRecurring(issues, calls) {
   const when = new Map(calls.map((c) => [c.session, c]));
   el.recurringList.replaceChildren(...issues.map((i) => {
@@ -241,7 +247,7 @@ async function showGroup(id) {
     const share = m.judged ? m.missed / m.judged : 0;
     const li = h('li', { class: 'missed-row' },
       h('strong', { text: label(m.criterion) }),
-      h('span', { class: 'mbar', 'aria-hidden': 'true' }, h('i', { style: `width:${Math.round(share * 100)}%` })),
+      h('span', { class: 'mbar', 'aria-hidden': 'true' }, widthOf(h('i', {}), share)),
       h('span', { text: tr('missedRow', { n: m.missed, of: m.judged, reps: m.reps }) }));
     li.dataset.criterion = m.criterion;
     return li;
