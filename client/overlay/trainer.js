@@ -557,6 +557,12 @@ const PICTURES_EVERY_MS = 5000;
 
 async function refreshPictures(d) {
   if (D.detail !== d) return;
+  const line = D.calls.get(d.id);
+  if (d.watchPending || d.refused || (line && line.msg.private)) {
+    // Only a call the server lets this trainer watch has pictures to ask for.
+    if (!d.refused) d.picturesTimer = setTimeout(() => refreshPictures(d), 1000);
+    return;
+  }
   const pictures = [['timeline', el.detailTimeline, 'timelineAlt'], ['talk', el.detailTalkline, 'talklineAlt']];
   let shown = 0;
   for (const [which, img, alt] of pictures) {
