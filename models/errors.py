@@ -163,3 +163,10 @@ class UnknownRep(SparringError):
     """A rep id the store does not hold."""
 
     code = "unknown_rep"
+
+
+class MissingPackage(SparringError):
+    """An optional Python package the server was asked to use is not installed; the message
+    names the `pip install` that brings it (start-up only: never sent on the wire)."""
+
+    code = "missing_package"

@@ -15,6 +15,7 @@ from importlib import resources
 from typing import Protocol
 from urllib.parse import parse_qs, urlsplit
 
+import msgspec
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
@@ -73,12 +74,29 @@ class Site:
         reports: The session reports, by id and token.
         metrics: The Prometheus exposition: body and content type.
         assets: A page file by plain name (checked here first); None when absent.
+        languages: The languages calls may be created in, with their recognition status
+            (``languages.Recognizers.languages``); None: recognition is off.
+        default_language: A call's language when `create` names none.
     """
 
     reports: Reports
     metrics: Callable[[], tuple[bytes, str]]
     assets: Callable[[str], bytes | None] = overlay_asset
     people: People | None = None
+    languages: Callable[[], list[dict[str, str | bool]]] | None = None
+    default_language: str = "en"
+
+
+def _languages(site: Site) -> Response:
+    """Which languages this server transcribes, for the create form (docs/protocol.md)."""
+    if site.languages is not None:
+        listed = site.languages()
+    else:  # started without recognition: calls still get talk time, never transcripts
+        listed = [
+            {"code": code, "recognition": "off", "loaded": False} for code in ("en", "nl", "auto")
+        ]
+    body = {"default": site.default_language, "languages": listed}
+    return respond(HTTPStatus.OK, msgspec.json.encode(body), "application/json")
 
 
 def respond(status: HTTPStatus, body: bytes, content_type: str) -> Response:
@@ -106,6 +124,8 @@ async def handle_http(site: Site, request: Request) -> Response | None:
         return _text(HTTPStatus.NOT_FOUND, "WebSocket endpoint is /v1/live\n")
     if path == "/healthz":
         return _text(HTTPStatus.OK, "ok\n")
+    if path == "/v1/languages":
+        return _languages(site)
     if path == "/metrics":
         body, content_type = site.metrics()
         return respond(HTTPStatus.OK, body, content_type)
