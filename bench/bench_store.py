@@ -36,6 +36,8 @@ from models.records import (  # noqa: E402
 )
 from models.report import ConsentRecord, InterruptionRecord, SessionReport  # noqa: E402
 from models.wire import Nudge, Role, RoleTokens, Severity, TalkShare, Transcript, Word  # noqa: E402
+from models.playbook import default_playbook  # noqa: E402
+from server.core.scorecard import build_scorecard  # noqa: E402
 from server.store import Store, measures_from_report  # noqa: E402
 
 CALL_S = 30 * 60
@@ -212,6 +214,14 @@ def bench(store: Store, rounds: int, history_calls: int, reps: int) -> None:
             lambda sid=sid: store.save_call(record(sid, report, measures, None, at[0])), 1
         )
         scores += timed(lambda sid=sid: store.save_scorecard(sid, scorecard, verdicts), 1)
+    form = default_playbook().form
+    builds = timed(
+        lambda: msgspec.json.encode(
+            build_scorecard(report_struct, form, rep="Anna", customer="Bram")
+        ),
+        rounds,
+    )
+    print(summary("build_scorecard (default form, 30-min report)", builds))
     print(summary("save_call (30-min report)", saves))
     print(summary("save_scorecard (30 verdicts)", scores))
 

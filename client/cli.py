@@ -207,6 +207,47 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _history(args: argparse.Namespace) -> int:
+    """Prints a rep's progress (their rep token, or the trainer key and the rep's id) or a
+    group's (the trainer key and --group)."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    from server.render.history import group_history_text, rep_history_text
+
+    if args.group:
+        path = f"/v1/groups/{quote(args.group, safe='')}/history"
+    elif args.rep:
+        path = f"/v1/reps/{quote(args.rep, safe='')}/history"
+    else:
+        path = "/v1/reps/me/history"
+    server = args.server if "://" in args.server else f"http://{args.server}"
+    parts = urlsplit(server)
+    url = urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+    token = args.token.split("#rep=")[-1]
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=args.timeout) as response:
+            body = response.read()
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            print("sparring: no history for this rep or group and token", file=sys.stderr)
+            return 1
+        print(f"sparring: {url} answered {exc.code} {exc.reason}", file=sys.stderr)
+        return 2
+    except (urllib.error.URLError, OSError) as exc:
+        print(f"sparring: cannot reach {args.server}: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(body.decode())
+        return 0
+    history = json.loads(body)
+    text = group_history_text if args.group else rep_history_text
+    print(text(history, args.language), end="")
+    return 0
+
+
 def _default_data_dir() -> Path:
     """The user's data directory for Sparring (XDG), created by the store on first start."""
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
@@ -296,6 +337,18 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--json", action="store_true", help="print the raw JSON")
     report.add_argument("--timeout", type=float, default=10.0, help="seconds to wait")
     report.set_defaults(func=_report)
+
+    history = sub.add_parser("history", help="print a rep's progress or a group's")
+    history.add_argument(
+        "rep", nargs="?", help="the rep's id (with the trainer key); none: the rep token's own"
+    )
+    history.add_argument("--token", required=True, help="a rep token or link, or the trainer key")
+    history.add_argument("--group", help="a group's id (with the trainer key)")
+    history.add_argument("--server", default="http://127.0.0.1:8765", help="http://host:port")
+    history.add_argument("--language", default="en", choices=["en", "nl"])
+    history.add_argument("--json", action="store_true", help="print the raw JSON")
+    history.add_argument("--timeout", type=float, default=10.0, help="seconds to wait")
+    history.set_defaults(func=_history)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

@@ -88,6 +88,7 @@ class StoredCall(msgspec.Struct, frozen=True, kw_only=True):
     evaluations: tuple[Evaluation, ...]
     erased_at: float | None = None
     erased_by: Role | None = None
+    shared_at: float | None = None  # the rep let the customer read the whole report
 
 
 class HistoryRow(msgspec.Struct, frozen=True, kw_only=True):

@@ -14,11 +14,17 @@ from collections.abc import Callable
 import msgspec
 
 from models import codec
-from models.errors import BadToken, NotAllowedNow, StoreUnavailable, UnknownSession
+from models.errors import (
+    BadToken,
+    Forbidden,
+    NotAllowedNow,
+    StoreUnavailable,
+    UnknownSession,
+)
 from models.playbook import Playbook
 from models.records import Rep
 from models.report import SessionReport
-from models.wire import Erase, Evaluate, GroupView, RepLink, RepView, Role
+from models.wire import Erase, Evaluate, GroupView, RepLink, RepView, Role, Share
 from server.archive import Archive
 from server.core.hub import SessionHub
 from server.core.roster import Status
@@ -135,6 +141,22 @@ class AfterCall:
         if not session.is_ended:
             raise NotAllowedNow("the call is still running: withdraw consent with erase instead")
         session.forget()
+
+    async def share(self, msg: Share) -> None:
+        """The rep lets the customer read the whole report (rep token), or takes it back."""
+        session = self._hub.get(msg.session)
+        if session is not None:
+            role = self._hub.token_role(msg.session, msg.token)
+            if role is None:
+                raise BadToken("that token is not one of this call's")
+            if role is not Role.REP:
+                raise Forbidden("only the rep shares the report")
+        if self.archive is not None:
+            await self.archive.share(session, msg.session, msg.token, msg.with_customer)
+            return
+        if session is None:
+            raise BadToken("that token is not one of a call this server keeps")
+        session.shared_with_customer = msg.with_customer
 
     # --- people -------------------------------------------------------------------------
 

@@ -182,8 +182,22 @@ class Archive:
         if role is Role.REP:
             return decode_report(stored.report, stored.scorecard)
         if role is Role.CUSTOMER:
+            if stored.shared_at is not None:  # the rep shared it
+                return decode_report(stored.report, stored.scorecard)
             return decode_report(stored.customer_view, None)
         return decode_report(stored.observer_view, stored.scorecard)
+
+    async def share(
+        self, session: Session | None, session_id: str, token: str, shared: bool
+    ) -> None:
+        """The rep lets the customer read the whole report of a kept call (or takes it back)."""
+        try:
+            await self.store.run(Store.share, session_id, token, shared, at=self._clock())
+        except BadToken:
+            if session is None or session.id in self._kept:
+                raise
+        if session is not None:
+            session.shared_with_customer = shared
 
     # --- lifecycle ----------------------------------------------------------------------
 

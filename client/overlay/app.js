@@ -4,6 +4,7 @@
 // Wire protocol v1: one WebSocket at /v1/live; JSON text frames, binary PCM audio frames.
 
 import { LANG, applyStrings, fmtClock, fmtSeconds, pct, tr } from './i18n.js';
+import { evalForm, request, scorecardNode } from './scorecard.js';
 
 const CLIENT = 'web/1.0';
 const NUDGE_SHOW_MS = 8000; // a nudge fades after ~8 s, unless it says otherwise (show_s)
@@ -11,6 +12,8 @@ const NUDGE_FADE_MS = 1000;
 const MAX_TRANSCRIPT_LINES = 300;
 const MAX_HISTORY = 8; // the rep's overlay keeps the last nudges and whispers
 const SLOW_SEND_BYTES = 2 * 1024 * 1024; // audio queued in the socket before we warn
+const REP_STORE = 'sparring.rep.token'; // a rep's personal link, for this tab only
+const RETENTION_DAYS = 90; // the server's default, when it names none
 
 /** "Rep", "Customer", … in the page's language. */
 function roleLabel(r) { return tr(`role_${['rep', 'customer', 'observer', 'trainer'].includes(r) ? r : 'participant'}`); }
@@ -49,6 +52,15 @@ const S = {
   audioShown: 0, // which notice the slot shows when more than one microphone has one
   micCheck: 'idle', // the page's own microphone check: idle checking listening ok silent quiet clipping noisy
   talkText: null, // the talk-share texts from the last metrics, for when figures are measurable again
+  repToken: '', // a rep's personal link (#rep=…): the call lands in their history
+  repName: '',
+  retentionDays: RETENTION_DAYS,
+  form: null, // the call's evaluation form (`form`), kept for after the call
+  reflect: null, // the rep's reflection form, once shown
+  peer: null, // an observer's evaluation form
+  peerPending: false, // an observer's evaluate on the live connection, waiting for its answer
+  peerDone: false,
+  scorecardShown: false,
 };
 
 // ---------------------------------------------------------------- small helpers
@@ -194,6 +206,8 @@ function onMessage(msg) {
     case 'checklist': return onChecklist(msg);
     case 'audio_check': return onAudioCheck(msg);
     case 'report': return onReport(msg);
+    case 'form': return onForm(msg);
+    case 'done': return onDone(msg);
     case 'error': return onError(msg);
     default: return undefined; // v1 may grow new message types: ignore what we do not know
   }
@@ -223,11 +237,14 @@ function onStart(ev) {
   rememberName(name);
   el.sessionTitle.textContent = title;
   setFormsBusy(true);
-  connect({ type: 'create', title, language: el.startLanguage.value, playbook: 'default' });
+  const create = { type: 'create', title, language: el.startLanguage.value, playbook: 'default' };
+  if (S.repToken) create.rep_token = S.repToken;
+  connect(create);
 }
 
 function onCreated(msg) {
   S.created = msg;
+  noteRetention(msg);
   S.session = msg.session;
   S.token = msg.tokens && msg.tokens.rep;
   S.role = 'rep';
@@ -259,6 +276,7 @@ function rememberName(name) {
 
 function onWelcome(msg) {
   S.welcomed = true;
+  noteRetention(msg);
   if (msg.role) S.role = msg.role;
   if (msg.session) S.session = msg.session;
   if (msg.name) S.name = msg.name;
@@ -276,6 +294,7 @@ function enterConsent() {
     show(el.consentStereo);
     if (!el.consentCustomerName.value) el.consentCustomerName.value = S.customerName;
   }
+  el.consentReport.textContent = consentReportText();
   el.consentMicNote.textContent = S.role === 'observer'
     ? `${tr('micObserver')} ${tr('observerConsentNote')}`
     : tr('micStartsAfter');
@@ -884,12 +903,242 @@ function onReport(msg) {
   u.searchParams.set('format', 'html');
   if (S.token && !u.searchParams.has('token')) u.searchParams.set('token', S.token);
   el.reportLink.href = u.href;
+  el.scorecardPrint.href = u.href;
   markEnded();
   show(el.report);
   show(el.screenLive);
+  if (S.role === 'rep') afterCallRep();
+  if (S.role === 'observer') renderPeerStatus();
+}
+
+// ---------------------------------------------------------------- consent: who sees the report
+
+/** The retention period, when the server names one (`retention_days`); else the default. */
+function noteRetention(msg) {
+  const d = Number(msg && msg.retention_days);
+  if (Number.isFinite(d) && d > 0) S.retentionDays = Math.round(d);
+}
+
+function consentReportText() {
+  const days = S.retentionDays;
+  let text;
+  if (S.role === 'customer') text = tr('reportCustomer', { days });
+  else if (S.role === 'observer') text = tr('reportObserver', { days });
+  else text = tr('reportRep', { days });
+  if (S.role === 'rep' && S.repToken) text += ` ${tr('reportRepHistory')}`;
+  return text;
+}
+
+// ---------------------------------------------------------------- evaluation form, reflection, scorecard
+
+function onForm(msg) {
+  if (!msg || !Array.isArray(msg.sections)) return;
+  S.form = msg;
+  if (S.role === 'observer') showPeerForm();
+}
+
+/** `done` on the live connection: an observer's evaluation was recorded. */
+function onDone(msg) {
+  if (msg.request === 'evaluate' && S.peerPending) {
+    S.peerPending = false;
+    S.peerDone = true;
+    renderPeerStatus();
+  }
+}
+
+function setStatus(node, kind, text) {
+  node.className = `form-status ${kind}`;
+  node.replaceChildren();
+  if (text) node.append(h('span', { 'aria-hidden': 'true', text: kind === 'ok' ? '✓ ' : kind === 'error' ? '⚠ ' : '' }), text);
+}
+
+function errorText(res) {
+  if (res.code === 'already_evaluated') return tr('alreadyEvaluated');
+  if (res.code === 'timeout' || res.code === 'closed' || res.code === 'network') return tr('notSentNetwork');
+  return tr('notSentCode', { code: res.code, message: res.message || '' });
+}
+
+function showPeerForm() {
+  if (S.peer || !S.form) return;
+  S.peer = evalForm(S.form, { prefix: 'peer' });
+  el.peerRows.replaceChildren(S.peer.node);
+  if (!el.peerName.value) el.peerName.value = S.name || '';
+  show(el.peerEval);
+  renderPeerStatus();
+}
+
+function renderPeerStatus() {
+  if (!S.peer) return;
+  if (S.peerDone) {
+    S.peer.disable(true);
+    el.peerName.disabled = true;
+    el.peerSend.disabled = true;
+    setStatus(el.peerStatus, 'ok', tr('peerThanks'));
+  }
+}
+
+async function onPeerSubmit(ev) {
+  ev.preventDefault();
+  if (!S.peer || S.peerDone || S.peerPending) return;
+  const name = el.peerName.value.trim();
+  if (!name) { el.peerName.focus(); return; }
+  const { ticks, notes } = S.peer.read();
+  if (!Object.keys(ticks).length && !Object.keys(notes).length) {
+    setStatus(el.peerStatus, 'error', tr('tickSomething'));
+    return;
+  }
+  const msg = { type: 'evaluate', ticks, notes, name };
+  setStatus(el.peerStatus, '', tr('sending'));
+  // During the call, on this page's own connection; after it, with the observer link's token.
+  if (!S.ended && S.ws && S.ws.readyState === WebSocket.OPEN) {
+    S.peerPending = true;
+    send(msg);
+    return;
+  }
+  el.peerSend.disabled = true;
+  const res = await request(S.token, { ...msg, session: S.session, token: S.token });
+  el.peerSend.disabled = false;
+  if (res.ok) {
+    S.peerDone = true;
+    renderPeerStatus();
+  } else {
+    peerRefused(res);
+  }
+}
+
+/** An evaluation not taken: a second one is said plainly (the first stands), anything else
+ *  may be tried again. */
+function peerRefused(res) {
+  if (res.code === 'already_evaluated') {
+    S.peer.disable(true);
+    el.peerName.disabled = true;
+    el.peerSend.disabled = true;
+  }
+  setStatus(el.peerStatus, 'error', errorText(res));
+}
+
+/** The rep's call ended: reflect first (when the server sent the form), then the scorecard. */
+function afterCallRep() {
+  if (S.reflect || S.scorecardShown) return;
+  if (S.repToken) {
+    el.scorecardProgress.href = `/history#rep=${encodeURIComponent(S.repToken)}`;
+    show(el.scorecardProgress);
+  }
+  if (!S.form) { showScorecard(); return; }
+  S.reflect = evalForm(S.form, { prefix: 'self' });
+  el.reflectRows.replaceChildren(S.reflect.node);
+  show(el.reflect);
+  el.reflect.scrollIntoView({ block: 'start' });
+  el.reflectH.setAttribute('tabindex', '-1');
+  el.reflectH.focus({ preventScroll: true });
+}
+
+async function sendReflection(skip) {
+  if (!S.reflect) return;
+  el.reflectSend.disabled = true;
+  el.reflectSkip.disabled = true;
+  setStatus(el.reflectStatus, '', tr('sending'));
+  const { ticks, notes } = skip ? { ticks: {}, notes: {} } : S.reflect.read();
+  const res = await request(S.token, { type: 'evaluate', session: S.session, token: S.token, ticks, notes, skip });
+  if (!res.ok && res.code !== 'already_evaluated') {
+    el.reflectSend.disabled = false;
+    el.reflectSkip.disabled = false;
+    setStatus(el.reflectStatus, 'error', errorText(res));
+    return;
+  }
+  hide(el.reflect);
+  await showScorecard(res.ok ? '' : tr('alreadyEvaluated'));
+}
+
+function authHeaders(token) { return { Authorization: `Bearer ${token}` }; }
+
+/** Fetch the report with the rep's token and show its scorecard. */
+async function showScorecard(note = '') {
+  S.scorecardShown = true;
+  show(el.scorecardCard);
+  setStatus(el.scorecardStatus, '', note || tr('loadingScorecard'));
+  let report = null;
+  for (let i = 0; i < 10 && !(report && report.scorecard); i++) {
+    try {
+      const res = await fetch(`/v1/sessions/${encodeURIComponent(S.session)}/report`, { headers: authHeaders(S.token), cache: 'no-store' });
+      if (res.status === 404) break;
+      if (res.ok) report = await res.json();
+    } catch { /* retried */ }
+    if (!(report && report.scorecard)) await new Promise((r) => setTimeout(r, 500));
+  }
+  if (!report || !report.scorecard) {
+    setStatus(el.scorecardStatus, 'error', tr('noScorecard'));
+    return;
+  }
+  setStatus(el.scorecardStatus, '', note);
+  el.scorecardBody.replaceChildren(scorecardNode(report.scorecard, { self: 'rep' }));
+  el.scorecardCard.scrollIntoView({ block: 'start' });
+  el.scorecardH.setAttribute('tabindex', '-1');
+  el.scorecardH.focus({ preventScroll: true });
+}
+
+async function onErase() {
+  if (!S.session || !S.token) return;
+  if (!window.confirm(tr('eraseConfirm'))) return;
+  el.btnErase.disabled = true;
+  const res = await request(S.token, { type: 'erase', session: S.session, token: S.token });
+  if (!res.ok) {
+    el.btnErase.disabled = false;
+    setStatus(el.scorecardStatus, 'error', errorText(res));
+    return;
+  }
+  el.scorecardBody.replaceChildren();
+  hide(el.scorecardPrint, el.btnExport, el.btnErase, el.report, el.reflect);
+  setStatus(el.scorecardStatus, 'ok', tr('erased'));
+}
+
+async function onExport() {
+  el.btnExport.disabled = true;
+  try {
+    const res = await fetch(`/v1/sessions/${encodeURIComponent(S.session)}/export`, { headers: authHeaders(S.token), cache: 'no-store' });
+    if (!res.ok) throw new Error(String(res.status));
+    const blob = await res.blob();
+    const url = URL.createObjectURL(blob);
+    const a = h('a', { href: url, download: `sparring-${S.session}.json` });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  } catch (err) {
+    setStatus(el.scorecardStatus, 'error', tr('exportFailed', { err: err && err.message ? err.message : err }));
+  } finally {
+    el.btnExport.disabled = false;
+  }
+}
+
+// ---------------------------------------------------------------- a rep's personal link
+
+async function loadRepName() {
+  el.myProgress.href = `/history#rep=${encodeURIComponent(S.repToken)}`;
+  el.repLinkText.textContent = tr('repLinkUnknownName');
+  show(el.repLinkNote);
+  try {
+    const res = await fetch('/v1/reps/me/history', { headers: authHeaders(S.repToken), cache: 'no-store' });
+    if (!res.ok) {
+      if (res.status === 401 || res.status === 403 || res.status === 404) el.repLinkText.textContent = tr('repLinkInvalid');
+      return;
+    }
+    const data = await res.json();
+    const rep = data && (data.rep || data);
+    const name = rep && typeof rep.name === 'string' ? rep.name : '';
+    if (!name) return;
+    S.repName = name;
+    el.repLinkText.textContent = tr('repLinkWhose', { name });
+    el.startName.value = name;
+  } catch { /* the note stays general */ }
 }
 
 function onError(msg) {
+  if (S.peerPending && ['already_evaluated', 'bad_message', 'forbidden', 'bad_state'].includes(msg.code)) {
+    S.peerPending = false;
+    peerRefused({ code: msg.code, message: msg.message });
+    return;
+  }
   const box = h('div', {}, h('code', { text: msg.code || 'error' }), ` — ${msg.message || tr('somethingWrong')}`);
   alertMsg('error', box, `err-${msg.code || 'x'}`);
   if (!S.welcomed && !S.consentShown) setFormsBusy(false);
@@ -1086,6 +1335,11 @@ function init() {
   el.btnPip.addEventListener('click', popOut);
   el.btnRejoin.addEventListener('click', onRejoin);
   el.audioCheckNext.addEventListener('click', onAudioNext);
+  el.reflectForm.addEventListener('submit', (ev) => { ev.preventDefault(); sendReflection(false); });
+  el.reflectSkip.addEventListener('click', () => sendReflection(true));
+  el.peerForm.addEventListener('submit', onPeerSubmit);
+  el.btnErase.addEventListener('click', onErase);
+  el.btnExport.addEventListener('click', onExport);
   for (const b of document.querySelectorAll('[data-copy]')) {
     b.addEventListener('click', () => copyField(b.dataset.copy));
   }
@@ -1097,7 +1351,12 @@ function init() {
 
   let saved = '';
   try { saved = localStorage.getItem('sparring.name') || ''; } catch { /* private mode */ }
-  const token = new URLSearchParams(location.hash.slice(1)).get('join');
+  const hash = new URLSearchParams(location.hash.slice(1));
+  const token = hash.get('join');
+  const repToken = hash.get('rep') || '';
+  try {
+    if (repToken) sessionStorage.setItem(REP_STORE, repToken);
+  } catch { /* private mode */ }
   if (token) {
     S.token = token;
     el.joinName.value = saved;
@@ -1105,6 +1364,10 @@ function init() {
     el.joinName.focus();
   } else {
     el.startName.value = saved;
+    if (repToken) {
+      S.repToken = repToken;
+      loadRepName();
+    }
     show(el.screenStart);
     (saved ? el.startTitle : el.startName).focus();
   }

@@ -6,6 +6,7 @@
 // The key lives in this tab's sessionStorage and travels only inside `hello`, never in a URL.
 
 import { LANG, applyStrings, fmtClock, fmtSeconds, pct, tr } from './i18n.js';
+import { evalForm } from './scorecard.js';
 
 const CLIENT = 'trainer-web/1.0';
 const KEY_STORE = 'sparring.trainer.key';
@@ -35,6 +36,10 @@ const D = {
   frame: 0,
   cluster: { mqtt: 'off', nodes: [] },
   detail: null,
+  groups: [], // the trainer's groups and reps (`groups`)
+  groupsOpen: false,
+  repLink: null, // the last `rep_link`: shown once, beside its group
+  groupPending: null, // 'create' | 'add', while the server has not answered
 };
 
 // ---------------------------------------------------------------- helpers
@@ -97,6 +102,7 @@ function showSignIn(errorText = '') {
   el.signin.hidden = false;
   el.board.hidden = true;
   el.detail.hidden = true;
+  el.groups.hidden = true;
   el.btnSignout.hidden = true;
   el.dashWho.textContent = '';
   el.dashNodes.textContent = '';
@@ -197,6 +203,9 @@ function onMessage(msg) {
     case 'cluster': return onCluster(msg);
     case 'error': return onError(msg);
     case 'done': return onDone(msg);
+    case 'groups': return onGroups(msg);
+    case 'rep_link': return onRepLink(msg);
+    case 'form': return detailEvent(msg);
     case 'state': case 'metrics': case 'nudge': case 'transcript':
     case 'checklist': case 'audio_check': case 'report':
       return detailEvent(msg);
@@ -215,9 +224,12 @@ function onWelcome(msg) {
   el.btnSignout.hidden = false;
   el.dashWho.textContent = D.name ? `${D.name}${msg.node ? ` · ${msg.node}` : ''}` : (msg.node || '');
   send({ type: 'watch', session: '*', events: 'summary' });
+  if (D.groupsOpen) listGroups(); // only when asked for: a server without a store keeps none
   if (D.detail) {
     D.detail.watchPending = true;
     send({ type: 'watch', session: D.detail.id });
+  } else if (D.groupsOpen) {
+    el.groups.hidden = false;
   } else {
     el.board.hidden = false;
   }
@@ -231,6 +243,18 @@ function onError(msg) {
     return;
   }
   const d = D.detail;
+  if (d && d.evalPending && ['already_evaluated', 'forbidden', 'bad_state', 'unknown_session', 'bad_message'].includes(code)) {
+    d.evalPending = false;
+    if (code === 'already_evaluated' && d.form) { d.form.disable(true); el.evaluateSend.disabled = true; }
+    else el.evaluateSend.disabled = false;
+    setStatus(el.evaluateStatus, 'error', code === 'already_evaluated' ? tr('alreadyEvaluated') : codedLine(tr('notSentCode', { code: '', message: '' }).trim(), code, msg.message || ''));
+    return;
+  }
+  if (D.groupPending && ['unknown_group', 'bad_message', 'store_unavailable', 'forbidden'].includes(code)) {
+    D.groupPending = null;
+    setStatus(el.groupsStatus, 'error', codedLine(tr('groupError'), code, msg.message || ''));
+    return;
+  }
   if (d && d.watchPending && (code === 'forbidden' || code === 'unknown_session')) {
     d.watchPending = false;
     d.refused = code;
@@ -250,6 +274,16 @@ function onError(msg) {
 // The server answers each whisper in order: `done` when the rep has it, or an error.
 function onDone(msg) {
   const d = D.detail;
+  if (msg.request === 'evaluate') {
+    if (d && d.evalPending && msg.session === d.id) {
+      d.evalPending = false;
+      d.evaluated = true;
+      if (d.form) d.form.disable(true);
+      el.evaluateSend.disabled = true;
+      setStatus(el.evaluateStatus, 'ok', tr('trainerEvalSent'));
+    }
+    return;
+  }
   if (msg.request !== 'whisper' || !d || !d.whisperPending || msg.session !== d.id) return;
   const { text } = d.whisperPending;
   d.whisperPending = null;
@@ -482,7 +516,15 @@ function openDetail(id) {
     state: null,
     whisperPending: null,
     ended: false,
+    form: null, // the evaluation form, once the desk sends it
+    evalPending: false,
+    evaluated: false,
   };
+  el.evaluateRows.replaceChildren();
+  el.evaluateForm.hidden = true;
+  el.evaluateEmpty.hidden = false;
+  el.evaluateSend.disabled = false;
+  setStatus(el.evaluateStatus, '', '');
   el.detailTranscript.replaceChildren();
   el.detailNudges.replaceChildren(h('li', { class: 'muted empty', text: tr('noNudges') }));
   el.detailChecklist.replaceChildren();
@@ -611,6 +653,7 @@ function detailEvent(msg) {
     case 'transcript': return addDetailLine(msg);
     case 'checklist': return renderDetailChecklist(msg);
     case 'audio_check': return renderDetailAudio(msg);
+    case 'form': return renderEvaluateForm(msg);
     case 'report':
       d.ended = true;
       return renderDetailNote();
@@ -716,6 +759,156 @@ function renderDetailAudio(msg) {
   el.detailAudio.replaceChildren(...(rows.length ? rows : [h('li', { class: 'muted', text: tr('noAudioIssues') })]));
 }
 
+// ---------------------------------------------------------------- the trainer's evaluation
+
+function setStatus(node, kind, content) {
+  node.className = `form-status ${kind}`;
+  node.replaceChildren();
+  if (!content) return;
+  node.append(h('span', { 'aria-hidden': 'true', text: kind === 'ok' ? '✓ ' : kind === 'error' ? '⚠ ' : '' }), content);
+}
+
+function renderEvaluateForm(msg) {
+  const d = D.detail;
+  if (!d || d.form || !Array.isArray(msg.sections)) return;
+  d.form = evalForm(msg, { prefix: 'tr' });
+  el.evaluateRows.replaceChildren(d.form.node);
+  el.evaluateForm.hidden = false;
+  el.evaluateEmpty.hidden = true;
+}
+
+function onEvaluateSubmit(ev) {
+  ev.preventDefault();
+  const d = D.detail;
+  if (!d || !d.form || d.evalPending || d.evaluated) return;
+  const { ticks, notes } = d.form.read();
+  if (!Object.keys(ticks).length && !Object.keys(notes).length) {
+    setStatus(el.evaluateStatus, 'error', tr('tickSomething'));
+    return;
+  }
+  if (!send({ type: 'evaluate', session: d.id, ticks, notes })) return;
+  d.evalPending = true;
+  el.evaluateSend.disabled = true;
+  setStatus(el.evaluateStatus, '', tr('sending'));
+}
+
+// ---------------------------------------------------------------- groups and reps
+
+function openGroups() {
+  if (D.detail) closeDetail(false);
+  D.groupsOpen = true;
+  el.board.hidden = true;
+  el.groups.hidden = false;
+  listGroups();
+  renderGroups();
+  el.groupsH.focus();
+}
+
+function listGroups() {
+  if (send({ type: 'list_groups' })) D.groupPending = D.groupPending || 'list';
+}
+
+function closeGroups() {
+  D.groupsOpen = false;
+  el.groups.hidden = true;
+  if (D.everWelcomed && D.key) el.board.hidden = false;
+  el.btnGroups.focus();
+}
+
+function onGroups(msg) {
+  D.groups = Array.isArray(msg.groups) ? msg.groups : [];
+  if (D.groupPending === 'create') {
+    setStatus(el.groupsStatus, 'ok', tr('groupCreated'));
+    el.groupName.value = '';
+  }
+  D.groupPending = null;
+  renderGroups();
+}
+
+function onRepLink(msg) {
+  D.groupPending = null;
+  D.repLink = msg;
+  setStatus(el.groupsStatus, '', '');
+  listGroups(); // the new rep joins the list
+  renderGroups();
+  const box = el.groupList.querySelector('.rep-link input');
+  if (box) box.focus();
+}
+
+function historyHref(kind, id) {
+  return `/history?${kind}=${encodeURIComponent(id)}`;
+}
+
+function renderGroups() {
+  el.groupsEmpty.hidden = D.groups.length > 0;
+  el.groupList.replaceChildren(...D.groups.map((g) => {
+    const reps = Array.isArray(g.reps) ? g.reps : [];
+    const inputId = `add-rep-${g.id}`;
+    const input = h('input', { id: inputId, maxlength: '80', autocomplete: 'off', required: 'required', placeholder: tr('egAnna') });
+    const form = h('form', { class: 'form add-rep' },
+      h('label', { for: inputId, text: tr('addRepTo', { group: g.name }) }),
+      h('div', { class: 'whisper-row' }, input, h('button', { type: 'submit', class: 'btn', text: tr('addRep') })));
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      const name = input.value.trim();
+      if (!name) { input.focus(); return; }
+      if (!send({ type: 'add_rep', group: g.id, name })) return;
+      D.groupPending = 'add';
+      setStatus(el.groupsStatus, '', tr('sending'));
+    });
+    const list = h('ul', { class: 'rep-list' }, ...reps.map((r) => {
+      const li = h('li', {}, h('span', { class: 'who', text: r.name }),
+        h('a', { class: 'btn small', href: historyHref('rep', r.id), text: tr('repProgress'), 'aria-label': tr('repProgressOf', { name: r.name }) }));
+      li.dataset.rep = r.id;
+      return li;
+    }));
+    const card = h('li', { class: 'card group' },
+      h('div', { class: 'group-head' },
+        h('h2', { text: g.name }),
+        h('span', { class: 'muted', text: tr('repCount', { n: reps.length }) }),
+        h('a', { class: 'btn small', href: historyHref('group', g.id), text: tr('groupProgress'), 'aria-label': tr('groupProgressOf', { group: g.name }) })),
+      reps.length ? list : h('p', { class: 'muted', text: tr('noReps') }));
+    const link = D.repLink && D.repLink.group === g.id ? D.repLink : null;
+    if (link) card.append(repLinkBox(link));
+    card.append(form);
+    card.dataset.group = g.id;
+    return card;
+  }));
+}
+
+/** The rep's personal link, shown this once: the server keeps only its hash. */
+function repLinkBox(link) {
+  const id = `rep-link-${link.rep}`;
+  const input = h('input', { id, readonly: 'readonly', value: link.url });
+  input.addEventListener('focus', () => input.select());
+  const copy = h('button', { type: 'button', class: 'btn small', text: tr('copy') });
+  copy.addEventListener('click', async () => {
+    let ok = false;
+    try { await navigator.clipboard.writeText(input.value); ok = true; } catch {
+      input.select();
+      try { ok = document.execCommand('copy'); } catch { ok = false; }
+    }
+    copy.textContent = ok ? tr('copied') : tr('selectCopy');
+    setTimeout(() => { copy.textContent = tr('copy'); }, 1800);
+  });
+  const done = h('button', { type: 'button', class: 'btn small ghost', text: tr('repLinkDone') });
+  done.addEventListener('click', () => { D.repLink = null; renderGroups(); });
+  return h('div', { class: 'rep-link', role: 'group', 'aria-labelledby': `${id}-l` },
+    h('label', { id: `${id}-l`, for: id, text: tr('repLinkFor', { name: link.name }) }),
+    h('div', { class: 'copyrow' }, input, copy),
+    h('p', { class: 'rep-link-once' }, h('span', { 'aria-hidden': 'true', text: '⚠ ' }), tr('repLinkOnce')),
+    done);
+}
+
+function onGroupSubmit(ev) {
+  ev.preventDefault();
+  const name = el.groupName.value.trim();
+  if (!name) { el.groupName.focus(); return; }
+  if (!send({ type: 'create_group', name })) return;
+  D.groupPending = 'create';
+  setStatus(el.groupsStatus, '', tr('sending'));
+}
+
 // ---------------------------------------------------------------- whispers
 
 function renderWhisperCount() {
@@ -749,9 +942,14 @@ function init() {
   el.btnSignout.addEventListener('click', signOut);
   el.detailBack.addEventListener('click', () => closeDetail(true));
   el.whisperForm.addEventListener('submit', onWhisperSubmit);
+  el.evaluateForm.addEventListener('submit', onEvaluateSubmit);
+  el.btnGroups.addEventListener('click', openGroups);
+  el.groupsBack.addEventListener('click', closeGroups);
+  el.groupForm.addEventListener('submit', onGroupSubmit);
   el.whisperText.addEventListener('input', renderWhisperCount);
   document.addEventListener('keydown', (ev) => {
     if (ev.key === 'Escape' && D.detail && !ev.defaultPrevented) closeDetail(true);
+    else if (ev.key === 'Escape' && D.groupsOpen && !ev.defaultPrevented) closeGroups();
   });
   setInterval(tick, 1000);
   renderWhisperCount();

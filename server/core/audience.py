@@ -131,8 +131,10 @@ def may_whisper(roster: Roster, pid: str) -> bool:
     return p is not None and p.role is Role.OBSERVER and p.consented
 
 
-def report_view(roster: Roster, role: Role | None) -> ReportView:
+def report_view(roster: Roster, role: Role | None, *, shared: bool = False) -> ReportView:
     """How much of the report a token of `role` reads (None: the trainer key).
+
+    `shared`: the rep let the customer read the whole report.
 
     Decided on the ledger, not on who is connected now: a report outlives the call, and a
     party who narrowed their consent at any point narrowed it for what was kept.
@@ -140,7 +142,7 @@ def report_view(roster: Roster, role: Role | None) -> ReportView:
     if role is Role.REP:
         return ReportView.FULL
     if role is Role.CUSTOMER:
-        return ReportView.PARTY
+        return ReportView.FULL if shared else ReportView.PARTY
     if roster.granted_throughout(Scope.TRAINER_VIEW):
         return ReportView.FULL
     return ReportView.LEDGER

@@ -100,6 +100,7 @@ class Session:
         self.held = HeldRequests()  # recognition waits for attribution (when it is on)
         self._next_nudge = 0
         self.evaluations: list[Evaluation] = []  # self-reflection, peers' and trainers' ticks
+        self.shared_with_customer = False  # the rep let the customer read the whole report
         self._new_coach()
 
     def _new_coach(self) -> None:
@@ -602,4 +603,5 @@ class Session:
 
     def report_for(self, role: Role | None) -> SessionReport | SharedReport:
         """The report as a token of `role` may read it (None: the trainer key)."""
-        return reports.report_for(self, audience.report_view(self.roster, role))
+        view = audience.report_view(self.roster, role, shared=self.shared_with_customer)
+        return reports.report_for(self, view)

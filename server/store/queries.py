@@ -195,7 +195,7 @@ def read_call(db: Dialect, session: str) -> StoredCall:
     row = db.execute(
         "SELECT id, node, title, language, playbook, created_at, ended_at, duration_audio_s,"
         " rep_id, group_id, participants, report, customer_view, observer_view, scorecard,"
-        " erased_at, erased_by FROM calls WHERE id = ?",
+        " erased_at, erased_by, shared_at FROM calls WHERE id = ?",
         (session,),
     ).fetchone()
     assert row is not None, "the caller checked that the call exists"
@@ -254,6 +254,7 @@ def read_call(db: Dialect, session: str) -> StoredCall:
         evaluations=evaluations,
         erased_at=row[15],
         erased_by=Role(row[16]) if row[16] else None,
+        shared_at=row[17],
     )
 
 

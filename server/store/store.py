@@ -412,6 +412,23 @@ class Store:
 
         return self._run(work)
 
+    def share(self, session: str, token: str, shared: bool, *, at: float | None = None) -> None:
+        """The rep lets the customer read the whole report (or takes it back).
+
+        Raises:
+            BadToken: not one of this call's tokens.
+            Forbidden: a token other than the rep's.
+            CallErased: the call was erased.
+        """
+        shared_at = _now(at) if shared else None
+
+        def work() -> None:
+            if self._token_role(session, token) is not Role.REP:
+                raise Forbidden("only the rep shares the report")
+            self._db.execute("UPDATE calls SET shared_at = ? WHERE id = ?", (shared_at, session))
+
+        self._run(work)
+
     def purge_before(self, cutoff: float) -> int:
         """Deletes every call created before `cutoff` (Unix time), erased ones included.
 

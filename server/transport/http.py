@@ -21,13 +21,14 @@ from websockets.http11 import Request, Response
 
 from models import codec
 from models.report import SessionReport, SharedReport
-from server.render import names_of, report_page
+from server.render import DEFAULT_TALK_TARGET, names_of, report_page, talk_share_svg, timeline_svg
 
 _STATIC_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 # A session id, after its node's name and a dot when the server has one (`n1.4f2a…`).
 _SESSION_ID = r"((?:[a-z0-9-]{1,32}\.)?[0-9a-f]{1,64})"
 _REPORT_PATH = re.compile(rf"^/v1/sessions/{_SESSION_ID}/report$")
 _EXPORT_PATH = re.compile(rf"^/v1/sessions/{_SESSION_ID}/export$")
+_PICTURE_PATH = re.compile(rf"^/v1/sessions/{_SESSION_ID}/(timeline|talk)\.svg$")
 _REP_HISTORY = re.compile(r"^/v1/reps/([A-Za-z0-9_-]{1,64})/history$")
 _GROUP_HISTORY = re.compile(r"^/v1/groups/([A-Za-z0-9_-]{1,64})/history$")
 _SECURITY_HEADERS = {
@@ -139,6 +140,11 @@ async def handle_http(site: Site, request: Request) -> Response | None:
         if page is None:
             return _text(HTTPStatus.NOT_FOUND, "trainer page missing\n")
         return respond(HTTPStatus.OK, page, "text/html; charset=utf-8")
+    if path in ("/history", "/history/", "/history.html"):
+        page = _asset(site, "history.html")
+        if page is None:
+            return _text(HTTPStatus.NOT_FOUND, "history page missing\n")
+        return respond(HTTPStatus.OK, page, "text/html; charset=utf-8")
     if path.startswith("/static/"):
         name = path.removeprefix("/static/")
         data = _asset(site, name)
@@ -152,11 +158,28 @@ async def handle_http(site: Site, request: Request) -> Response | None:
     match = _REPORT_PATH.match(path)
     if match:
         return await _report(site.reports, request, match.group(1), query)
+    match = _PICTURE_PATH.match(path)
+    if match:
+        return await _picture(site.reports, match.group(1), match.group(2), _token(request, query))
     if site.people is not None:
         found = await _people(site.people, path, _token(request, query))
         if found is not None:
             return found
     return _text(HTTPStatus.NOT_FOUND, "not found\n")
+
+
+async def _picture(reports: Reports, session_id: str, which: str, token: str) -> Response:
+    """A call's timeline or talk share over time, as the report `token` may read: for the
+    trainer's detail view while the call runs, and for anyone who may read the figures."""
+    report = await reports.report(session_id, token)
+    if not isinstance(report, SessionReport):
+        return _text(HTTPStatus.NOT_FOUND, "no figures of this call for this token\n")
+    names = names_of(report)
+    if which == "timeline":
+        svg = timeline_svg(report, names=names)
+    else:
+        svg = talk_share_svg(report, DEFAULT_TALK_TARGET, names=names)
+    return respond(HTTPStatus.OK, svg.encode(), "image/svg+xml; charset=utf-8")
 
 
 async def _people(people: People, path: str, token: str) -> Response | None:

@@ -52,6 +52,7 @@ from models.wire import (
     Role,
     RoleTokens,
     ServerMessage,
+    Share,
     Unwatch,
     Watch,
     Welcome,
@@ -145,6 +146,8 @@ class AfterCallPort(Protocol):
     async def evaluate_as_trainer(self, session_id: str, name: str, msg: Evaluate) -> None: ...
 
     async def erase(self, msg: Erase) -> None: ...
+
+    async def share(self, msg: Share) -> None: ...
 
     async def groups(self) -> tuple[GroupView, ...]: ...
 
@@ -285,6 +288,9 @@ class LiveConnection:
                 case Erase():
                     await self._after().erase(message)
                     self.enqueue(Done(request="erase", session=message.session))
+                case Share():
+                    await self._after().share(message)
+                    self.enqueue(Done(request="share", session=message.session))
                 case _:
                     raise HelloRequired(f"send hello before {message.__struct_config__.tag}")
             return

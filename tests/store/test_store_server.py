@@ -18,6 +18,7 @@ from server.app import Server
 from server.config import Config
 from server.store import Store
 from tests.conftest import _http_get
+from tests.e2e.test_cli_report import sparring
 from tests.waiting import recv, wait_message
 
 
@@ -110,6 +111,15 @@ async def test_a_kept_call_outlives_a_restart_with_its_scorecard_and_reflection(
         assert card["talk_share"]["self_view"]["verdict"] == "good"
         status, body = await get(srv, f"/v1/sessions/{session}/report", tokens.customer)
         assert status == 200 and "withheld" in json.loads(body)
+        share = {"type": "share", "session": session, "token": tokens.rep}
+        by_customer = await ask(srv, {**share, "token": tokens.customer})
+        assert isinstance(by_customer, ErrorMessage) and by_customer.code == "forbidden"
+        assert await ask(srv, share) == Done(seq=1, request="share", session=session)
+        status, body = await get(srv, f"/v1/sessions/{session}/report", tokens.customer)
+        assert json.loads(body)["scorecard"]["rep"] == "Anna", "the rep shared it"
+        await ask(srv, {**share, "with_customer": False})
+        status, body = await get(srv, f"/v1/sessions/{session}/report", tokens.customer)
+        assert "withheld" in json.loads(body), "and took it back"
         status, body = await get(srv, f"/v1/sessions/{session}/export", tokens.customer)
         assert status == 200 and b"Anna" in body
         wrong = await ask(srv, {"type": "erase", "session": session, "token": "nope"})
@@ -151,6 +161,18 @@ async def test_trainer_adds_a_rep_whose_calls_build_a_history_of_recurring_issue
         assert status == 404, "nor another rep's history by id"
         status, body = await get(srv, "/v1/reps/me/export", link.token)
         assert status == 200 and created.session.encode() in body
+        rc, out, err = await sparring("history", "--token", link.url, "--server", srv.http_url)
+        assert rc == 0, err
+        assert out.startswith("Anna · last 3 calls")
+        assert "✗ Talk share: 3 of 3 calls" in out
+        rc, out, _ = await sparring(
+            "history", "--group", group.id, "--token", srv.app.trainer_key, "--server",
+            srv.http_url, "--language", "nl",
+        )  # fmt: skip
+        assert rc == 0 and out.startswith("Group B · 1 reps · 3 calls")
+        assert "Spreektijd: needed work in 3 of 3 calls, by 1 rep" in out
+        rc, _, err = await sparring("history", "--token", "wrong", "--server", srv.http_url)
+        assert rc == 1 and "no history" in err
 
 
 async def test_unreachable_database_at_start_is_a_clear_error() -> None:
@@ -170,3 +192,23 @@ async def test_people_need_a_store(call_audio) -> None:
             assert "--data-dir" in tom.messages[at].message
         created = await create_session(srv.ws_url)
         assert created.session, "calls run as before, kept in memory only"
+
+
+async def test_database_lost_during_a_call_coaching_goes_on_and_the_call_is_kept_later(
+    target, call_audio, stream_together
+) -> None:
+    async with serving(target) as srv:
+        target.cut_off()  # the database goes away mid-call
+        try:
+            created = await run_call(srv, call_audio, stream_together)
+            outbox = srv.app.store.outbox
+            for _ in range(100):  # the call waits in the outbox, not lost
+                if outbox.pending:
+                    break
+                await asyncio.sleep(0.1)
+            assert outbox.pending >= 1 and outbox.last_error is not None
+        finally:
+            target.restore()
+        await kept(srv, created.session)  # written once the database is back
+        status, body = await get(srv, f"/v1/sessions/{created.session}/report", created.tokens.rep)
+        assert status == 200 and json.loads(body)["scorecard"] is not None

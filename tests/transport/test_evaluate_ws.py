@@ -56,3 +56,18 @@ async def test_rep_reflects_by_token_after_the_call_and_the_report_carries_the_s
     assert [v["by"] for v in cards["listens"]["peer_views"]] == ["Eva", "Tom"]
     status, _, page = await http_get(f"/v1/sessions/{session}/report?token={tokens.rep}&format=html")
     assert status == 200 and b"Two interruptions" in page and b"Talk share" in page
+
+
+async def test_rep_shares_the_report_with_the_customer_in_memory(
+    server, stream_together, http_get
+) -> None:
+    async with live_call(server, stream_together) as call:
+        tokens, session = call.created.tokens, call.created.session
+        await call.talk(0.0, 10.0)
+        await call.rep.end()
+        await asyncio.wait_for(call.rep.ended.wait(), 5)
+    path = f"/v1/sessions/{session}/report?token={tokens.customer}"
+    assert "withheld" in json.loads((await http_get(path))[2])
+    done = await ask(server, {"type": "share", "session": session, "token": tokens.rep})
+    assert isinstance(done, Done) and done.request == "share"
+    assert "scorecard" in json.loads((await http_get(path))[2])

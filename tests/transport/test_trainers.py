@@ -190,3 +190,28 @@ async def test_whisper_from_a_customer_token_is_forbidden(server, stream_togethe
         at = await wait_message(call.customer.messages, lambda m: isinstance(m, ErrorMessage))
         assert call.customer.messages[at].code == "forbidden"
         assert not [n for n in call.rep.of_type(Nudge) if n.rule == "manual"]
+
+
+async def test_trainer_detail_pictures_of_a_running_call_follow_trainer_view(
+    server, stream_together, http_get
+) -> None:
+    import xml.etree.ElementTree as ET
+
+    async with live_call(server, stream_together) as call:
+        session, tokens = call.created.session, call.created.tokens
+        await call.talk(0.0, 20.0)
+        key = server.app.trainer_key
+        for which in ("timeline", "talk"):
+            status, headers, body = await http_get(f"/v1/sessions/{session}/{which}.svg?token={key}")
+            assert status == 200 and headers["content-type"].startswith("image/svg+xml")
+            assert ET.fromstring(body).tag.endswith("svg")
+        status, _, _ = await http_get(f"/v1/sessions/{session}/timeline.svg?token={tokens.customer}")
+        assert status == 404, "the customer never reads the rep's figures"
+        call.customer.scopes = ("coaching",)  # the customer narrows their consent
+        await call.customer.consent(granted=True)
+        await wait_for(
+            lambda: not server.app.hub.get(session).roster.parties_grant("trainer_view"),
+            what="the customer's narrowed consent",
+        )
+        status, _, _ = await http_get(f"/v1/sessions/{session}/timeline.svg?token={key}")
+        assert status == 404, "no trainer view, no pictures"
