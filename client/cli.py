@@ -102,6 +102,11 @@ def _print_event(message: ServerMessage) -> None:
 def _join(args: argparse.Namespace) -> int:
     from client.stream import Participant, read_audio
 
+    if args.mic:  # before connecting: a missing package is one line, not a half-joined call
+        from client.capture import require_sounddevice
+
+        require_sounddevice()
+
     async def run() -> int:
         url = ws_url_of(args.server)
         token = token_of(args.token)

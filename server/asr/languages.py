@@ -60,7 +60,8 @@ class Recognizers:
             supports when it is multilingual.
         load: Loads a model spec (blocking; run in a worker thread): the on-demand model.
         multilingual: The spec of the on-demand multilingual model; None: no other model.
-        installed: Whether ``multilingual`` can be loaded here (its packages are there).
+        installed: Whether ``multilingual`` can be loaded here; default: for ``base``, its
+            packages are installed (``multilingual_installed``), any other spec is tried.
         on_change: Called on the event loop with (language, status, install) when a
             language's model finishes loading ("on") or fails ("unavailable"); the
             language is "nl" and also "auto" for the multilingual model.
@@ -72,13 +73,14 @@ class Recognizers:
         *,
         load: Callable[[str], Model],
         multilingual: str | None = BASE,
-        installed: Callable[[], bool] = multilingual_installed,
+        installed: Callable[[], bool] | None = None,
         on_change: ChangeCallback | None = None,
     ) -> None:
         self.primary = primary
         self._load = load
         self._spec = None if primary.multilingual else multilingual
-        self._installed = self._spec is not None and (self._spec != BASE or installed())
+        is_installed = installed or multilingual_installed
+        self._installed = self._spec is not None and (self._spec != BASE or is_installed())
         self.on_change = on_change
         self.on_ready: Callable[[], None] | None = None  # the pool's wake-up, set by the app
         self._extra: Model | None = None
@@ -180,9 +182,12 @@ class Recognizers:
     def _loaded(self, future: asyncio.Future[Model]) -> None:
         try:
             self._extra = future.result()
-        except (ModelUnavailable, OSError, RuntimeError, ValueError) as exc:
+        except ModelUnavailable as exc:
             self._failed = str(exc)
             log.error("the multilingual model cannot be loaded: %s", exc)
+        except Exception as exc:  # whatever it was, its calls must stop waiting for it
+            self._failed = str(exc)
+            log.exception("the multilingual model cannot be loaded")
         else:
             log.info("multilingual model %s ready", self._spec)
         if self.on_ready is not None:
