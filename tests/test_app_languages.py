@@ -19,6 +19,7 @@ from models.wire import AudioFormat, State, Transcript
 from server.app import Server
 from server.asr.jobs import Recognition, Word
 from server.config import Config
+from server.render import report_text
 from tests.waiting import wait_for
 
 FMT = AudioFormat(rate=16000, channels=1)
@@ -112,6 +113,11 @@ async def test_dutch_call_without_the_nl_models_is_told_why_and_how(
         report = server.app.hub.get(created.session).report()
         assert report.recognition == "unavailable" and report.recognition_install == NL_INSTALL
         assert report.language_report is None
+        shown = report_text(report, report.scorecard, names={})  # in the call's language
+        assert (
+            "deze server heeft geen Nederlandse spraakherkenning. De beheerder voegt die toe"
+            f" met: {NL_INSTALL}" in shown
+        )
         # An English call on the same server is transcribed as ever.
         _, english_rep = await talk(server, "en", call_audio, stream_together)
         assert {s.recognition for s in english_rep.of_type(State)} == {"on"}
