@@ -115,6 +115,8 @@ class Processes:
         command = [sys.executable, "-m", "client.cli", "serve", "--port", str(port)]
         command += ["--model", "none", "--node", node, "--trainer-key", TRAINER_KEY]
         command += ["--playbook", str(playbook)]
+        # The load comes from one address (loopback): lift the per-address limits.
+        command += ["--create-burst", "100000", "--max-connections-per-address", "100000"]
         if mqtt_url:
             command += ["--mqtt", mqtt_url]
         log = (self.directory / f"{node}.log").open("wb")

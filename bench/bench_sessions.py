@@ -212,7 +212,14 @@ async def _server(kind: str, playbook_path: str, conn: Any) -> None:
         from server.config import Config
 
         server_cm: Any = Server(
-            Config(port=0, model="none", playbook=playbook_path, max_sessions=100_000)
+            Config(  # every client is on loopback here: one address, as many as it needs
+                port=0,
+                model="none",
+                playbook=playbook_path,
+                max_sessions=100_000,
+                create_burst=100_000,
+                max_connections_per_address=100_000,
+            )
         )
     else:
         server_cm = BaselineServer()

@@ -53,6 +53,7 @@ def _serve(args: argparse.Namespace) -> int:
         db=args.db,
         data_dir=None if args.db else (args.data_dir or str(_default_data_dir())),
         retention_days=args.retention_days,
+        **_limits_of(args),
     )
 
     async def run() -> None:
@@ -95,12 +96,99 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _limits_of(args: argparse.Namespace) -> dict[str, object]:
+    """The `serve` flags of limits and access, as `Config` fields (docs/protocol.md)."""
+    fields = {name: getattr(args, name) for name in _LIMIT_FLAGS}
+    fields["allow_origins"] = tuple(args.allow_origin or ())
+    fields["metrics_key"] = args.metrics_key or os.environ.get("SPARRING_METRICS_KEY") or None
+    return fields
+
+
+_LIMIT_FLAGS = (
+    "creates_per_min",
+    "create_burst",
+    "max_sessions",
+    "max_observers",
+    "audio_rate_x",
+    "audio_burst_s",
+    "consents_per_min",
+    "whispers_per_min",
+    "max_connections_per_address",
+    "hello_timeout_s",
+    "never_joined_s",
+    "everyone_left_s",
+    "call_idle_s",
+    "max_call_s",
+    "create_needs_key",
+    "metrics_listen",
+    "certfile",
+    "keyfile",
+)
+
+
+def _add_limit_flags(serve: argparse.ArgumentParser) -> None:
+    from server.config import Config
+
+    d = Config()
+    limits = serve.add_argument_group("limits (docs/protocol.md, Limits; 0 turns a time limit off)")
+    for flag, kind, help_text in (
+        ("--creates-per-min", int, "new calls a minute per client address, after the burst"),
+        ("--create-burst", int, "new calls one address may make at once"),
+        ("--max-sessions", int, "open calls on this node"),
+        ("--max-observers", int, "observers per call"),
+        ("--audio-rate-x", float, "audio per connection, times real time (faster is paced)"),
+        ("--audio-burst-s", float, "seconds of audio taken at once before pacing"),
+        ("--consents-per-min", int, "consent messages a minute per connection"),
+        ("--whispers-per-min", int, "whispers a minute per connection"),
+        ("--max-connections-per-address", int, "open live connections per client address"),
+        ("--hello-timeout-s", float, "seconds a new connection has to send hello or a request"),
+        ("--never-joined-s", float, "an unused call ends this long after it was created"),
+        ("--everyone-left-s", float, "a call everyone left ends after this"),
+        ("--call-idle-s", float, "a call nobody sent anything to ends after this"),
+        ("--max-call-s", float, "the longest a call lasts"),
+    ):
+        name = flag[2:].replace("-", "_")
+        default = getattr(d, name)
+        limits.add_argument(flag, type=kind, default=default, help=f"{help_text} ({default:g})")
+    access = serve.add_argument_group("access")
+    access.add_argument(
+        "--allow-origin",
+        action="append",
+        metavar="ORIGIN",
+        help="a web origin (https://host:port) whose pages may connect, besides this server's "
+        "own; repeatable; '*' allows any",
+    )
+    access.add_argument(
+        "--create-needs-key",
+        action="store_true",
+        help="only a rep link or the trainer key may create calls",
+    )
+    access.add_argument(
+        "--metrics-key", help="GET /metrics needs 'Authorization: Bearer KEY' (or SPARRING_METRICS_KEY)"
+    )
+    access.add_argument(
+        "--metrics-listen", metavar="HOST:PORT", help="serve /metrics there only, not on --port"
+    )
+    access.add_argument("--certfile", help="TLS certificate chain (PEM): https and wss")
+    access.add_argument("--keyfile", help="the certificate's private key (PEM; default: in certfile)")
+    serve.add_argument(
+        "--log-format", choices=["text", "json"], default="text", help="json: one object a line"
+    )
+
+
 def _print_event(message: ServerMessage) -> None:
     print(codec.encode(message).decode(), flush=True)
 
 
 def _join(args: argparse.Namespace) -> int:
     from client.stream import Participant, read_audio
+    from client.terms import parse_scopes, terms_text
+
+    try:
+        scopes = parse_scopes(args.scopes)
+    except SparringError as exc:
+        print(f"sparring: {exc.message}", file=sys.stderr)
+        return 2
 
     if args.mic:  # before connecting: a missing package is one line, not a half-joined call
         from client.capture import require_sounddevice
@@ -118,8 +206,13 @@ def _join(args: argparse.Namespace) -> int:
 
             audio = None
             audio_format = MIC_FORMAT
-        async with Participant(url, token, args.name, audio_format, on_message=_print_event) as me:
-            if audio is not None and audio.channels == 2:
+        async with Participant(
+            url, token, args.name, audio_format, scopes=scopes, on_message=_print_event
+        ) as me:
+            stereo = audio is not None and audio.channels == 2
+            who = "you and the customer on this device" if stereo else "you"
+            print(terms_text(scopes, for_whom=who), file=sys.stderr, end="", flush=True)
+            if stereo:
                 if not args.customer_name:
                     print(
                         "sparring: stereo needs --customer-name (the customer consents on this device)",
@@ -160,7 +253,30 @@ def _demo(args: argparse.Namespace) -> int:
     from client.demo import run_demo
 
     return asyncio.run(
-        run_demo(call=args.call, speed=args.speed, color=not args.no_color, model=args.model)
+        run_demo(
+            call=args.call,
+            speed=args.speed,
+            color=not args.no_color,
+            model=args.model,
+            data_dir=args.data_dir or str(_default_data_dir()),
+        )
+    )
+
+
+def _analyse(args: argparse.Namespace) -> int:
+    from client.analyse import run_analyse
+
+    return run_analyse(
+        args.files,
+        consents=args.consent,
+        scopes=args.scopes,
+        language=args.language,
+        playbook=args.playbook,
+        title=args.title,
+        as_json=args.json,
+        store_target=args.db or (args.data_dir or str(_default_data_dir())),
+        model=args.model,
+        node=args.node,
     )
 
 
@@ -175,6 +291,8 @@ def _report(args: argparse.Namespace) -> int:
     from models.scorecard import Scorecard
     from server.render import names_of, report_text
 
+    if args.data_dir or args.db:
+        return _report_kept(args)
     server = args.server if "://" in args.server else f"http://{args.server}"
     parts = urlsplit(server)
     scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
@@ -208,6 +326,33 @@ def _report(args: argparse.Namespace) -> int:
     except (msgspec.ValidationError, msgspec.DecodeError, TypeError) as exc:
         print(f"sparring: the server sent a report this client cannot read: {exc}", file=sys.stderr)
         return 2
+    print(report_text(report, scorecard, names=names_of(report)), end="")
+    return 0
+
+
+def _report_kept(args: argparse.Namespace) -> int:
+    """`sparring report ID --data-dir D`: a kept call read from the store, no server needed."""
+    from models import codec
+    from server.archive import stored_view
+    from server.render import names_of, report_text
+    from server.store import open_store
+
+    try:
+        store = open_store(args.db or Path(args.data_dir))
+    except SparringError as exc:
+        print(f"sparring: {exc.message}", file=sys.stderr)
+        return 2
+    try:
+        report = stored_view(store, args.id, token_of(args.token))
+    finally:
+        store.close()
+    if report is None:
+        print(f"sparring: no report of call {args.id} for this token", file=sys.stderr)
+        return 1
+    if args.json:
+        print(codec.encode(report).decode())
+        return 0
+    scorecard = getattr(report, "scorecard", None)
     print(report_text(report, scorecard, names=names_of(report)), end="")
     return 0
 
@@ -309,6 +454,7 @@ def main(argv: list[str] | None = None) -> int:
         default="auto",
         help="prime Whisper to write fillers (um, uh): auto = on for base, off for tiny.en",
     )
+    _add_limit_flags(serve)
     serve.set_defaults(func=_serve)
 
     join = sub.add_parser("join", help="join a session and stream a file or the microphone")
@@ -324,6 +470,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     join.add_argument("--name", default="", help="your name as others see it")
     join.add_argument("--customer-name", help="stereo mode: the customer consenting on this device")
+    join.add_argument(
+        "--scopes",
+        default="coaching,transcript",
+        help="what you consent to: coaching (required), transcript, trainer_view",
+    )
     join.set_defaults(func=_join)
 
     demo = sub.add_parser("demo", help="stream a bundled practice call through an embedded server")
@@ -333,7 +484,51 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--speed", type=float, default=3.0, help="x real time")
     demo.add_argument("--model", default="auto", help="auto | tiny.en | base | PATH | none")
     demo.add_argument("--no-color", action="store_true")
+    demo.add_argument(
+        "--data-dir",
+        help=f"where the demo's call is kept, to read with sparring report (default: {_default_data_dir()})",
+    )
     demo.set_defaults(func=_demo)
+
+    analyse = sub.add_parser(
+        "analyse",
+        help="analyse a consented recording (stereo: left rep, right customer; or two files)",
+    )
+    analyse.add_argument(
+        "files", nargs="+", metavar="FILE", help="a stereo file, or two mono files: rep customer"
+    )
+    analyse.add_argument(
+        "--consent",
+        action="append",
+        default=[],
+        metavar="ROLE=NAME",
+        help="consent declared by you for each party: --consent rep=Anna --consent customer=Bram",
+    )
+    analyse.add_argument(
+        "--scopes",
+        default="coaching,transcript",
+        help="what the declared consent covers (coaching, transcript, trainer_view)",
+    )
+    analyse.add_argument("--language", default="en", choices=["en", "nl"])
+    analyse.add_argument("--playbook", help="TOML playbook (default: the shipped one)")
+    analyse.add_argument("--title", default="", help="the call's title")
+    analyse.add_argument(
+        "--json", action="store_true", help="print the report JSON (with its scorecard)"
+    )
+    analyse.add_argument(
+        "--data-dir", help=f"where the call is kept, in SQLite (default: {_default_data_dir()})"
+    )
+    analyse.add_argument("--db", help="postgresql://user@host/db: keep the call in PostgreSQL")
+    analyse.add_argument(
+        "--model", default="auto", help="auto (tiny.en; base for Dutch) | tiny.en | base | PATH | none"
+    )
+    analyse.add_argument(
+        "--node",
+        type=_node_name,
+        default=os.environ.get("SPARRING_NODE") or _node_name(socket.gethostname()),
+        help="the node name kept with the call (default: host name)",
+    )
+    analyse.set_defaults(func=_analyse)
 
     report = sub.add_parser("report", help="print a call's report and scorecard")
     report.add_argument("id", help="the call's session id")
@@ -341,6 +536,10 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--server", default="http://127.0.0.1:8765", help="http://host:port")
     report.add_argument("--json", action="store_true", help="print the raw JSON")
     report.add_argument("--timeout", type=float, default=10.0, help="seconds to wait")
+    report.add_argument(
+        "--data-dir", help="read a kept call from this data directory instead of a server"
+    )
+    report.add_argument("--db", help="read a kept call from this PostgreSQL database")
     report.set_defaults(func=_report)
 
     history = sub.add_parser("history", help="print a rep's progress or a group's")
@@ -356,7 +555,9 @@ def main(argv: list[str] | None = None) -> int:
     history.set_defaults(func=_history)
 
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from server.logs import configure
+
+    configure(getattr(args, "log_format", "text"))
     # What the server loads and how long it took is for the operator to see.
     logging.getLogger("sparring").setLevel(logging.INFO)
     return int(args.func(args))

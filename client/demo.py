@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import heapq
 import json
 import sys
 import time
 from importlib import resources
 
 from client.stream import Participant, create_session, read_audio
-from models.wire import ErrorMessage, Metrics, Nudge, Report, ServerMessage, State, Transcript
+from models.wire import ErrorMessage, Metrics, Nudge, ServerMessage, State, Transcript
 from server.app import Server
 from server.asr.models import ModelUnavailable
 from server.config import Config
@@ -19,14 +20,28 @@ DRAIN_TIMEOUT_S = 15.0
 
 
 METRICS_EVERY_S = 5
+# A line waits until the call is this far past its moment (audio seconds) before it is
+# printed, so that a transcript, which comes back after its words were said, takes its
+# place before the nudges and figures that followed it: the first partial of an utterance
+# comes after a second of speech, and recognition takes up to about a second of wall time,
+# which is `speed` seconds of audio.
+HOLD_S = 3.0
+HOLD_PER_SPEED_S = 1.0
+HOLD_MARGIN_S = 1.0
 
 
 class TerminalView:
-    """Prints what the rep's overlay would show, one readable line at a time."""
+    """Prints what the rep's overlay would show, one readable line at a time, in audio-time
+    order: lines wait for the transcripts of words said before them."""
 
-    def __init__(self, color: bool) -> None:
+    def __init__(self, color: bool, *, speed: float = 1.0) -> None:
         self.color = color and sys.stdout.isatty()
+        self.hold_s = HOLD_S + HOLD_PER_SPEED_S * max(speed, 1.0)
         self._last_metrics_s = -METRICS_EVERY_S
+        self._now_s = 0.0  # the call's audio time, from metrics
+        self._held: list[tuple[float, int, str]] = []  # (audio time, arrival, line)
+        self._arrivals = 0
+        self._speaking: dict[tuple[str, int], float] = {}  # utterances shown partially: start
 
     def _c(self, code: str, text: str) -> str:
         return f"\033[{code}m{text}\033[0m" if self.color else text
@@ -39,41 +54,79 @@ class TerminalView:
                     if message.live
                     else self._c("1;100;97", " analysis off ")
                 )
+                if message.status == "ended":
+                    self.flush()
                 waiting = (
-                    f" waiting for: {', '.join(message.waiting_for)}" if message.waiting_for else ""
+                    f"waiting for: {', '.join(message.waiting_for)}"
+                    if message.waiting_for
+                    else message.status
                 )
-                print(f"{on} {message.status}{waiting}", flush=True)
-            case Metrics() if message.at - self._last_metrics_s >= METRICS_EVERY_S:
-                self._last_metrics_s = message.at
-                share = message.talk_window.rep
-                bar = "█" * round(share * 20) + "░" * (20 - round(share * 20))
-                print(
-                    f"[{message.at:6.1f}s] rep {bar} {share * 100:3.0f}% (2 min)"
-                    f" | call {message.talk.rep * 100:3.0f}%"
-                    f" | monologue {message.current_monologue_s:4.0f}s"
-                    f" | interruptions {message.interruptions}",
-                    flush=True,
-                )
+                print(f"{on} {waiting}", flush=True)
+            case Metrics():
+                self._now_s = max(self._now_s, message.at)
+                if message.at - self._last_metrics_s >= METRICS_EVERY_S:
+                    self._last_metrics_s = message.at
+                    share = message.talk_window.rep
+                    bar = "█" * round(share * 20) + "░" * (20 - round(share * 20))
+                    self._hold(
+                        message.at,
+                        f"[{message.at:6.1f}s] rep {bar} {share * 100:3.0f}% (2 min)"
+                        f" | call {message.talk.rep * 100:3.0f}%"
+                        f" | monologue {message.current_monologue_s:4.0f}s"
+                        f" | interruptions {message.interruptions}",
+                    )
             case Nudge():
                 colour = "1;33" if message.severity.value == "warn" else "1;36"
-                print(
+                self._hold(
+                    message.at,
                     self._c(colour, f"[{message.at:6.1f}s] ▶ NUDGE {message.rule}: {message.text}"),
-                    flush=True,
                 )
-            case Transcript() if message.final:
-                print(f"[{message.start:6.1f}s]   {message.speaker}: {message.text}", flush=True)
+            case Transcript() if not message.final:
+                self._speaking[(message.speaker, message.segment)] = message.start
+            case Transcript():
+                self._speaking.pop((message.speaker, message.segment), None)
+                # Recognition that runs late (a busy machine, a long monologue without
+                # partials) makes every later line wait as long, so that it stays in order.
+                self.hold_s = max(self.hold_s, self._now_s - message.start + HOLD_MARGIN_S)
+                self._hold(
+                    message.start, f"[{message.start:6.1f}s]   {message.speaker}: {message.text}"
+                )
             case ErrorMessage():
                 print(self._c("1;31", f"error {message.code}: {message.message}"), flush=True)
             case _:
                 pass
+        self._release()
+
+    def _hold(self, at_s: float, line: str) -> None:
+        self._arrivals += 1
+        heapq.heappush(self._held, (at_s, self._arrivals, line))
+
+    def _release(self) -> None:
+        """Prints the lines no transcript still on its way can come before."""
+        horizon = self._now_s - self.hold_s
+        if self._speaking:
+            horizon = min(horizon, min(self._speaking.values()) - 1e-3)
+        while self._held and self._held[0][0] <= horizon:
+            print(heapq.heappop(self._held)[2], flush=True)
+
+    def flush(self) -> None:
+        """Prints every line still held (the call has ended)."""
+        while self._held:
+            print(heapq.heappop(self._held)[2], flush=True)
 
 
 async def run_demo(
-    call: str = "pushy", speed: float = 3.0, color: bool = True, model: str = "auto"
+    call: str = "pushy",
+    speed: float = 3.0,
+    color: bool = True,
+    model: str = "auto",
+    data_dir: str | None = None,
 ) -> int:
     """Streams a bundled call through an embedded server; returns the exit status.
 
     `model` "auto" picks tiny.en for English calls and the multilingual base for Dutch.
+    The call is kept in `data_dir` (as `sparring serve` keeps calls), so that its report
+    can be read after the demo's server is gone; None keeps nothing.
     """
     if call not in CALLS:
         print(
@@ -89,26 +142,36 @@ async def run_demo(
     ):
         rep_audio = read_audio(rep_path)
         customer_audio = read_audio(customer_path)
-    view = TerminalView(color)
+    view = TerminalView(color, speed=speed)
     if model == "auto":
         model = "base" if truth["language"] == "nl" else "tiny.en"
-    server = Server(Config(port=0, model=model))
+    server = Server(Config(port=0, model=model, data_dir=data_dir))
     try:
         await server.__aenter__()
     except ModelUnavailable as exc:
         print(f"sparring demo: {exc}; going on without transcripts", file=sys.stderr)
-        server = Server(Config(port=0, model="none"))
+        server = Server(Config(port=0, model="none", data_dir=data_dir))
         await server.__aenter__()
     try:
-        return await _run(server, call, speed, truth, rep_audio, customer_audio, view)
+        status, session_id, token = await _run(
+            server, call, speed, truth, rep_audio, customer_audio, view
+        )
     finally:
-        await server.__aexit__(None, None, None)
+        await server.__aexit__(None, None, None)  # the call is kept before this returns
+    if data_dir is not None:
+        print(f"  report            sparring report {session_id} --token {token} --data-dir {data_dir}")
+    return status
 
 
-async def _run(server, call, speed, truth, rep_audio, customer_audio, view) -> int:
-    """Runs the call through a started server and prints what the rep would see."""
+async def _run(
+    server, call, speed, truth, rep_audio, customer_audio, view
+) -> tuple[int, str, str]:
+    """Runs the call through a started server and prints what the rep would see.
+
+    Returns:
+        The exit status, the call's id and the rep's token.
+    """
     srv = server
-    print(f"Sparring demo: embedded server at {srv.http_url}", flush=True)
     print(
         f"Call '{call}' ({truth['duration_s']:.0f} s of audio, {truth['language']}), streamed at {speed:g}x",
         flush=True,
@@ -142,7 +205,6 @@ async def _run(server, call, speed, truth, rep_audio, customer_audio, view) -> i
     session = srv.app.hub.get(created.session)
     assert session is not None
     report = session.report()
-    reports = rep.of_type(Report)
     print()
     print("Summary of the call")
     print(f"  analysed          {report.duration_s:.0f} s")
@@ -158,8 +220,6 @@ async def _run(server, call, speed, truth, rep_audio, customer_audio, view) -> i
         f"  nudges            {len(report.nudges)}: {', '.join(n.rule for n in report.nudges) or 'none'}"
     )
     print(f"  consent ledger    {len(report.consent)} entries")
-    if reports:
-        print(f"  report            {srv.http_url}{reports[0].url} (needs a join token)")
     language = report.language_report
     if language is not None:
         wpm = "-" if language.wpm is None else f"{language.wpm:.0f}"
@@ -173,4 +233,4 @@ async def _run(server, call, speed, truth, rep_audio, customer_audio, view) -> i
             f"  checklist         covered: {', '.join(done) or '-'}; not yet: {', '.join(missing) or '-'}"
         )
     errors = rep.of_type(ErrorMessage) + customer.of_type(ErrorMessage)
-    return 1 if errors else 0
+    return (1 if errors else 0), created.session, created.tokens.rep

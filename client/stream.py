@@ -64,9 +64,13 @@ def read_audio(path: str | Path) -> Audio:
     Raises:
         ValueError: more than two channels.
     """
-    # Read as float and scale ourselves: libsndfile does not scale float files to int16.
-    floats, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
-    data = (np.clip(floats, -1.0, 1.0) * 32767).astype(np.int16)
+    if soundfile.info(str(path)).subtype == "PCM_16":
+        # As stored, sample for sample: what `sparring analyse` decodes from the same file.
+        data, rate = soundfile.read(str(path), dtype="int16", always_2d=True)
+    else:
+        # Read as float and scale ourselves: libsndfile does not scale float files to int16.
+        floats, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+        data = (np.clip(floats, -1.0, 1.0) * 32767).astype(np.int16)
     if data.shape[1] > 2:
         raise ValueError(f"{path}: {data.shape[1]} channels; give mono or stereo (rep left)")
     if rate not in SUPPORTED_RATES_HZ:

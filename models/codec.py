@@ -41,6 +41,8 @@ def decode_client(data: str | bytes) -> ClientMessage:
         raise BadMessage(f"invalid {kind} message: {exc}") from None
     except msgspec.DecodeError as exc:
         raise BadMessage(f"malformed JSON: {exc}") from None
+    except RecursionError:  # thousands of nested arrays: msgspec recurses per level
+        raise BadMessage("JSON nested too deeply") from None
 
 
 def decode_server(data: str | bytes) -> ServerMessage:
@@ -52,5 +54,7 @@ def decode_server(data: str | bytes) -> ServerMessage:
 def _decode_raw(data: str | bytes) -> object:
     try:
         return _raw_decoder.decode(data)
+    except RecursionError:
+        raise BadMessage("JSON nested too deeply") from None
     except msgspec.DecodeError as exc:
         raise BadMessage(f"malformed JSON: {exc}") from None

@@ -159,6 +159,12 @@ class UnknownGroup(SparringError):
     code = "unknown_group"
 
 
+class BadRecording(SparringError):
+    """A recording that cannot be analysed: unreadable, or not one channel per party."""
+
+    code = "bad_recording"
+
+
 class UnknownRep(SparringError):
     """A rep id the store does not hold."""
 
@@ -170,3 +176,67 @@ class MissingPackage(SparringError):
     names the `pip install` that brings it (start-up only: never sent on the wire)."""
 
     code = "missing_package"
+
+
+# --- limits (docs/protocol.md, Limits) --------------------------------------------------
+
+
+class RateLimited(SparringError):
+    """Too many of one request lately (creates per address, consent changes, whispers).
+
+    The request is refused, not queued; the message says when to try again.
+    """
+
+    code = "rate_limited"
+
+
+class CreateRateLimited(RateLimited):
+    """Too many `create`s from one address lately: that connection is closed, try later."""
+
+    close_code = CLOSE_TRY_AGAIN_LATER
+
+
+class CallFull(SparringError):
+    """A call that holds as many observers as it takes."""
+
+    code = "call_full"
+    close_code = CLOSE_TRY_AGAIN_LATER
+
+
+class AudioTooFast(SparringError):
+    """Audio arriving faster than the cap (a multiple of real time): the server paces it."""
+
+    code = "audio_too_fast"
+
+
+class TooManyConnections(SparringError):
+    """An address that holds as many open connections as it may."""
+
+    code = "too_many_connections"
+    close_code = CLOSE_TRY_AGAIN_LATER
+
+
+class HelloTimeout(SparringError):
+    """A connection that neither joined nor asked anything within the deadline."""
+
+    code = "hello_timeout"
+    close_code = CLOSE_POLICY_VIOLATION
+
+
+class KeyRequired(SparringError):
+    """`create` without the trainer key or a rep token, on a server that requires one."""
+
+    code = "key_required"
+    close_code = CLOSE_POLICY_VIOLATION
+
+
+class CallIdle(SparringError):
+    """A call nothing was sent to for too long: it is ended (its report follows)."""
+
+    code = "call_idle"
+
+
+class CallTooLong(SparringError):
+    """A call that reached the longest a call may last: it is ended (its report follows)."""
+
+    code = "call_too_long"

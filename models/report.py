@@ -25,10 +25,13 @@ class ConsentRecord(msgspec.Struct, frozen=True, kw_only=True):
     granted: bool
     scopes: tuple[str, ...]
     on_behalf_of: str | None  # "customer" when the rep consented for them on one device
-    given_by: str  # name of the person who sent the consent
+    given_by: str  # name of the person who sent the consent ("uploader" when declared)
     audio_time_s: float
     wall_time: float  # Unix time, from the transport
     erase: bool = False
+    # Declared on the person's behalf by whoever uploaded a recording (`sparring analyse`),
+    # not given by them on a device of their own.
+    declared: bool = False
 
 
 class InterruptionRecord(msgspec.Struct, frozen=True, kw_only=True):

@@ -265,6 +265,7 @@ class Created(_ServerMessage, frozen=True, kw_only=True, tag="created"):
     session: str
     tokens: RoleTokens
     join_urls: RoleTokens
+    retention_days: int | None = None  # how long the call is kept after it ends; None: not kept
 
 
 class Welcome(_ServerMessage, frozen=True, kw_only=True, tag="welcome"):
@@ -275,6 +276,7 @@ class Welcome(_ServerMessage, frozen=True, kw_only=True, tag="welcome"):
     name: str
     protocol: int = PROTOCOL_VERSION
     node: str = ""  # the node that answered (trainers: see docs/protocol.md, Many nodes)
+    retention_days: int | None = None  # how long the call is kept after it ends; None: not kept
 
 
 class ParticipantView(msgspec.Struct, frozen=True, kw_only=True):

@@ -12,6 +12,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from models.report import SessionReport, SharedReport
+from models.wire import Role
 from server.archive import Archive
 from server.core.hub import SessionHub
 
@@ -51,11 +52,17 @@ class ReportAccess:
         """
         trainer = bool(self._trainer_key) and same_secret(token, self._trainer_key or "")
         session = self._hub.get(session_id)
+        if session is not None and session.forgotten:
+            return None
         if session is not None:
             role = self._hub.token_role(session_id, token)
             if role is not None:
                 return session.report_for(role)
-            return session.report_for(None) if trainer else None
+            if trainer:
+                return session.report_for(None)
+            if self._archive is not None and await self._archive.owned_by(session_id, token):
+                return session.report_for(Role.REP)  # the rep's personal link
+            return None
         if self._archive is None:
             return None
         return await self._archive.stored_report(session_id, None if trainer else token)

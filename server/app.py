@@ -10,7 +10,9 @@ import asyncio
 import dataclasses
 import logging
 import secrets
+import ssl
 import time
+from http import HTTPStatus
 from pathlib import Path
 from types import TracebackType
 
@@ -29,15 +31,16 @@ from server.asr.pool import AsrPool
 from server.bus import Bus
 from server.bus.local import LocalBus
 from server.config import Config
-from server.core.hub import SessionHub
+from server.core.hub import Expiry, SessionHub
 from server.desk import TrainerDesk
 from server.dispatch import Dispatcher
 from server.history import History
 from server.stats import AsrPoolCollector, Stats
 from server.store import AsyncStore, StoreConfig
 from server.trainers import Trainers
-from server.transport.http import Site, handle_http
-from server.transport.ws import LiveConnection, LiveSettings
+from server.transport.http import Site, handle_http, metrics_response, respond
+from server.transport.origin import Origins
+from server.transport.ws import AddressLimits, LiveConnection, LiveServerConnection, LiveSettings
 from server.voice import silero
 
 log = logging.getLogger("sparring")
@@ -46,7 +49,10 @@ log = logging.getLogger("sparring")
 # ASR_THREADS CTranslate2 threads each (see bench/bench_asr.py for the measurement).
 ASR_WORKERS = 2
 ASR_THREADS = 1
-JANITOR_EVERY_S = 60.0
+# websockets waits this long for a client's answer to a close before dropping it.
+CLOSE_TIMEOUT_S = 5.0
+# Expiry limits are in minutes; checking every 10 s keeps them within that of their time.
+JANITOR_EVERY_S = 10.0
 
 
 class App:
@@ -61,7 +67,18 @@ class App:
             custom = load_playbook(config.playbook)
             playbooks["default"] = custom
             playbooks[custom.name] = custom
-        self.hub = SessionHub(playbooks, max_sessions=config.max_sessions, node=config.node)
+        self.hub = SessionHub(
+            playbooks,
+            max_sessions=config.max_sessions,
+            node=config.node,
+            max_observers=config.max_observers,
+            expiry=Expiry(
+                never_joined_s=config.never_joined_s,
+                everyone_left_s=config.everyone_left_s,
+                idle_s=config.call_idle_s,
+                max_call_s=config.max_call_s,
+            ),
+        )
         if silero.available():  # faster-whisper ships the model; onnxruntime runs it
             self.hub.confirmer_factory = silero.SileroConfirmer
         self.asr = None
@@ -84,12 +101,27 @@ class App:
             trainer_key=self.trainer_key,
             default_language=config.language,
             public_url=config.public_url,
+            tls=bool(config.certfile),
+            create_needs_key=config.create_needs_key,
+            hello_timeout_s=config.hello_timeout_s,
+            audio_rate_x=config.audio_rate_x,
+            audio_burst_s=config.audio_burst_s,
+            consents_per_min=config.consents_per_min,
+            whispers_per_min=config.whispers_per_min,
         )
+        self.address_limits = AddressLimits(
+            creates_per_min=config.creates_per_min,
+            create_burst=config.create_burst,
+            max_connections=config.max_connections_per_address,
+        )
+        self.origins = Origins(config.public_url, config.allow_origins)
         self.site = Site(
             reports=ReportAccess(self.hub, self.trainer_key),
             metrics=self.stats.exposition,
             people=History(lambda: self.archive, self.trainer_key, playbooks["default"]),
             default_language=config.language,
+            metrics_key=config.metrics_key,
+            metrics_here=config.metrics_listen is None,
         )
         hub, stats, bus = self.hub, self.stats, self.bus
         stats.gauge("sparring_sessions", "Open sessions", lambda: len(hub.sessions))
@@ -148,6 +180,7 @@ class App:
             self.site, reports=ReportAccess(self.hub, self.trainer_key, self.archive)
         )
         self._purger = asyncio.create_task(self.store.keep_purging(kept), name="app.purge")
+        self.live = dataclasses.replace(self.live, retention_days=kept.retention_days)
         log.info("calls are kept in %s for %d days", self.store.store.description, kept.retention_days)
 
     async def start(self) -> None:
@@ -211,8 +244,14 @@ class App:
     async def _expire_abandoned(self) -> None:
         while True:
             await asyncio.sleep(JANITOR_EVERY_S)
-            for session in self.dispatch.expire_abandoned(time.time()):
-                log.info("session %s ended: nobody connected for an hour", session.id)
+            for session, reason in self.dispatch.expire_abandoned(time.time()):
+                self.stats.limit_fired(reason.value)
+                log.info(
+                    "session %s ended by the server: %s",
+                    session.id,
+                    reason.value,
+                    extra={"call": session.id, "limit": reason.value},
+                )
             self.desk.expire()
 
     async def stop(self) -> None:
@@ -233,13 +272,33 @@ class App:
 
     async def handle(self, ws: ServerConnection) -> None:
         await LiveConnection(
-            ws, self.hub, self.dispatch, self.live, self.stats, self.trainers, self.aftercall
+            ws,
+            self.hub,
+            self.dispatch,
+            self.live,
+            self.stats,
+            self.trainers,
+            self.aftercall,
+            self.address_limits,
         ).run()
 
     async def process_request(
         self, ws: ServerConnection, request: Request
     ) -> Response | None:
+        refused = self.origins.refuse(request)
+        if refused is not None:
+            self.stats.limit_fired("origin")
+            log.warning("limit origin: upgrade refused", extra={"limit": "origin"})
+            return refused
         return await handle_http(self.site, request)
+
+    async def process_metrics(
+        self, ws: ServerConnection, request: Request
+    ) -> Response | None:
+        """The separate metrics address (`--metrics-listen`): /metrics and nothing else."""
+        if request.path.split("?", 1)[0] == "/metrics":
+            return metrics_response(self.site, request)
+        return respond(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain; charset=utf-8")
 
 
 class Server:
@@ -249,26 +308,55 @@ class Server:
         self.config = config
         self.app = App(config)
         self._ws: WsServer | None = None
+        self._metrics: WsServer | None = None
+        self.metrics_url: str | None = None
+
+    def _tls(self) -> ssl.SSLContext | None:
+        if not self.config.certfile:
+            return None
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self.config.certfile, self.config.keyfile)
+        return context
 
     async def __aenter__(self) -> Server:
         await self.app.start()
+        tls = self._tls()
         self._ws = await serve(
             self.app.handle,
             self.config.host,
             self.config.port,
             process_request=self.app.process_request,
+            create_connection=LiveServerConnection,
             compression=None,  # audio does not compress; deflate would only cost CPU
-            max_size=1 << 20,  # larger frames than 64 KiB get a coded error first
+            # Frames over 64 KiB get `too_big` from the reader; frames over this from
+            # `LiveServerConnection`, before websockets' own close (nothing bigger is read).
+            max_size=1 << 20,
+            close_timeout=CLOSE_TIMEOUT_S,
             server_header="sparring",
+            ssl=tls,
         )
-        sock = next(iter(self._ws.sockets))
-        host, port = sock.getsockname()[:2]
-        self.port = port
-        shown = host if ":" not in host else f"[{host}]"
-        self.http_url = f"http://{shown}:{port}"
-        self.ws_url = f"ws://{shown}:{port}/v1/live"
+        self.port, self.http_url = self._url_of(self._ws, tls)
+        self.ws_url = self.http_url.replace("http", "ws", 1) + "/v1/live"
+        if self.config.metrics_listen:
+            host, _, port = self.config.metrics_listen.rpartition(":")
+            self._metrics = await serve(
+                self.app.handle,  # never reached: every request is answered over HTTP
+                host.strip("[]") or "127.0.0.1",
+                int(port),
+                process_request=self.app.process_metrics,
+                server_header="sparring",
+                ssl=tls,
+            )
+            self.metrics_url = self._url_of(self._metrics, tls)[1] + "/metrics"
         self.app.live = dataclasses.replace(self.app.live, local_url=self.http_url)
         return self
+
+    @staticmethod
+    def _url_of(server: WsServer, tls: ssl.SSLContext | None) -> tuple[int, str]:
+        sock = next(iter(server.sockets))
+        host, port = sock.getsockname()[:2]
+        shown = host if ":" not in host else f"[{host}]"
+        return port, f"{'https' if tls else 'http'}://{shown}:{port}"
 
     async def __aexit__(
         self,
@@ -277,6 +365,9 @@ class Server:
         tb: TracebackType | None,
     ) -> None:
         assert self._ws is not None
+        if self._metrics is not None:
+            self._metrics.close()
+            await self._metrics.wait_closed()
         self._ws.close()
         await self._ws.wait_closed()
         await self.app.stop()

@@ -175,7 +175,7 @@ class Archive:
         try:
             role = None
             if token is not None:
-                role = await self.store.run(Store.token_role, session_id, token)
+                role = await self._role_of(session_id, token)
             stored = await self.store.run(Store.call, session_id)
         except SparringError:
             return None
@@ -186,6 +186,30 @@ class Archive:
                 return decode_report(stored.report, stored.scorecard)
             return decode_report(stored.customer_view, None)
         return decode_report(stored.observer_view, stored.scorecard)
+
+    async def _role_of(self, session_id: str, token: str) -> Role:
+        """A join token's role in a kept call, or the rep's for their personal link."""
+        try:
+            return await self.store.run(Store.token_role, session_id, token)
+        except BadToken:
+            if await self.owned_by(session_id, token):
+                return Role.REP
+            raise
+
+    async def owned_by(self, session_id: str, token: str) -> bool:
+        """Whether `token` is the personal link of the rep whose call this is."""
+        try:
+            rep = await self.store.run(Store.rep_by_token, token)
+        except SparringError:
+            return False
+        owner = self.owners.get(session_id)
+        if owner is not None:
+            return owner.id == rep.id
+        try:
+            stored = await self.store.run(Store.call, session_id)
+        except SparringError:
+            return False
+        return stored.rep_id == rep.id
 
     async def share(
         self, session: Session | None, session_id: str, token: str, shared: bool
@@ -215,6 +239,25 @@ class Archive:
         """Waits for calls being kept (on shutdown), up to `timeout_s`."""
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=timeout_s)
+
+
+def stored_view(
+    store: Store, session_id: str, token: str | None
+) -> SessionReport | SharedReport | None:
+    """A kept call's report as a join token (None: the trainer key) may read it; None for
+    an unknown, erased or purged call or a wrong token (one answer for all). Blocking."""
+    try:
+        role = None if token is None else store.token_role(session_id, token)
+        stored = store.call(session_id)
+    except SparringError:
+        return None
+    if role is Role.REP:
+        return decode_report(stored.report, stored.scorecard)
+    if role is Role.CUSTOMER:
+        if stored.shared_at is not None:  # the rep shared it
+            return decode_report(stored.report, stored.scorecard)
+        return decode_report(stored.customer_view, None)
+    return decode_report(stored.observer_view, stored.scorecard)
 
 
 def decode_report(

@@ -29,3 +29,24 @@ class Config:
     # Prime final decodes so Whisper writes "um", "uh" (bench/bench_fillers.py); None: on for
     # multilingual models, off for English-only ones, where it costs accuracy.
     filler_prompt: bool | None = None
+    # --- limits (docs/protocol.md, Limits; README, Configuration) ---
+    creates_per_min: int = 30  # per client address, once its burst is spent
+    create_burst: int = 30  # creates one address may make at once (a class starting together)
+    max_observers: int = 20  # per call; the participant list goes to everyone on each change
+    audio_rate_x: float = 50.0  # audio per connection, in multiples of real time (replays: 20x)
+    audio_burst_s: float = 180.0  # audio seconds taken at once (a bundled call, unpaced)
+    consents_per_min: int = 20  # consent messages per connection
+    whispers_per_min: int = 30  # whispers per connection (observers, trainers)
+    max_connections_per_address: int = 200  # open live connections of one client address
+    hello_timeout_s: float = 10.0  # a connection must send its first request within this
+    never_joined_s: float = 900.0  # an unused link's session ends this long after creation
+    everyone_left_s: float = 300.0  # a session everyone left ends after this
+    call_idle_s: float = 1800.0  # a call nobody sent anything to ends after this
+    max_call_s: float = 4 * 3600.0  # the longest a call lasts
+    # --- access ---
+    allow_origins: tuple[str, ...] = ()  # browser origins allowed besides the server's own
+    create_needs_key: bool = False  # `create` needs the trainer key or a rep token
+    metrics_key: str | None = None  # GET /metrics needs `Authorization: Bearer KEY`
+    metrics_listen: str | None = None  # HOST:PORT: /metrics there only, not on the main port
+    certfile: str | None = None  # TLS: https and wss with this certificate chain (PEM)
+    keyfile: str | None = None  # its private key (PEM); None: in certfile

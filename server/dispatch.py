@@ -15,11 +15,12 @@ from typing import Protocol
 
 import numpy as np
 
+from models.errors import CallIdle, CallTooLong, SparringError
 from models.recognition import SegmentRecognized
-from models.wire import RecognitionStatus, Role, ServerMessage
+from models.wire import ErrorMessage, RecognitionStatus, Role, ServerMessage
 from server.asr.jobs import AsrJob, Recognition
 from server.bus import Bus
-from server.core.hub import SessionHub
+from server.core.hub import EndReason, SessionHub
 from server.core.session import Outputs, Session
 
 
@@ -180,19 +181,39 @@ class Dispatcher:
             if session.asr:
                 session.set_partial_interval(interval)
 
-    def expire_abandoned(self, now: float) -> list[Session]:
-        """Ends sessions nobody has been connected to for an hour; drops their recognition.
+    def expire_abandoned(self, now: float) -> list[tuple[Session, EndReason]]:
+        """Ends sessions past their time (`Expiry`); drops their recognition.
+
+        A call ended for being idle or too long tells whoever is still connected why, with
+        an `error` before its report.
 
         Args:
             now: Wall time (`time.time()`).
 
         Returns:
-            The sessions ended.
+            The sessions ended, and why.
         """
         expired = []
-        for session, out in self._hub.expire(now):
+        for session, out, reason in self._hub.expire(now):
+            error = _END_ERRORS.get(reason)
+            if error is not None:
+                notice = ErrorMessage(code=error.code, message=_END_TEXTS[reason])
+                for pid in out.closes:
+                    conn = self.connections.get(pid)
+                    if conn is not None:
+                        conn.enqueue(notice)
             self.carry_out(session, out)  # the final state reaches trainers too
             if self._asr is not None:
                 self._asr.cancel_session(session.id)
-            expired.append(session)
+            expired.append((session, reason))
         return expired
+
+
+_END_ERRORS: dict[EndReason, type[SparringError]] = {
+    EndReason.IDLE: CallIdle,
+    EndReason.TOO_LONG: CallTooLong,
+}
+_END_TEXTS = {
+    EndReason.IDLE: "nothing was sent in this call for too long: it has ended",
+    EndReason.TOO_LONG: "this call reached the longest a call may last: it has ended",
+}

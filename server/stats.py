@@ -55,6 +55,12 @@ class Stats:
             ["what"],
             registry=self.registry,
         )
+        self._limits = Counter(
+            "sparring_limits_fired",
+            "Requests refused, paced or cut off by a limit (docs/protocol.md, Limits)",
+            ["limit"],
+            registry=self.registry,
+        )
         self._asr_latency = Histogram(
             "sparring_asr_latency_seconds",
             "Speech recognition, from submission to result, per delivered job",
@@ -76,6 +82,10 @@ class Stats:
 
     def session_created(self) -> None:
         self.sessions_created += 1
+
+    def limit_fired(self, limit: str) -> None:
+        """A limit refused, paced or cut off something (`limit`: its name in the docs)."""
+        self._limits.labels(limit).inc()
 
     def store_write_lost(self, what: str) -> None:
         """The store gave up on a write (a call or a scorecard): counted, and logged."""

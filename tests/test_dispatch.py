@@ -12,7 +12,7 @@ from models.recognition import SegmentRecognized, Word
 from models.wire import Create, ErrorMessage, Role
 from server.asr.jobs import AsrJob, Recognition
 from server.bus.local import LocalBus
-from server.core.hub import SessionHub
+from server.core.hub import EndReason, SessionHub
 from server.core.session import Outputs
 from server.core.transcripts import AsrRequest
 from server.dispatch import Dispatcher
@@ -219,7 +219,7 @@ def test_dispatch_tells_the_partial_interval_on_change_not_per_frame(
 def test_dispatch_expiry_cancels_recognition_of_abandoned_sessions(dispatch, hub, bus, log):
     old, _ = hub.create(Create(), now=0.0)
     fresh, _ = hub.create(Create(), now=3000.0)
-    assert dispatch.expire_abandoned(now=3700.0) == [old]
+    assert dispatch.expire_abandoned(now=3700.0) == [(old, EndReason.NEVER_JOINED)]
     assert log == [("cancel", old.id)]
     assert old.is_ended and fresh.id in hub.sessions
     # Dashboards learn that the call ended: its grid line, private (nobody allowed more).

@@ -1322,6 +1322,13 @@ async function popOut() {
     return;
   }
   for (const sheet of document.styleSheets) {
+    if (sheet.href) { // linked, not copied inline: the page's CSP allows no inline styles
+      const link = pip.document.createElement('link');
+      link.rel = 'stylesheet';
+      link.href = sheet.href;
+      pip.document.head.append(link);
+      continue;
+    }
     try {
       const style = pip.document.createElement('style');
       style.textContent = [...sheet.cssRules].map((r) => r.cssText).join('\n');

@@ -544,13 +544,45 @@ function openDetail(id) {
   renderDetailHead();
   renderDetailNote();
   send({ type: 'watch', session: id });
+  for (const img of [el.detailTimeline, el.detailTalkline]) { img.hidden = true; img.removeAttribute('src'); }
+  el.detailPicturesNote.hidden = false;
+  refreshPictures(D.detail);
   el.detailTitle.focus();
   window.scrollTo(0, 0);
+}
+
+// The server draws the call's timeline and talk share over time (SVG, as in the report);
+// the detail view fetches them with the key in a header, every few seconds while live.
+const PICTURES_EVERY_MS = 5000;
+
+async function refreshPictures(d) {
+  if (D.detail !== d) return;
+  const pictures = [['timeline', el.detailTimeline, 'timelineAlt'], ['talk', el.detailTalkline, 'talklineAlt']];
+  let shown = 0;
+  for (const [which, img, alt] of pictures) {
+    try {
+      const res = await fetch(`/v1/sessions/${encodeURIComponent(d.id)}/${which}.svg`, {
+        headers: { Authorization: `Bearer ${D.key}` }, cache: 'no-store',
+      });
+      if (!res.ok || D.detail !== d) continue;
+      const url = URL.createObjectURL(await res.blob());
+      const old = img.src;
+      img.src = url; // an <img> never runs anything inside the SVG
+      img.alt = tr(alt);
+      img.hidden = false;
+      if (old && old.startsWith('blob:')) URL.revokeObjectURL(old);
+      shown += 1;
+    } catch { /* the next round tries again */ }
+  }
+  if (D.detail !== d) return;
+  el.detailPicturesNote.hidden = shown > 0;
+  if (!d.ended) d.picturesTimer = setTimeout(() => refreshPictures(d), PICTURES_EVERY_MS);
 }
 
 function closeDetail(focusRow = true) {
   const d = D.detail;
   if (!d) return;
+  clearTimeout(d.picturesTimer);
   send({ type: 'unwatch', session: d.id });
   D.detail = null;
   el.detail.hidden = true;

@@ -6,9 +6,11 @@ bits), scoped to one session and one role; tokens of ended sessions read as expi
 
 from __future__ import annotations
 
+import enum
 import secrets
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from models.errors import BadToken, ServerBusy, TokenExpired
 from models.playbook import Playbook
@@ -18,8 +20,37 @@ from server.core.session import Outputs, Session
 
 # Ended sessions stay readable (reports, expired-token answers) up to this many.
 KEEP_ENDED_SESSIONS = 1000
-# Sessions with nobody connected for this long (wall seconds) are ended.
-ABANDONED_AFTER_S = 3600.0
+
+
+class EndReason(enum.Enum):
+    """Why the hub ended a session on its own (`SessionHub.expire`)."""
+
+    NEVER_JOINED = "never_joined"
+    EVERYONE_LEFT = "everyone_left"
+    IDLE = "call_idle"
+    TOO_LONG = "call_too_long"
+
+
+@dataclass(frozen=True, slots=True)
+class Expiry:
+    """When the hub ends sessions by itself (wall seconds; 0 turns that one off).
+
+    A created link that nobody used, or a call everyone left without ending, would hold a
+    slot of `max_sessions` and its tokens; the 992-sessions-in-0.67-s flood held them for an
+    hour. A link is usually opened within minutes of being made; a reload or a network blip
+    comes back within a minute (hence the shorter grace once someone was there).
+
+    Attributes:
+        never_joined_s: A session nobody ever joined, from its creation.
+        everyone_left_s: A session everyone left, from the last one leaving.
+        idle_s: A session whose connections sent nothing (no audio, no message).
+        max_call_s: Any session, from its creation.
+    """
+
+    never_joined_s: float = 900.0
+    everyone_left_s: float = 300.0
+    idle_s: float = 1800.0
+    max_call_s: float = 4 * 3600.0
 
 
 def _token() -> str:
@@ -38,9 +69,11 @@ class SessionHub:
         playbooks: dict[str, Playbook],
         *,
         max_sessions: int = 1000,
+        max_observers: int = 0,
         make_token: Callable[[], str] = _token,
         make_session_id: Callable[[], str] = _session_id,
         node: str = "",
+        expiry: Expiry | None = None,
     ) -> None:
         self.playbooks = playbooks
         # Ids and tokens start with "node." so that a load balancer can route a call's
@@ -48,13 +81,17 @@ class SessionHub:
         self.node = node
         self._prefix = f"{node}." if node else ""
         self.max_sessions = max_sessions
+        self.max_observers = max_observers  # per call; 0: no cap
         self.sessions: dict[str, Session] = {}
         self._ended: OrderedDict[str, Session] = OrderedDict()
         self._tokens: dict[str, tuple[str, Role]] = {}
         self._session_tokens: dict[str, RoleTokens] = {}
         self._make_token = make_token
         self._make_session_id = make_session_id
+        self.expiry = expiry or Expiry()
         self._last_seen: dict[str, float] = {}  # session -> wall time someone was connected
+        self._last_active: dict[str, float] = {}  # session -> wall time a client sent something
+        self._joined: set[str] = set()  # sessions someone has joined
         # Which languages this node transcribes, now or once their model has loaded (English
         # at least); None: recognition is off.
         self.transcribes: Callable[[str], bool] | None = None
@@ -99,6 +136,7 @@ class SessionHub:
             node=self.node,
             created_at=now,
         )
+        session.roster.max_observers = self.max_observers
         prefix = self._prefix
         tokens = RoleTokens(
             rep=prefix + self._make_token(),
@@ -114,6 +152,7 @@ class SessionHub:
         self.sessions[session_id] = session
         self._session_tokens[session_id] = tokens
         self._last_seen[session_id] = now
+        self._last_active[session_id] = now
         return session, tokens
 
     def _recognition_of(self, language: str) -> tuple[RecognitionStatus, str]:
@@ -122,6 +161,12 @@ class SessionHub:
         if self.prepare_recognition is not None:
             return self.prepare_recognition(language)
         return ("on", "") if language == "auto" or self.transcribes(language) else ("unavailable", "")
+
+    def touch(self, session_id: str, now: float) -> None:
+        """Someone of the session sent something at wall time `now` (it is not idle)."""
+        if session_id in self.sessions:
+            self._last_active[session_id] = now
+            self._joined.add(session_id)
 
     def resolve(self, token: str) -> tuple[Session, Role]:
         """The session and role a join token opens.
@@ -162,27 +207,39 @@ class SessionHub:
             return None
         return entry[1]
 
-    def expire(
-        self, now: float, idle_s: float = ABANDONED_AFTER_S
-    ) -> list[tuple[Session, Outputs]]:
-        """Ends sessions nobody has been connected to for `idle_s` (wall time from the adapter).
-
-        A link that was created and never used, or a call everyone left without ending,
-        would otherwise hold a slot and its tokens forever.
+    def expire(self, now: float) -> list[tuple[Session, Outputs, EndReason]]:
+        """Ends sessions past one of the `Expiry` limits (wall time from the adapter).
 
         Returns:
-            Each session ended, with what ending it produced (the final state for trainers):
-            the caller carries it out.
+            Each session ended, with what ending it produced (the report and final state
+            for whoever is still connected, and for trainers) and why: the caller carries
+            it out.
         """
         expired = []
         for session in list(self.sessions.values()):
-            if session.roster.connected_ids():
-                self._last_seen[session.id] = now
-            elif now - self._last_seen.get(session.id, now) >= idle_s:
+            reason = self._expired(session, now)
+            if reason is not None:
                 out = session.abandon()
                 self.retire(session)
-                expired.append((session, out))
+                expired.append((session, out, reason))
         return expired
+
+    def _expired(self, session: Session, now: float) -> EndReason | None:
+        limits, sid = self.expiry, session.id
+        if limits.max_call_s and now - session.created_at >= limits.max_call_s:
+            return EndReason.TOO_LONG
+        if session.roster.connected_ids():
+            self._last_seen[sid] = now
+            self._joined.add(sid)
+            idle_s = now - self._last_active.get(sid, session.created_at)
+            return EndReason.IDLE if limits.idle_s and idle_s >= limits.idle_s else None
+        if sid not in self._joined:
+            unused_s = now - session.created_at
+            wanted = limits.never_joined_s
+            return EndReason.NEVER_JOINED if wanted and unused_s >= wanted else None
+        left_s = now - self._last_seen.get(sid, now)
+        wanted = limits.everyone_left_s
+        return EndReason.EVERYONE_LEFT if wanted and left_s >= wanted else None
 
     def retire(self, session: Session) -> None:
         """Moves an ended session to the bounded list of ended ones."""
@@ -190,6 +247,8 @@ class SessionHub:
             return
         self._ended[session.id] = session
         self._last_seen.pop(session.id, None)
+        self._last_active.pop(session.id, None)
+        self._joined.discard(session.id)
         while len(self._ended) > KEEP_ENDED_SESSIONS:
             old_id, _ = self._ended.popitem(last=False)
             for token in [t for t, (sid, _) in self._tokens.items() if sid == old_id]:

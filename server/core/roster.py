@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from models.errors import BadAudioFormat, BadConsent, NotAllowedNow, RoleTaken
+from models.errors import BadAudioFormat, BadConsent, CallFull, NotAllowedNow, RoleTaken
 from models.report import ConsentRecord
 from models.wire import AudioFormat, Consent, ParticipantView, Role, Scope
 from server.core.audio import AudioInput
@@ -76,8 +76,11 @@ class ScopeChange:
 class Roster:
     """Participants of one session, their consent and the ledger that records it."""
 
-    def __init__(self, session_id: str) -> None:
+    def __init__(self, session_id: str, max_observers: int = 0) -> None:
         self.session_id = session_id
+        # Every join and consent sends the participant list to everyone: with n observers
+        # that is n² names per change, so the cap bounds it (0: no cap).
+        self.max_observers = max_observers
         self.participants: dict[str, Participant] = {}
         self.ledger: list[ConsentRecord] = []
         self.status = Status.CREATED
@@ -136,9 +139,14 @@ class Roster:
             NotAllowedNow: the session has ended.
             RoleTaken: the rep or the customer is already connected (or represented).
             BadAudioFormat: stereo from anyone but the rep.
+            CallFull: the call holds `max_observers` observers already.
         """
         if self.status is Status.ENDED:
             raise NotAllowedNow("this session has ended")
+        if role is Role.OBSERVER and self.max_observers:
+            watching = sum(1 for p in self.participants.values() if p.role is Role.OBSERVER)
+            if watching >= self.max_observers:
+                raise CallFull(f"this call has its maximum of {self.max_observers} observers")
         if role in PARTIES:
             existing = self.party(role)
             if existing is not None:
@@ -172,8 +180,19 @@ class Roster:
                 del self.participants[other.id]
         return p
 
-    def consent(self, pid: str, msg: Consent, audio_time_s: float, wall_time: float) -> ScopeChange:
+    def consent(
+        self,
+        pid: str,
+        msg: Consent,
+        audio_time_s: float,
+        wall_time: float,
+        *,
+        declared_by: str | None = None,
+    ) -> ScopeChange:
         """Records a grant or withdrawal in the ledger.
+
+        `declared_by` names who declared it on the participant's behalf (the uploader of a
+        recording); the ledger says so, since the participant did not send it themselves.
 
         Raises:
             NotAllowedNow: the session has ended.
@@ -181,7 +200,9 @@ class Roster:
         """
         if self.status is Status.ENDED:
             raise NotAllowedNow("this session has ended")
-        p = self.participants[pid]
+        p = self.participants.get(pid)
+        if p is None:  # an observer who sent `end` and then kept talking
+            raise NotAllowedNow("you have left this call")
         target = p
         if msg.on_behalf_of == "customer":
             if p.role is not Role.REP or p.audio is None or p.audio.format.channels != 2:
@@ -201,10 +222,11 @@ class Roster:
                 granted=msg.granted,
                 scopes=tuple(sorted(msg.scopes)) if msg.granted else (),
                 on_behalf_of=msg.on_behalf_of,
-                given_by=p.name,
+                given_by=declared_by or p.name,
                 audio_time_s=audio_time_s,
                 wall_time=wall_time,
                 erase=msg.erase,
+                declared=declared_by is not None,
             )
         )
         return ScopeChange(target, before, target.scopes or frozenset())

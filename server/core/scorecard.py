@@ -42,6 +42,7 @@ _WORDS = {
         "not_found": "not heard",
         "no_text": "needs the transcript of the rep (recognition off or not consented)",
         "no_audio": "no speech was analysed",
+        "no_questions": "the rep asked no questions",
         "unreliable": "a microphone was unreliable during the call: talk time not scored",
         "judged": "a person judges this",
         "rep": "rep",
@@ -58,6 +59,7 @@ _WORDS = {
         "not_found": "niet gehoord",
         "no_text": "vraagt het transcript van de verkoper (herkenning uit of geen toestemming)",
         "no_audio": "er is geen spraak geanalyseerd",
+        "no_questions": "de verkoper stelde geen vragen",
         "unreliable": "een microfoon was onbetrouwbaar tijdens het gesprek: spreektijd niet gescoord",
         "judged": "een persoon beoordeelt dit",
         "rep": "verkoper",
@@ -191,7 +193,8 @@ def _metric_card(
         return _replace(card, evidence=words["unreliable"])
     value = measure(metric, report)
     if value is None:
-        return _replace(card, evidence=words["no_text"])
+        asked_nothing = metric is Metric.OPEN_QUESTION_SHARE and report.language_report is not None
+        return _replace(card, evidence=words["no_questions" if asked_nothing else "no_text"])
     good = (c.min is None or value >= c.min) and (c.max is None or value <= c.max)
     if c.min is not None and c.max is not None:
         target = words["between"].format(_show(metric, c.min), _show(metric, c.max))

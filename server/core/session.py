@@ -42,7 +42,7 @@ from server.core.audience import Kind, Mask
 from server.core.coach import Coach
 from server.core.outputs import Outputs
 from server.core.party import UtteranceAudio, VoiceConfirmer, VoiceDetector
-from server.core.roster import PARTIES, Roster, Status
+from server.core.roster import PARTIES, Participant, Roster, Status
 from server.core.timeline import Timeline
 from server.core.transcripts import AsrRequest, HeldRequests, Transcription
 from server.core.turns import Turns
@@ -101,6 +101,7 @@ class Session:
         self._next_nudge = 0
         self.evaluations: list[Evaluation] = []  # self-reflection, peers' and trainers' ticks
         self.shared_with_customer = False  # the rep let the customer read the whole report
+        self.forgotten = False  # erased after it ended: no report is served
         self._new_coach()
 
     def _new_coach(self) -> None:
@@ -190,9 +191,14 @@ class Session:
         self._send(out, Kind.STATE, self.state())
         return out
 
-    def consent(self, pid: str, msg: Consent, wall_time: float) -> Outputs:
-        """Records a grant or withdrawal; narrowing `transcript` stops that party's recognition."""
-        change = self.roster.consent(pid, msg, self.at_s, wall_time)
+    def consent(
+        self, pid: str, msg: Consent, wall_time: float, *, declared_by: str | None = None
+    ) -> Outputs:
+        """Records a grant or withdrawal; narrowing `transcript` stops that party's recognition.
+
+        `declared_by`: who declared it for the participant (a recording's uploader).
+        """
+        change = self.roster.consent(pid, msg, self.at_s, wall_time, declared_by=declared_by)
         out = Outputs()
         role = change.participant.role
         was_live = self.is_live
@@ -247,7 +253,7 @@ class Session:
         Audio that arrives while the session is not live is discarded on arrival: only its
         duration is counted. Raises `BadAudio` for a frame of the wrong framing.
         """
-        p = self.roster.participants[pid]
+        p = self._participant(pid)
         out = Outputs()
         if p.audio is None:
             raise Forbidden(
@@ -333,7 +339,7 @@ class Session:
         """An observer's manual nudge, shown to the rep alone (never paced away)."""
         if self.is_ended:
             raise NotAllowedNow("this session has ended")
-        sender = self.roster.participants[pid]
+        sender = self._participant(pid)
         if sender.role is not Role.OBSERVER:
             raise Forbidden("only a trainer or an observer may whisper to the rep")
         if not audience.may_whisper(self.roster, pid):
@@ -401,7 +407,7 @@ class Session:
 
     def end(self, pid: str, wall_time: float) -> Outputs:
         """A participant is done; the session ends when the rep ends or all leave."""
-        if self.roster.participants[pid].role is Role.REP:
+        if self._participant(pid).role is Role.REP:
             return self._finish(Outputs())
         out = self.leave(pid, wall_time)
         if pid not in out.closes:
@@ -413,6 +419,13 @@ class Session:
         return self._finish(Outputs())
 
     # --- internals ----------------------------------------------------------------------
+
+    def _participant(self, pid: str) -> Participant:
+        """The participant `pid`; an observer who sent `end` is gone from the roster."""
+        p = self.roster.participants.get(pid)
+        if p is None:
+            raise NotAllowedNow("you have left this call")
+        return p
 
     def _send(
         self, out: Outputs, kind: Kind, msg: ServerMessage, about: Role | None = None
@@ -567,8 +580,10 @@ class Session:
         return "nl" if language == "nl" else "en"
 
     def forget(self) -> None:
-        """A party erased the ended call: nothing of the analysis stays (the ledger does)."""
+        """A party erased the ended call: nothing of it is served any more (the store keeps
+        the proof that it was erased)."""
         self._erase()
+        self.forgotten = True
 
     def _erase(self) -> None:
         """Deletes everything kept of the analysis; the ledger stays as proof."""

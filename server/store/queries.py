@@ -116,8 +116,8 @@ def insert_call(db: Dialect, r: CallRecord, group_id: str | None) -> None:
 def _insert_consent(db: Dialect, session: str, seq: int, c: ConsentRecord) -> None:
     db.execute(
         "INSERT INTO consent (call_id, seq, participant, role, name, granted, scopes,"
-        " on_behalf_of, given_by, audio_time_s, wall_time, erase)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " on_behalf_of, given_by, audio_time_s, wall_time, erase, declared)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             session,
             seq,
@@ -131,6 +131,7 @@ def _insert_consent(db: Dialect, session: str, seq: int, c: ConsentRecord) -> No
             c.audio_time_s,
             c.wall_time,
             int(c.erase),
+            int(c.declared),
         ),
     )
 
@@ -211,10 +212,12 @@ def read_call(db: Dialect, session: str) -> StoredCall:
             audio_time_s=c[7],
             wall_time=c[8],
             erase=bool(c[9]),
+            declared=bool(c[10]),
         )
         for c in db.execute(
             "SELECT participant, role, name, granted, scopes, on_behalf_of, given_by,"
-            " audio_time_s, wall_time, erase FROM consent WHERE call_id = ? ORDER BY seq",
+            " audio_time_s, wall_time, erase, declared FROM consent WHERE call_id = ?"
+            " ORDER BY seq",
             (session,),
         ).fetchall()
     )

@@ -35,7 +35,22 @@ _SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
 }
+# The pages load their scripts and styles from /static only: no inline script, no inline
+# style (the overlay sets sizes through the CSSOM, which CSP allows); never framed.
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "connect-src 'self' {ws}; media-src 'self' blob:; worker-src 'self' blob:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+# The report is one self-contained file (a participant saves it): inline CSS, no script.
+REPORT_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+# Everything else (JSON, text, SVG pictures with their own <style>, assets).
+OTHER_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
 
 
 class Reports(Protocol):
@@ -84,6 +99,8 @@ class Site:
     metrics: Callable[[], tuple[bytes, str]]
     assets: Callable[[str], bytes | None] = overlay_asset
     people: People | None = None
+    metrics_key: str | None = None  # GET /metrics needs `Authorization: Bearer` this
+    metrics_here: bool = True  # False: /metrics is served on another address only
     languages: Callable[[], list[dict[str, str | bool]]] | None = None
     default_language: str = "en"
 
@@ -100,11 +117,40 @@ def _languages(site: Site) -> Response:
     return respond(HTTPStatus.OK, msgspec.json.encode(body), "application/json")
 
 
-def respond(status: HTTPStatus, body: bytes, content_type: str) -> Response:
+def respond(
+    status: HTTPStatus, body: bytes, content_type: str, csp: str = OTHER_CSP
+) -> Response:
     headers = Headers(_SECURITY_HEADERS)
     headers["Content-Type"] = content_type
     headers["Content-Length"] = str(len(body))
+    headers["Content-Security-Policy"] = csp
     return Response(status.value, status.phrase, headers, body)
+
+
+def _page(request: Request, page: bytes) -> Response:
+    host = request.headers.get("Host", "")
+    ws = f"ws://{host} wss://{host}" if _HOST.match(host) else ""
+    csp = PAGE_CSP.format(ws=ws).replace("'self' ;", "'self';")
+    return respond(HTTPStatus.OK, page, "text/html; charset=utf-8", csp)
+
+
+_HOST = re.compile(r"^[A-Za-z0-9.\-\[\]:]{1,255}$")
+
+
+def metrics_response(site: Site, request: Request) -> Response:
+    """`GET /metrics`, behind `metrics_key` when one is set."""
+    if site.metrics_key is not None:
+        from server.access import same_secret
+
+        if not same_secret(_bearer(request), site.metrics_key):
+            return _text(HTTPStatus.UNAUTHORIZED, "metrics need the metrics key\n")
+    body, content_type = site.metrics()
+    return respond(HTTPStatus.OK, body, content_type)
+
+
+def _bearer(request: Request) -> str:
+    auth = request.headers.get("Authorization", "")
+    return auth[7:].strip() if auth.lower().startswith("bearer ") else ""
 
 
 def _text(status: HTTPStatus, text: str) -> Response:
@@ -117,7 +163,10 @@ def _asset(site: Site, name: str) -> bytes | None:
 
 async def handle_http(site: Site, request: Request) -> Response | None:
     """Answers a plain GET; returns None to let a WebSocket handshake on /v1/live go on."""
-    url = urlsplit(request.path)
+    try:
+        url = urlsplit(request.path)
+    except ValueError:  # `GET //[`: an authority that is not one
+        return _text(HTTPStatus.BAD_REQUEST, "bad request path\n")
     path = url.path
     if path == "/v1/live":
         return None
@@ -127,24 +176,23 @@ async def handle_http(site: Site, request: Request) -> Response | None:
         return _text(HTTPStatus.OK, "ok\n")
     if path == "/v1/languages":
         return _languages(site)
-    if path == "/metrics":
-        body, content_type = site.metrics()
-        return respond(HTTPStatus.OK, body, content_type)
+    if path == "/metrics" and site.metrics_here:
+        return metrics_response(site, request)
     if path in ("/", "/index.html"):
         page = _asset(site, "index.html")
         if page is None:
             return _text(HTTPStatus.NOT_FOUND, "participant page missing\n")
-        return respond(HTTPStatus.OK, page, "text/html; charset=utf-8")
+        return _page(request, page)
     if path in ("/trainer", "/trainer/", "/trainer.html"):
         page = _asset(site, "trainer.html")
         if page is None:
             return _text(HTTPStatus.NOT_FOUND, "trainer page missing\n")
-        return respond(HTTPStatus.OK, page, "text/html; charset=utf-8")
+        return _page(request, page)
     if path in ("/history", "/history/", "/history.html"):
         page = _asset(site, "history.html")
         if page is None:
             return _text(HTTPStatus.NOT_FOUND, "history page missing\n")
-        return respond(HTTPStatus.OK, page, "text/html; charset=utf-8")
+        return _page(request, page)
     if path.startswith("/static/"):
         name = path.removeprefix("/static/")
         data = _asset(site, name)
@@ -222,5 +270,5 @@ async def _report(
     if wants_html:
         scorecard = report.scorecard if isinstance(report, SessionReport) else None
         page = report_page(report, scorecard, names=names_of(report))
-        return respond(HTTPStatus.OK, page.encode(), "text/html; charset=utf-8")
+        return respond(HTTPStatus.OK, page.encode(), "text/html; charset=utf-8", REPORT_CSP)
     return respond(HTTPStatus.OK, codec.encode(report), "application/json")

@@ -122,3 +122,17 @@ def test_scorecard_states_the_target_of_a_trainers_own_criteria(criterion, expec
     form = (Section(id="own", title=Texts(en="Own", nl="Eigen"), criteria=(criterion,)),)
     sc = build_scorecard(report("good"), form, rep="Anna", customer="Bram")
     assert sc.criteria()[0].target_text == expected
+
+
+def test_scorecard_says_no_questions_were_asked_rather_than_blaming_the_transcript() -> None:
+    from models.wire import QuestionCounts
+
+    base = report("good")
+    silent = msgspec.structs.replace(
+        base,
+        language_report=msgspec.structs.replace(
+            base.language_report, questions=QuestionCounts(open=0, closed=0)
+        ),
+    )
+    sc = build_scorecard(silent, FORM, rep="Anna", customer="Bram")
+    assert card(sc, "open_questions").evidence == "the rep asked no questions"

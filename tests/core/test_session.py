@@ -229,19 +229,44 @@ def test_session_rep_dropping_to_a_whisper_is_asked_to_speak_up() -> None:
 
 def test_hub_ends_sessions_nobody_joined_or_everyone_left() -> None:
     from models.wire import Create
-    from server.core.hub import SessionHub
+    from server.core.hub import EndReason, Expiry, SessionHub
 
-    hub = SessionHub({"default": default_playbook()})
+    expiry = Expiry(never_joined_s=900.0, everyone_left_s=300.0, idle_s=0.0, max_call_s=0.0)
+    hub = SessionHub({"default": default_playbook()}, expiry=expiry)
     unused, tokens = hub.create(Create(), now=0.0)
     used, _ = hub.create(Create(), now=0.0)
     rep, _ = used.join(Role.REP, "Anna", AudioFormat())
-    assert hub.expire(now=1800.0) == []
-    ((ended, out),) = hub.expire(now=3600.0)
-    assert ended is unused and out.closes == []  # nobody was left to tell
+    assert hub.expire(now=899.0) == []
+    ((ended, out, why),) = hub.expire(now=900.0)
+    assert ended is unused and out.closes == [] and why is EndReason.NEVER_JOINED
     assert unused.is_ended and hub.get(unused.id) is unused  # the report stays readable
     with pytest.raises(Exception, match="ended"):
         hub.resolve(tokens.rep)
     assert hub.expire(now=10_000.0) == []  # someone is still connected to the other
+    used.leave(rep, 10_000.0)
+    assert hub.expire(now=10_299.0) == []  # the grace after everyone left: 5 minutes
+    ((ended, _, why),) = hub.expire(now=10_300.0)
+    assert ended is used and why is EndReason.EVERYONE_LEFT
+
+
+def test_hub_ends_idle_calls_and_calls_past_their_length() -> None:
+    from models.wire import Create
+    from server.core.hub import EndReason, Expiry, SessionHub
+
+    expiry = Expiry(never_joined_s=0.0, everyone_left_s=0.0, idle_s=600.0, max_call_s=3600.0)
+    hub = SessionHub({"default": default_playbook()}, expiry=expiry)
+    idle, _ = hub.create(Create(), now=0.0)
+    busy, _ = hub.create(Create(), now=0.0)
+    idle.join(Role.REP, "Anna", AudioFormat())
+    rep, _ = busy.join(Role.REP, "Anna", AudioFormat())
+    hub.touch(busy.id, 500.0)
+    ((ended, out, why),) = hub.expire(now=600.0)
+    assert (ended, why) == (idle, EndReason.IDLE) and out.closes  # connected: told and closed
+    for now in range(1000, 3600, 500):
+        hub.touch(busy.id, float(now))
+        assert hub.expire(now=float(now)) == []
+    ((ended, _, why),) = hub.expire(now=3600.0)
+    assert (ended, why) == (busy, EndReason.TOO_LONG)
 
 
 def test_hub_ids_and_tokens_name_the_node_for_load_balancers() -> None:

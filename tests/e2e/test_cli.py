@@ -31,9 +31,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_cli_demo_runs_a_call_and_summarises_it() -> None:
+def test_cli_demo_runs_a_call_and_summarises_it(tmp_path: Path) -> None:
     result = subprocess.run(
-        [*SPARRING, "demo", "--call", "pushy", "--model", "none", "--speed", "30", "--no-color"],
+        [*SPARRING, "demo", "--call", "pushy", "--model", "none", "--speed", "30", "--no-color",
+         "--data-dir", str(tmp_path)],
         capture_output=True, text=True, timeout=120, cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr

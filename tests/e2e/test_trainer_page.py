@@ -255,6 +255,10 @@ async def test_trainer_watches_call_and_whispers_to_rep(pushy_wavs):
         assert session_id and session_id.startswith("n1."), session_id
         assert {"type": "watch", "session": session_id} in desk_sent
         await expect(desk.locator("#detail-nudges .nl").first).to_be_visible(timeout=T)
+        # The server's pictures of the running call, fetched with the key in a header.
+        await expect(desk.locator("#detail-timeline")).to_be_visible(timeout=T)
+        await expect(desk.locator("#detail-talkline")).to_be_visible(timeout=T)
+        assert await desk.locator("#detail-timeline").evaluate("img => img.naturalWidth > 0")
         await expect(desk.locator("#m-monologue")).not_to_have_text("—", timeout=T)
         await expect(desk.locator("#m-interruptions")).not_to_have_text("—")
         await expect(desk.locator("#detail-talk-label")).to_contain_text("Rep")

@@ -161,6 +161,14 @@ async def test_trainer_adds_a_rep_whose_calls_build_a_history_of_recurring_issue
         assert status == 404, "nor another rep's history by id"
         status, body = await get(srv, "/v1/reps/me/export", link.token)
         assert status == 200 and created.session.encode() in body
+        status, body = await get(srv, f"/v1/sessions/{created.session}/report", link.token)
+        assert status == 200 and json.loads(body)["scorecard"]["rep"] == "Anna", "her own call"
+        await tom.send_json({"type": "add_rep", "group": group.id, "name": "Bea"})
+        at = await wait_message(
+            tom.messages, lambda m: isinstance(m, RepLink) and m.name == "Bea", what="Bea"
+        )
+        status, _ = await get(srv, f"/v1/sessions/{created.session}/report", tom.messages[at].token)
+        assert status == 404, "another rep's personal link reads nothing of Anna's calls"
         rc, out, err = await sparring("history", "--token", link.url, "--server", srv.http_url)
         assert rc == 0, err
         assert out.startswith("Anna · last 3 calls")
@@ -169,7 +177,7 @@ async def test_trainer_adds_a_rep_whose_calls_build_a_history_of_recurring_issue
             "history", "--group", group.id, "--token", srv.app.trainer_key, "--server",
             srv.http_url, "--language", "nl",
         )  # fmt: skip
-        assert rc == 0 and out.startswith("Group B · 1 reps · 3 calls")
+        assert rc == 0 and out.startswith("Group B · 2 reps · 3 calls")
         assert "Spreektijd: needed work in 3 of 3 calls, by 1 rep" in out
         rc, _, err = await sparring("history", "--token", "wrong", "--server", srv.http_url)
         assert rc == 1 and "no history" in err
