@@ -14,14 +14,24 @@ MIC_FORMAT = AudioFormat(rate=16000, channels=1)
 FRAME_SAMPLES = 1600  # 100 ms
 
 
-async def microphone_frames() -> AsyncIterator[bytes]:
-    """Yields 100 ms frames from the default input device until cancelled."""
+def require_sounddevice() -> None:
+    """Exits with one line naming the install when sounddevice or PortAudio is missing.
+
+    Raises:
+        SystemExit: sounddevice cannot be imported.
+    """
     try:
-        import sounddevice
+        import sounddevice  # noqa: F401
     except (ImportError, OSError) as exc:
         raise SystemExit(
             f"sparring: --mic needs sounddevice and PortAudio ({exc}); pip install 'sparring[mic]'"
         ) from None
+
+
+async def microphone_frames() -> AsyncIterator[bytes]:
+    """Yields 100 ms frames from the default input device until cancelled."""
+    require_sounddevice()
+    import sounddevice
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=100)
 

@@ -70,6 +70,9 @@ def _serve(args: argparse.Namespace) -> int:
             print(f"  live WebSocket:   {srv.ws_url}", flush=True)
             print(f"  health, metrics:  {srv.http_url}/healthz  {srv.http_url}/metrics", flush=True)
             print(f"  trainer page:     {srv.http_url}/trainer", flush=True)
+            recognizers = srv.app.recognizers
+            shown = recognizers.describe() if recognizers else "off (--model none)"
+            print(f"  recognition:      {shown}", flush=True)
             if config.trainer_key is None:  # shown once: it exists only in this process
                 print(f"  trainer key:      {srv.app.trainer_key}  (generated)", flush=True)
             if config.mqtt:
@@ -186,6 +189,11 @@ def _join(args: argparse.Namespace) -> int:
     except SparringError as exc:
         print(f"sparring: {exc.message}", file=sys.stderr)
         return 2
+
+    if args.mic:  # before connecting: a missing package is one line, not a half-joined call
+        from client.capture import require_sounddevice
+
+        require_sounddevice()
 
     async def run() -> int:
         url = ws_url_of(args.server)

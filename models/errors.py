@@ -171,6 +171,13 @@ class UnknownRep(SparringError):
     code = "unknown_rep"
 
 
+class MissingPackage(SparringError):
+    """An optional Python package the server was asked to use is not installed; the message
+    names the `pip install` that brings it (start-up only: never sent on the wire)."""
+
+    code = "missing_package"
+
+
 # --- limits (docs/protocol.md, Limits) --------------------------------------------------
 
 

@@ -81,6 +81,10 @@ class SessionReport(msgspec.Struct, frozen=True, kw_only=True):
     audio_checks: tuple[AudioCheck, ...] = ()
     # The playbook's evaluation form applied to the call, once it has ended.
     scorecard: Scorecard | None = None
+    # Whether the call's speech was recognised (as in `state`): "unavailable" explains an
+    # empty transcript, and `recognition_install` names the install that brings the language.
+    recognition: str = "on"
+    recognition_install: str = ""
 
 
 class SharedReport(msgspec.Struct, frozen=True, kw_only=True):

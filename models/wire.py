@@ -41,6 +41,12 @@ class Severity(StrEnum):
 
 Language = Literal["en", "nl", "auto"]
 
+# Whether a call's speech is recognised (docs/protocol.md, Languages): "on"; "loading" (its
+# language's model loads for the first call of that language: transcripts follow); "unavailable"
+# (this server has no model for the language; `recognition_install` names what brings one);
+# "off" (the server runs without recognition).
+RecognitionStatus = Literal["on", "loading", "unavailable", "off"]
+
 
 class _Message(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
     """Base of every wire message."""
@@ -291,6 +297,8 @@ class State(_ServerMessage, frozen=True, kw_only=True, tag="state"):
     dropped_before_consent_s: float
     title: str = ""
     language: str = "en"
+    recognition: RecognitionStatus = "on"
+    recognition_install: str = ""  # e.g. "pip install 'sparring[nl]'", when unavailable
 
 
 class Nudge(_ServerMessage, frozen=True, kw_only=True, tag="nudge"):

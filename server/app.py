@@ -20,11 +20,13 @@ from websockets.asyncio.server import Server as WsServer
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.http11 import Request, Response
 
+from models.errors import MissingPackage
 from models.playbook import Playbook, default_playbook, load_playbook
 from server.access import ReportAccess
 from server.aftercall import AfterCall
 from server.archive import Archive
 from server.asr.engine import Recognizer
+from server.asr.languages import Recognizers
 from server.asr.pool import AsrPool
 from server.bus import Bus
 from server.bus.local import LocalBus
@@ -80,7 +82,8 @@ class App:
         if silero.available():  # faster-whisper ships the model; onnxruntime runs it
             self.hub.confirmer_factory = silero.SileroConfirmer
         self.asr = None
-        self.recognizer: Recognizer | None = None
+        self.recognizer: Recognizer | None = None  # the model loaded at start
+        self.recognizers: Recognizers | None = None  # and the languages it serves, or loads
         self._janitor: asyncio.Task[None] | None = None
         # Without a configured key, one is made for this process (the CLI prints it once).
         self.trainer_key = config.trainer_key or secrets.token_urlsafe(18)
@@ -116,6 +119,7 @@ class App:
             reports=ReportAccess(self.hub, self.trainer_key),
             metrics=self.stats.exposition,
             people=History(lambda: self.archive, self.trainer_key, playbooks["default"]),
+            default_language=config.language,
             metrics_key=config.metrics_key,
             metrics_here=config.metrics_listen is None,
         )
@@ -138,7 +142,13 @@ class App:
     def _bus(self, config: Config) -> Bus:
         if not config.mqtt:
             return LocalBus(self.desk)
-        from server.bus.mqtt import MqttBus  # the `mqtt` extra
+        try:
+            from server.bus.mqtt import MqttBus  # the `mqtt` extra
+        except ImportError as exc:
+            raise MissingPackage(
+                f"--mqtt needs the {exc.name or 'aiomqtt'} package, which is not installed:"
+                " pip install 'sparring[mqtt]'"
+            ) from None
 
         hub = self.hub
         return MqttBus(
@@ -187,38 +197,49 @@ class App:
             self._janitor = asyncio.create_task(self._expire_abandoned(), name="app.janitor")
             return
         loop = asyncio.get_running_loop()
-        workers = self.config.asr_workers or ASR_WORKERS
-        self.recognizer = await loop.run_in_executor(
-            None,
-            lambda: Recognizer(
-                self.config.model,
-                cpu_threads=ASR_THREADS,
-                num_workers=workers,
-                filler_prompt=self.config.filler_prompt,
-            ),
-        )
-        # A cold first decode takes seconds; pay it before the first rep speaks.
-        await loop.run_in_executor(None, self.recognizer.warm_up)
+        self.recognizer = await loop.run_in_executor(None, self._load_model, self.config.model)
         log.info(
             "speech model %s loaded in %.2f s from %s",
             self.recognizer.name,
             self.recognizer.load_s,
             self.recognizer.model_info.path,
         )
-        self.hub.transcribes = self.recognizer.supports
+        multilingual = self.config.multilingual_model
+        self.recognizers = Recognizers(
+            self.recognizer,
+            load=self._load_model,
+            multilingual=None if multilingual.lower() == "none" else multilingual,
+            on_change=self.dispatch.recognition_changed,
+        )
+        self.hub.transcribes = self.recognizers.transcribes
+        self.hub.prepare_recognition = self.recognizers.prepare
+        self.site = dataclasses.replace(self.site, languages=self.recognizers.languages)
         stats = self.stats
         self.asr = AsrPool(
-            self.recognizer,
+            self.recognizers,
             self.dispatch.on_recognition,
-            workers=workers,
+            workers=self.config.asr_workers or ASR_WORKERS,
             on_level=self.dispatch.on_degrade,
             on_latency=lambda job, seconds: stats.recognition_latency(job.final, seconds),
         )
         self.dispatch.use_asr(self.asr)
+        self.recognizers.on_ready = self.asr.wake
         stats.register(AsrPoolCollector(self.asr.stats))
         await self.asr.start()
 
         self._janitor = asyncio.create_task(self._expire_abandoned(), name="app.janitor")
+
+    def _load_model(self, spec: str) -> Recognizer:
+        """Loads and warms up a speech model (blocking: run it in a worker thread)."""
+        recognizer = Recognizer(
+            spec,
+            cpu_threads=ASR_THREADS,
+            num_workers=self.config.asr_workers or ASR_WORKERS,
+            filler_prompt=self.config.filler_prompt,
+        )
+        # A cold first decode takes seconds; pay it before the first rep speaks.
+        recognizer.warm_up()
+        return recognizer
 
     async def _expire_abandoned(self) -> None:
         while True:

@@ -11,6 +11,9 @@ class Config:
     port: int = 8765
     playbook: str | None = None  # path to a TOML playbook; None: the shipped default
     model: str = "tiny.en"  # tiny.en | base | PATH | none
+    # Loaded the first time a call needs a language `model` lacks (Dutch, detection), when
+    # its packages are installed (the `nl` extra); "none": no second model.
+    multilingual_model: str = "base"
     language: str = "en"  # default session language when `create` names none
     trainer_key: str | None = None  # None: the app generates one (App.trainer_key)
     node: str = ""  # this node's name; ids and tokens start with "node." when set

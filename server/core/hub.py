@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from models.errors import BadToken, ServerBusy, TokenExpired
 from models.playbook import Playbook
-from models.wire import Create, Role, RoleTokens
+from models.wire import Create, RecognitionStatus, Role, RoleTokens
 from server.core.party import VoiceConfirmer
 from server.core.session import Outputs, Session
 
@@ -92,8 +92,13 @@ class SessionHub:
         self._last_seen: dict[str, float] = {}  # session -> wall time someone was connected
         self._last_active: dict[str, float] = {}  # session -> wall time a client sent something
         self._joined: set[str] = set()  # sessions someone has joined
-        # Which languages the loaded speech model transcribes; None: recognition is off.
+        # Which languages this node transcribes, now or once their model has loaded (English
+        # at least); None: recognition is off.
         self.transcribes: Callable[[str], bool] | None = None
+        # Prepares recognition of a language for a new call (an on-demand model starts
+        # loading) and answers its status with the install that brings a missing one;
+        # None: a language is "on" when `transcribes` says so, else "unavailable".
+        self.prepare_recognition: Callable[[str], tuple[RecognitionStatus, str]] | None = None
         # The second voice stage for noisy microphones (Silero); None: webrtcvad alone.
         self.confirmer_factory: Callable[[], VoiceConfirmer] | None = None
 
@@ -116,16 +121,17 @@ class SessionHub:
             raise ServerBusy(f"this server holds its maximum of {self.max_sessions} sessions")
         session_id = self._prefix + self._make_session_id()
         language = msg.language if msg.language else default_language
-        asr = self.transcribes is not None and (language == "auto" or self.transcribes(language))
         if language == "auto" and self.transcribes is not None and not self.transcribes("nl"):
-            asr = True  # an English-only model: "auto" can only mean English
-            language = "en"
+            language = "en"  # English is all this node transcribes: "auto" can only mean it
+        recognition, install = self._recognition_of(language)
         session = Session(
             session_id,
             title=msg.title,
             language=language,
             playbook=playbook,
-            asr=asr,
+            asr=recognition in ("on", "loading"),
+            recognition=recognition,
+            recognition_install=install,
             confirmer_factory=self.confirmer_factory,
             node=self.node,
             created_at=now,
@@ -148,6 +154,13 @@ class SessionHub:
         self._last_seen[session_id] = now
         self._last_active[session_id] = now
         return session, tokens
+
+    def _recognition_of(self, language: str) -> tuple[RecognitionStatus, str]:
+        if self.transcribes is None:
+            return "off", ""
+        if self.prepare_recognition is not None:
+            return self.prepare_recognition(language)
+        return ("on", "") if language == "auto" or self.transcribes(language) else ("unavailable", "")
 
     def touch(self, session_id: str, now: float) -> None:
         """Someone of the session sent something at wall time `now` (it is not idle)."""

@@ -12,7 +12,7 @@ import msgspec
 from models.playbook import Playbook
 from models.report import InterruptionRecord, SessionReport, SharedReport
 from models.scorecard import Evaluation
-from models.wire import Role, TalkShare, Transcript
+from models.wire import RecognitionStatus, Role, TalkShare, Transcript
 from server.core.audience import ReportView, customer_reads_transcript
 from server.core.coach import Coach
 from server.core.roster import Roster, Status
@@ -28,6 +28,8 @@ class Reported(Protocol):
     title: str
     language: str
     asr: bool
+    recognition: RecognitionStatus
+    recognition_install: str
     erased: bool
     dropped_before_consent_s: float
     roster: Roster
@@ -78,6 +80,8 @@ def full_report(s: Reported) -> SessionReport:
         language_report=(s.coach.language_report(t.at_s, s.text_language()) if s.asr else None),
         erased=s.erased,
         audio_checks=tuple(s.coach.audio_checks),
+        recognition=s.recognition,
+        recognition_install=s.recognition_install,
     )
     if s.status is not Status.ENDED or not s.playbook.form:
         return report

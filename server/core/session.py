@@ -28,6 +28,7 @@ from models.wire import (
     FormSection,
     Metrics,
     Nudge,
+    RecognitionStatus,
     Report,
     Role,
     Scope,
@@ -68,6 +69,8 @@ class Session:
         report_url: str = "",
         vad_factory: Callable[[], VoiceDetector] = FrameVad,
         asr: bool = False,
+        recognition: RecognitionStatus | None = None,
+        recognition_install: str = "",
         attribution: bool = True,
         confirmer_factory: Callable[[], VoiceConfirmer] | None = None,
         node: str = "",
@@ -81,6 +84,10 @@ class Session:
         self.playbook = playbook
         self.report_url = report_url or f"/v1/sessions/{session_id}/report"
         self.asr = asr
+        # What the page and the report say of recognition: "loading" still recognises (jobs
+        # wait for the model), "unavailable" and "off" do not (see `set_recognition`).
+        self.recognition: RecognitionStatus = recognition or ("on" if asr else "off")
+        self.recognition_install = recognition_install
         self.detected_language: str | None = None
         self.dropped_before_consent_s = 0.0
         self.erased = False
@@ -137,6 +144,8 @@ class Session:
             dropped_before_consent_s=round(self.dropped_before_consent_s, 3),
             title=self.title,
             language=self.language,
+            recognition=self.recognition,
+            recognition_install=self.recognition_install,
         )
 
     def summary(self) -> CallSummary:
@@ -269,6 +278,26 @@ class Session:
         for moment in self.timeline.advance():
             self._coach_moment(out, moment.tick)
         self._release_asr(out)
+        return out
+
+    def set_recognition(self, status: RecognitionStatus, install: str = "") -> Outputs:
+        """The model for this call's language loaded ("on") or failed ("unavailable").
+
+        Everyone connected is told by a new `state`. Leaving recognition cancels what was
+        waiting for the model and stops holding utterance audio.
+        """
+        out = Outputs()
+        if status == self.recognition or self.is_ended:
+            return out
+        self.recognition = status
+        self.recognition_install = install
+        if status not in ("on", "loading") and self.asr:
+            self.asr = False
+            self.transcription.cancel()
+            self.held.cancel()
+            out.cancel_asr = True
+        self._update_liveness(out)
+        self._send(out, Kind.STATE, self.state())
         return out
 
     def set_partial_interval(self, seconds: float | None) -> None:

@@ -17,7 +17,14 @@ from models.wire import Transcript
 from server.core.scorecard import clock
 from server.render.call import anchors, line_at, ordered_transcript, party_name
 from server.render.pictures import talk_share_svg, timeline_svg
-from server.render.words import VERDICT_ICONS, VERDICT_WORDS, labels, language_of, status_word
+from server.render.words import (
+    VERDICT_ICONS,
+    VERDICT_WORDS,
+    labels,
+    language_of,
+    no_recognition,
+    status_word,
+)
 
 # The default form's talk-share target (won deals average 43:57, Gong): used where the
 # caller does not pass the playbook's own.
@@ -99,6 +106,9 @@ def report_page(
     body = [_header(report, names, language)]
     if report.erased:
         body.append(f'<p class="notice">{e(words["erased"])}</p>')
+    if isinstance(report, SessionReport) and report.recognition == "unavailable":
+        note = no_recognition(report.language, report.recognition_install, language)
+        body.append(f'<p class="notice">{e(note)}</p>')
     if isinstance(report, SharedReport):
         body.append(
             f'<p class="notice withheld"><b>{e(words["withheld"])}:</b> {e(report.withheld)}</p>'

@@ -10,7 +10,14 @@ from models.report import SessionReport, SharedReport
 from models.scorecard import CriterionCard, Scorecard, Verdict, View
 from server.core.scorecard import clock
 from server.render.call import party_name
-from server.render.words import VERDICT_ICONS, VERDICT_WORDS, labels, language_of, status_word
+from server.render.words import (
+    VERDICT_ICONS,
+    VERDICT_WORDS,
+    labels,
+    language_of,
+    no_recognition,
+    status_word,
+)
 
 _INDENT = " " * 18  # under the criterion's label, past the verdict column
 
@@ -40,6 +47,8 @@ def report_text(
     ]
     if report.erased:
         out.append(words["erased"])
+    if isinstance(report, SessionReport) and report.recognition == "unavailable":
+        out.append(no_recognition(report.language, report.recognition_install, language))
     if isinstance(report, SharedReport):
         out += ["", f"{words['withheld']}: {report.withheld}"]
     elif scorecard is not None:

@@ -22,6 +22,10 @@ LABELS: dict[str, dict[str, str]] = {
         "status": "status",
         "session": "session",
         "erased": "This call was erased at a participant's request: nothing it said is kept.",
+        "no_recognition": "No transcript, questions or checklist: this server has no {language}"
+        " speech recognition. Its operator can add it with: {install}",
+        "language_en": "English",
+        "language_nl": "Dutch",
         "scorecard": "Scorecard",
         "criterion": "Criterion",
         "measured": "Measured",
@@ -122,6 +126,10 @@ LABELS: dict[str, dict[str, str]] = {
         "status": "status",
         "session": "sessie",
         "erased": "Dit gesprek is op verzoek van een deelnemer gewist: er is niets van bewaard.",
+        "no_recognition": "Geen transcript, vragen of checklist: deze server heeft geen {language}"
+        " spraakherkenning. De beheerder voegt die toe met: {install}",
+        "language_en": "Engelse",
+        "language_nl": "Nederlandse",
         "scorecard": "Scorekaart",
         "criterion": "Criterium",
         "measured": "Gemeten",
@@ -242,3 +250,16 @@ def status_word(status: str, code: str) -> str:
 def labels(code: str) -> dict[str, str]:
     """The labels for a call's language code."""
     return LABELS[language_of(code)]
+
+
+def no_recognition(call_language: str, install: str, language: str) -> str:
+    """Why a report has no transcript: the server had no recognition for the call's language.
+
+    Args:
+        call_language: The call's language code ("nl").
+        install: The install that brings it ("pip install 'sparring[nl]'").
+        language: The language the words are in ("en" or "nl").
+    """
+    words = labels(language)
+    name = words.get(f"language_{call_language}", call_language)
+    return words["no_recognition"].format(language=name, install=install or "—")

