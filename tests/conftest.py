@@ -30,6 +30,21 @@ HTTP_TIMEOUT_S = 5.0
 HttpGet = Callable[..., Awaitable[tuple[int, dict[str, str], bytes]]]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _own_data_home(tmp_path_factory: pytest.TempPathFactory) -> Iterable[None]:
+    """`sparring serve` and the demo keep calls under the user's data directory: the tests'
+    processes keep theirs in a directory of this run, never in the real home."""
+    import os
+
+    before = os.environ.get("XDG_DATA_HOME")
+    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("data-home"))
+    yield
+    if before is None:
+        os.environ.pop("XDG_DATA_HOME", None)
+    else:
+        os.environ["XDG_DATA_HOME"] = before
+
+
 @pytest.fixture
 async def server() -> AsyncIterator[Server]:
     """A started server on a free port, without a speech model."""
