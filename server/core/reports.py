@@ -78,6 +78,7 @@ def full_report(s: Reported) -> SessionReport:
         language_report=(s.coach.language_report(t.at_s, s.text_language()) if s.asr else None),
         erased=s.erased,
         audio_checks=tuple(s.coach.audio_checks),
+        absences=tuple(s.roster.absences),
     )
     if s.status is not Status.ENDED or not s.playbook.form:
         return report
