@@ -17,10 +17,9 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
+import shutil
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -75,11 +74,11 @@ async def stream_noise(party: Participant, seed: int) -> None:
 async def run(calls: int, stuck: int, shutdown_s: float) -> dict[str, object]:
     port = free_port()
     data_dir = tempfile.mkdtemp(prefix="sparring-shutdown-")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "client.cli", "serve", "--port", str(port), "--model", "none",
-         "--data-dir", data_dir, "--create-burst", str(calls + 10),
-         "--shutdown-s", str(shutdown_s)],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    server = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "client.cli", "serve", "--port", str(port), "--model", "none",
+        "--data-dir", data_dir, "--create-burst", str(calls + 10),
+        "--shutdown-s", str(shutdown_s),
+        cwd=ROOT, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
     )
     ws_url = f"ws://127.0.0.1:{port}/v1/live"
     parties: list[Participant] = []
@@ -107,10 +106,10 @@ async def run(calls: int, stuck: int, shutdown_s: float) -> dict[str, object]:
         await asyncio.sleep(3.0)  # the calls run for a while
         sent_at = time.monotonic()
         server.send_signal(signal.SIGTERM)
-        while server.poll() is None and time.monotonic() - sent_at < shutdown_s + 30:
-            await asyncio.sleep(0.01)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(server.wait(), shutdown_s + 30)
         exit_s = time.monotonic() - sent_at
-        code = server.poll()
+        code = server.returncode
         await asyncio.wait_for(asyncio.gather(*(p.ended.wait() for p in parties)), 10)
         told = sum(
             1
@@ -137,13 +136,10 @@ async def run(calls: int, stuck: int, shutdown_s: float) -> dict[str, object]:
                 await p.__aexit__()
         for ws in stuck_sockets:
             ws.transport.abort()
-        if server.poll() is None:
+        if server.returncode is None:
             server.kill()
-        server.wait()
-        with contextlib.suppress(OSError):
-            for f in Path(data_dir).iterdir():
-                f.unlink()
-            os.rmdir(data_dir)
+        await server.wait()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def main() -> None:
