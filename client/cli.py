@@ -119,6 +119,8 @@ _LIMIT_FLAGS = (
     "everyone_left_s",
     "call_idle_s",
     "max_call_s",
+    "rejoin_grace_s",
+    "shutdown_s",
     "create_needs_key",
     "metrics_listen",
     "certfile",
@@ -146,6 +148,8 @@ def _add_limit_flags(serve: argparse.ArgumentParser) -> None:
         ("--everyone-left-s", float, "a call everyone left ends after this"),
         ("--call-idle-s", float, "a call nobody sent anything to ends after this"),
         ("--max-call-s", float, "the longest a call lasts"),
+        ("--rejoin-grace-s", float, "a dropped rep or customer may rejoin their call this long"),
+        ("--shutdown-s", float, "on SIGTERM, calls end and clients are closed within this"),
     ):
         name = flag[2:].replace("-", "_")
         default = getattr(d, name)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 # WebSocket close codes used by protocol v1 (RFC 6455).
+CLOSE_GOING_AWAY = 1001
 CLOSE_UNSUPPORTED_DATA = 1003
 CLOSE_POLICY_VIOLATION = 1008
 CLOSE_MESSAGE_TOO_BIG = 1009
@@ -240,3 +241,11 @@ class CallTooLong(SparringError):
     """A call that reached the longest a call may last: it is ended (its report follows)."""
 
     code = "call_too_long"
+
+
+class ServerStopping(SparringError):
+    """The server is shutting down: it starts no call and takes no one in; running calls
+    end with their report (docs/protocol.md, Shutdown)."""
+
+    code = "server_stopping"
+    close_code = CLOSE_GOING_AWAY

@@ -16,6 +16,18 @@ from models.wire import (
 )
 
 
+class Absence(msgspec.Struct, frozen=True, kw_only=True):
+    """A party's connection dropped during the call, in session audio time.
+
+    `to_s` is when they came back within the rejoin grace; None: they did not, and the
+    call paused (or ended) as if they had left.
+    """
+
+    role: Role
+    from_s: float
+    to_s: float | None = None
+
+
 class ConsentRecord(msgspec.Struct, frozen=True, kw_only=True):
     """One grant or withdrawal in the consent ledger."""
 
@@ -85,6 +97,8 @@ class SessionReport(msgspec.Struct, frozen=True, kw_only=True):
     # empty transcript, and `recognition_install` names the install that brings the language.
     recognition: str = "on"
     recognition_install: str = ""
+    # Connections that dropped and the time they were away (rejoin; docs/protocol.md).
+    absences: tuple[Absence, ...] = ()
 
 
 class SharedReport(msgspec.Struct, frozen=True, kw_only=True):

@@ -286,6 +286,9 @@ class ParticipantView(msgspec.Struct, frozen=True, kw_only=True):
     consented: bool
     on_behalf: bool = False
     scopes: tuple[str, ...] = ()
+    # The connection dropped and may come back within the rejoin grace (`connected` false):
+    # the call goes on meanwhile, the party counting as silent.
+    reconnecting: bool = False
 
 
 class State(_ServerMessage, frozen=True, kw_only=True, tag="state"):

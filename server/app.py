@@ -53,6 +53,11 @@ ASR_THREADS = 1
 CLOSE_TIMEOUT_S = 5.0
 # Expiry limits are in minutes; checking every 10 s keeps them within that of their time.
 JANITOR_EVERY_S = 10.0
+# Shutdown: the share of `Config.shutdown_s` the last recognitions get; the rest is for
+# keeping the calls and for the clients to take their report and close.
+SHUTDOWN_ASR_SHARE = 0.5
+# Clients get this long to take their last messages and close before being dropped.
+SHUTDOWN_CLOSE_S = 2.0
 
 
 class App:
@@ -72,6 +77,7 @@ class App:
             max_sessions=config.max_sessions,
             node=config.node,
             max_observers=config.max_observers,
+            rejoin_grace_s=config.rejoin_grace_s,
             expiry=Expiry(
                 never_joined_s=config.never_joined_s,
                 everyone_left_s=config.everyone_left_s,
@@ -97,6 +103,7 @@ class App:
         self.archive: Archive | None = None
         self._purger: asyncio.Task[None] | None = None
         self.aftercall = AfterCall(self.hub, None)
+        self.conns: set[LiveConnection] = set()  # open live connections (for shutdown)
         self.live = LiveSettings(
             trainer_key=self.trainer_key,
             default_language=config.language,
@@ -270,8 +277,41 @@ class App:
             for failure in await self.store.close():
                 log.error("not kept: %s of %s (%s)", failure.what, failure.session, failure.error.message)
 
+    async def shut_down(self) -> None:
+        """Graceful shutdown, within `Config.shutdown_s` whatever the clients do.
+
+        No call starts and nobody joins from now on; every open call ends as the rep's
+        `end` would (its participants told `server_stopping`, then its report and final
+        state); its last words are recognized while time allows and it is kept; every
+        client is closed with 1001 and a client that does not take it is dropped.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.shutdown_s
+        calls = self.dispatch.stop_calls()
+        for conn in list(self.conns):
+            conn.stop()
+        if self.asr is not None:
+            asr_s = self.config.shutdown_s * SHUTDOWN_ASR_SHARE
+            if not await self.asr.wait_idle(asr_s):
+                log.warning("shutdown: recognition not finished in %.1f s", asr_s)
+        if self.archive is not None:
+            keep_s = max(0.1, deadline - loop.time() - SHUTDOWN_CLOSE_S)
+            await self.archive.drain(keep_s, settle=True)
+        close_by = min(deadline, loop.time() + SHUTDOWN_CLOSE_S)
+        closing = [asyncio.create_task(c.ws.wait_closed()) for c in self.conns if not c.done]
+        if closing:
+            _, pending = await asyncio.wait(closing, timeout=max(0.0, close_by - loop.time()))
+            for task in pending:
+                task.cancel()
+        stragglers = [c for c in self.conns if not c.done]
+        for conn in stragglers:
+            conn.abort()
+        log.info(
+            "shutdown: %d calls ended, %d connections dropped unclosed", calls, len(stragglers)
+        )
+
     async def handle(self, ws: ServerConnection) -> None:
-        await LiveConnection(
+        conn = LiveConnection(
             ws,
             self.hub,
             self.dispatch,
@@ -280,7 +320,12 @@ class App:
             self.trainers,
             self.aftercall,
             self.address_limits,
-        ).run()
+        )
+        self.conns.add(conn)
+        try:
+            await conn.run()
+        finally:
+            self.conns.discard(conn)
 
     async def process_request(
         self, ws: ServerConnection, request: Request
@@ -365,6 +410,7 @@ class Server:
         tb: TracebackType | None,
     ) -> None:
         assert self._ws is not None
+        await self.app.shut_down()
         if self._metrics is not None:
             self._metrics.close()
             await self._metrics.wait_closed()

@@ -63,6 +63,7 @@ class Archive:
         self._kept: set[str] = set()
         self._ended_at: dict[str, float] = {}
         self._waiting: dict[str, asyncio.TimerHandle] = {}
+        self._settling: dict[str, Session] = {}  # the calls `_waiting` waits for
         self._tasks: set[asyncio.Task[None]] = set()
 
     # --- calls ending -------------------------------------------------------------------
@@ -78,9 +79,11 @@ class Archive:
         elif session.id not in self._waiting:
             loop = asyncio.get_running_loop()
             self._waiting[session.id] = loop.call_later(SETTLE_MAX_S, self._keep_now, session)
+            self._settling[session.id] = session
 
     def _keep_now(self, session: Session) -> None:
         waiting = self._waiting.pop(session.id, None)
+        self._settling.pop(session.id, None)
         if waiting is not None:
             waiting.cancel()
         if session.id in self._kept:
@@ -235,8 +238,12 @@ class Archive:
         if not task.cancelled() and task.exception() is not None:
             log.error("keeping a call failed", exc_info=task.exception())
 
-    async def drain(self, timeout_s: float = 10.0) -> None:
-        """Waits for calls being kept (on shutdown), up to `timeout_s`."""
+    async def drain(self, timeout_s: float = 10.0, *, settle: bool = False) -> None:
+        """Waits for calls being kept (on shutdown), up to `timeout_s`; with `settle`, calls
+        still waiting for recognition are kept now, with the words they have."""
+        if settle:
+            for session in list(self._settling.values()):
+                self._keep_now(session)
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=timeout_s)
 

@@ -43,6 +43,8 @@ class Config:
     everyone_left_s: float = 300.0  # a session everyone left ends after this
     call_idle_s: float = 1800.0  # a call nobody sent anything to ends after this
     max_call_s: float = 4 * 3600.0  # the longest a call lasts
+    rejoin_grace_s: float = 60.0  # a dropped rep or customer may come back this long (0: off)
+    shutdown_s: float = 10.0  # SIGTERM: running calls end and clients are told within this
     # --- access ---
     allow_origins: tuple[str, ...] = ()  # browser origins allowed besides the server's own
     create_needs_key: bool = False  # `create` needs the trainer key or a rep token

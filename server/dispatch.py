@@ -9,13 +9,14 @@ Holds no rule and decides no recipient: the core did.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Protocol
 
 import numpy as np
 
-from models.errors import CallIdle, CallTooLong, SparringError
+from models.errors import CallIdle, CallTooLong, ServerStopping, SparringError
 from models.recognition import SegmentRecognized
 from models.wire import ErrorMessage, RecognitionStatus, Role, ServerMessage
 from server.asr.jobs import AsrJob, Recognition
@@ -72,6 +73,10 @@ class Dispatcher:
         # Told of an ended session on each of its outputs (the archive keeps it once settled).
         self.on_ended: Callable[[Session], None] | None = None
         self.connections: dict[str, Outbox] = {}  # participant id -> its open connection
+        # Shutting down: no call starts, nobody joins, connections close with 1001.
+        self.stopping = False
+        self._close_code = 1000
+        self._grace_timers: set[asyncio.TimerHandle] = set()
 
     def use_asr(self, asr: RecognitionQueue) -> None:
         """Sends recognition requests to `asr` from now on.
@@ -87,9 +92,42 @@ class Dispatcher:
         """Routes the messages for participant `pid` to `conn` (after a successful join)."""
         self.connections[pid] = conn
 
-    def detach(self, pid: str) -> None:
-        """Stops routing to `pid`'s connection (it closed)."""
-        self.connections.pop(pid, None)
+    def detach(self, pid: str, conn: Outbox | None = None) -> None:
+        """Stops routing to `pid`'s connection (it closed); with `conn`, only if it is the
+        one routed to (a rejoin may have taken its place)."""
+        if conn is None or self.connections.get(pid) is conn:
+            self.connections.pop(pid, None)
+
+    def give_up_later(self, session: Session, pid: str, dropped_at: float, after_s: float) -> None:
+        """Times the rejoin grace of `pid`'s drop at wall time `dropped_at`."""
+        loop = asyncio.get_running_loop()
+
+        def run_out() -> None:
+            self._grace_timers.discard(timer)
+            self.carry_out(session, session.give_up(pid, dropped_at))
+
+        timer = loop.call_later(after_s, run_out)
+        self._grace_timers.add(timer)
+
+    def stop_calls(self) -> int:
+        """Shutdown: ends every open call as the rep's `end` would, its participants told
+        `server_stopping` first; their report follows, then a 1001 close. Recognition of
+        the last words goes on (wait for the pool, then the archive). Returns how many."""
+        self.stopping = True
+        self._close_code = 1001
+        for timer in self._grace_timers:
+            timer.cancel()
+        self._grace_timers.clear()
+        error = ServerStopping("the server is stopping: this call has ended; its report follows")
+        notice = ErrorMessage(code=error.code, message=error.message)
+        sessions = list(self._hub.sessions.values())
+        for session in sessions:
+            for pid in session.roster.connected_ids():
+                conn = self.connections.get(pid)
+                if conn is not None:
+                    conn.enqueue(notice)
+            self.carry_out(session, session.abandon())
+        return len(sessions)
 
     # -- sessions ------------------------------------------------------------------------
 
@@ -139,7 +177,7 @@ class Dispatcher:
         for pid in out.closes:
             conn = connections.pop(pid, None)
             if conn is not None:
-                conn.close_soon(1000)
+                conn.close_soon(self._close_code)
         if session.is_ended:
             if self.on_ended is not None:
                 self.on_ended(session)

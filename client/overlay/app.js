@@ -13,6 +13,13 @@ const MAX_TRANSCRIPT_LINES = 300;
 const MAX_HISTORY = 8; // the rep's overlay keeps the last nudges and whispers
 const SLOW_SEND_BYTES = 2 * 1024 * 1024; // audio queued in the socket before we warn
 const REP_STORE = 'sparring.rep.token'; // a rep's personal link, for this tab only
+// The call this tab is in (token, name, device mode): a reload or a dropped connection
+// rejoins it within the server's grace, without asking consent again.
+const CALL_STORE = 'sparring.call';
+const RETRY_FIRST_MS = 1000; // reconnect backoff: 1 s, doubling, at most 15 s
+const RETRY_MAX_MS = 15000;
+// Errors after which reconnecting cannot help: the call is gone or the token is wrong.
+const FINAL_ERRORS = ['bad_token', 'token_expired', 'server_stopping', 'not_allowed_now'];
 const RETENTION_DAYS = 90; // the server's default, when it names none
 
 /** "Rep", "Customer", … in the page's language. */
@@ -58,6 +65,10 @@ const S = {
   form: null, // the call's evaluation form (`form`), kept for after the call
   reflect: null, // the rep's reflection form, once shown
   peer: null, // an observer's evaluation form
+  rejoining: false, // said hello again after a drop or a reload; consent may stand
+  retryMs: 0, // the next reconnect delay (0: none pending)
+  retryTimer: null,
+  lastError: '',
   peerPending: false, // an observer's evaluate on the live connection, waiting for its answer
   peerDone: false,
   scorecardShown: false,
@@ -168,7 +179,17 @@ function onClosed(ev) {
     renderIndicator({ live: false, ended: true });
     return;
   }
+  if (mayReconnect(ev)) {
+    scheduleReconnect();
+    return;
+  }
   const why = ev.reason ? `: ${ev.reason}` : '';
+  if (S.rejoining && !S.welcomed) { // the call is gone: join it anew, or start another
+    S.rejoining = false;
+    forgetCall();
+    el.joinName.value = S.name;
+    show(el.screenJoin);
+  }
   if (!S.welcomed && !S.consentShown) {
     alertMsg('error', tr('couldNotJoin', { code: ev.code, why }), 'conn');
     setFormsBusy(false);
@@ -179,6 +200,42 @@ function onClosed(ev) {
   hide(el.btnWithdraw, el.btnResume, el.pipWithdrawMirror);
   if (S.token) show(el.btnRejoin);
   setFormsBusy(false);
+}
+
+/** A call this page was in, dropped by the network or a restart of the page: retry. */
+function mayReconnect(ev) {
+  if (!S.token || !(S.welcomed || S.rejoining) || S.role === 'observer') return false;
+  if (FINAL_ERRORS.includes(S.lastError)) return false;
+  return ![1000, 1003, 1009].includes(ev.code);
+}
+
+function scheduleReconnect() {
+  S.retryMs = S.retryMs ? Math.min(S.retryMs * 2, RETRY_MAX_MS) : RETRY_FIRST_MS;
+  renderIndicator({ live: false, disconnected: true });
+  alertMsg('warn', tr('reconnecting', { s: Math.round(S.retryMs / 1000) }), 'conn');
+  clearTimeout(S.retryTimer);
+  S.retryTimer = setTimeout(() => {
+    S.rejoining = true;
+    S.lastError = '';
+    connect(helloMsg());
+  }, S.retryMs);
+}
+
+function saveCall() {
+  try {
+    sessionStorage.setItem(CALL_STORE, JSON.stringify({
+      token: S.token, name: S.name, stereo: S.stereo, customerName: S.customerName,
+      consented: S.consented, created: S.created,
+    }));
+  } catch { /* private mode */ }
+}
+
+function forgetCall() {
+  try { sessionStorage.removeItem(CALL_STORE); } catch { /* private mode */ }
+}
+
+function savedCall() {
+  try { return JSON.parse(sessionStorage.getItem(CALL_STORE) || 'null'); } catch { return null; }
 }
 
 function checkSeq(msg) {
@@ -276,12 +333,32 @@ function rememberName(name) {
 
 function onWelcome(msg) {
   S.welcomed = true;
+  S.retryMs = 0;
+  clearAlert('conn');
   noteRetention(msg);
   if (msg.role) S.role = msg.role;
   if (msg.session) S.session = msg.session;
   if (msg.name) S.name = msg.name;
   if (msg.title) el.sessionTitle.textContent = msg.title;
+  saveCall();
+  if (S.rejoining) return; // the first state says whether our consent still stands
   enterConsent();
+}
+
+/** After a rejoin: back to the live view when the server kept our consent, else ask it. */
+function resumeAfterRejoin(msg) {
+  S.rejoining = false;
+  const me = (msg.participants || []).find((p) => p.role === S.role && p.connected !== false);
+  if (me && me.consented && S.role !== 'observer') {
+    S.consented = true;
+    saveCall();
+    enterLive();
+    startMic();
+  } else {
+    S.consented = false;
+    S.consentShown = false;
+    enterConsent();
+  }
 }
 
 // ---------------------------------------------------------------- consent
@@ -329,6 +406,7 @@ async function onAgree() {
     send({ type: 'consent', granted: true, scopes: sc, on_behalf_of: 'customer', name: S.customerName });
   }
   S.consented = true;
+  saveCall();
   enterLive();
   if (S.role !== 'observer') await startMic();
 }
@@ -383,6 +461,8 @@ function onState(msg) {
   S.lastState = msg;
   if (msg.title) el.sessionTitle.textContent = msg.title;
   if (msg.session) S.session = msg.session;
+  noteReturns(S.participants);
+  if (S.rejoining && S.welcomed && msg.status !== 'ended') resumeAfterRejoin(msg);
   // A server that skips `welcome` still lets us through to the consent screen.
   if (!S.welcomed && !S.consentShown && S.token) enterConsent();
   renderState();
@@ -441,6 +521,18 @@ function renderRecognition(msg) {
   } else if (status === 'off') {
     alertMsg('info', tr('asrOff'), 'asr');
   }
+/** "Bob is back": a party that was reconnecting is connected again. */
+function noteReturns(participants) {
+  const away = S.away || new Set();
+  const now = new Set();
+  for (const p of participants) {
+    const key = `${p.role}`;
+    if (p.reconnecting) now.add(key);
+    else if (away.has(key) && p.connected !== false) {
+      alertMsg('info', tr('partyBack', { name: p.name || roleLabel(p.role) }), `back-${key}`);
+    }
+  }
+  S.away = now;
 }
 
 function renderState() {
@@ -519,6 +611,7 @@ function renderParticipants() {
     let status = yes ? tr('consented') : tr('noConsentYet');
     if (p.on_behalf) status = yes ? tr('consentedOnDevice') : tr('onDevice');
     if (p.connected === false) status = yes ? tr('offline') : tr('notJoined');
+    if (p.reconnecting) status = tr('reconnectingParty');
     const st = h('span', { class: 'st', text: status });
     const li = h('li', {}, tick, who, role, st);
     li.setAttribute('aria-label', `${p.name || roleLabel(p.role)}, ${roleLabel(p.role)}, ${status}`);
@@ -1190,6 +1283,12 @@ async function loadRepName() {
 }
 
 function onError(msg) {
+  S.lastError = msg.code || '';
+  if (FINAL_ERRORS.includes(S.lastError) && S.rejoining) forgetCall();
+  if (msg.code === 'server_stopping') {
+    alertMsg('warn', tr('serverStopping'), 'conn');
+    return;
+  }
   if (S.peerPending && ['already_evaluated', 'bad_message', 'forbidden', 'bad_state'].includes(msg.code)) {
     S.peerPending = false;
     peerRefused({ code: msg.code, message: msg.message });
@@ -1209,6 +1308,8 @@ function onEnd() {
 function markEnded(label = tr('callEnded')) {
   if (S.ended) return;
   S.ended = true;
+  forgetCall();
+  clearTimeout(S.retryTimer);
   stopMic();
   hide(el.btnWithdraw, el.btnResume, el.pipWithdrawMirror, el.invite);
   el.btnEnd.disabled = true;
@@ -1421,7 +1522,17 @@ function init() {
   try {
     if (repToken) sessionStorage.setItem(REP_STORE, repToken);
   } catch { /* private mode */ }
-  if (token) {
+  const stored = savedCall();
+  if (stored && stored.token && (!token || token === stored.token)) {
+    // This tab was in a call (a reload): go straight back to it.
+    S.token = stored.token;
+    S.name = stored.name || saved;
+    S.stereo = !!stored.stereo;
+    S.customerName = stored.customerName || '';
+    S.created = stored.created || null;
+    S.rejoining = true;
+    connect(helloMsg());
+  } else if (token) {
     S.token = token;
     el.joinName.value = saved;
     show(el.screenJoin);

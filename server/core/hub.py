@@ -70,6 +70,7 @@ class SessionHub:
         *,
         max_sessions: int = 1000,
         max_observers: int = 0,
+        rejoin_grace_s: float = 0.0,
         make_token: Callable[[], str] = _token,
         make_session_id: Callable[[], str] = _session_id,
         node: str = "",
@@ -82,6 +83,7 @@ class SessionHub:
         self._prefix = f"{node}." if node else ""
         self.max_sessions = max_sessions
         self.max_observers = max_observers  # per call; 0: no cap
+        self.rejoin_grace_s = rejoin_grace_s  # a dropped party may come back this long
         self.sessions: dict[str, Session] = {}
         self._ended: OrderedDict[str, Session] = OrderedDict()
         self._tokens: dict[str, tuple[str, Role]] = {}
@@ -137,6 +139,7 @@ class SessionHub:
             created_at=now,
         )
         session.roster.max_observers = self.max_observers
+        session.roster.rejoin_grace_s = self.rejoin_grace_s
         prefix = self._prefix
         tokens = RoleTokens(
             rep=prefix + self._make_token(),

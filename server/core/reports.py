@@ -82,6 +82,7 @@ def full_report(s: Reported) -> SessionReport:
         audio_checks=tuple(s.coach.audio_checks),
         recognition=s.recognition,
         recognition_install=s.recognition_install,
+        absences=tuple(s.roster.absences),
     )
     if s.status is not Status.ENDED or not s.playbook.form:
         return report

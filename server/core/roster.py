@@ -1,7 +1,7 @@
 """Who takes part in a session, what each agreed to, and whether the call may be analysed.
 
-Pure. Owns the participants, their consent and connection, the consent ledger and the
-session status. Only rep and customer consent gates analysis: an observer sends no audio,
+Pure. Owns the participants, their consent and connection (and the rejoin grace of a
+party whose connection dropped), the consent ledger and the session status. Only rep and customer consent gates analysis: an observer sends no audio,
 so their consent covers what they will see, not whether the call is analysed.
 """
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from models.errors import BadAudioFormat, BadConsent, CallFull, NotAllowedNow, RoleTaken
-from models.report import ConsentRecord
+from models.report import Absence, ConsentRecord
 from models.wire import AudioFormat, Consent, ParticipantView, Role, Scope
 from server.core.audio import AudioInput
 
@@ -37,6 +37,10 @@ class Participant:
     scopes: frozenset[Scope] | None = None  # None until consent is granted
     on_behalf: bool = False  # represented on the rep's stereo device
     audio: AudioInput | None = None
+    # Dropped and may rejoin within the grace: still a party of the call, silent meanwhile.
+    reconnecting: bool = False
+    dropped_at: float = 0.0  # wall time of the drop (identifies it to the grace timer)
+    dropped_at_s: float = 0.0  # session audio time of the drop
 
     @property
     def consented(self) -> bool:
@@ -58,6 +62,7 @@ class Participant:
             consented=self.consented,
             on_behalf=self.on_behalf,
             scopes=tuple(sorted(self.scopes or ())),
+            reconnecting=self.reconnecting,
         )
 
 
@@ -76,8 +81,14 @@ class ScopeChange:
 class Roster:
     """Participants of one session, their consent and the ledger that records it."""
 
-    def __init__(self, session_id: str, max_observers: int = 0) -> None:
+    def __init__(
+        self, session_id: str, max_observers: int = 0, rejoin_grace_s: float = 0.0
+    ) -> None:
         self.session_id = session_id
+        # A rep or customer whose connection drops stays in the call this long (0: leaves
+        # at once); the adapter times it and calls `give_up`.
+        self.rejoin_grace_s = rejoin_grace_s
+        self.absences: list[Absence] = []
         # Every join and consent sends the participant list to everyone: with n observers
         # that is n² names per change, so the cap bounds it (0: no cap).
         self.max_observers = max_observers
@@ -89,14 +100,19 @@ class Roster:
     # --- queries ------------------------------------------------------------------------
 
     def party(self, role: Role) -> Participant | None:
-        """The rep or customer in the call, connected or represented on the rep's device."""
+        """The rep or customer in the call: connected, represented on the rep's device, or
+        reconnecting within the grace."""
         for p in self.participants.values():
-            if p.role is role and (p.connected or p.on_behalf):
+            if p.role is role and (p.connected or p.on_behalf or p.reconnecting):
                 return p
         return None
 
     def connected_ids(self) -> list[str]:
         return [p.id for p in self.participants.values() if p.reachable]
+
+    def reconnecting(self) -> list[Participant]:
+        """Parties whose connection dropped and who may still rejoin."""
+        return [p for p in self.participants.values() if p.reconnecting]
 
     def parties_grant(self, scope: Scope) -> bool:
         """Whether rep and customer are both in the call and both grant `scope` now."""
@@ -115,7 +131,7 @@ class Roster:
         return (
             rep is not None
             and customer is not None
-            and rep.connected
+            and (rep.connected or rep.reconnecting)
             and rep.consented
             and customer.consented
         )
@@ -132,8 +148,14 @@ class Roster:
 
     # --- commands -----------------------------------------------------------------------
 
-    def join(self, role: Role, name: str, audio: AudioFormat | None) -> Participant:
+    def join(
+        self, role: Role, name: str, audio: AudioFormat | None, at_s: float = 0.0
+    ) -> Participant:
         """Adds a participant for a validated token of `role`.
+
+        A rep or customer reconnecting within the grace takes their place back: same
+        participant, consent kept (the terms of a call do not change while it runs), the
+        time away recorded from its drop to `at_s` (session audio time).
 
         Raises:
             NotAllowedNow: the session has ended.
@@ -147,13 +169,15 @@ class Roster:
             watching = sum(1 for p in self.participants.values() if p.role is Role.OBSERVER)
             if watching >= self.max_observers:
                 raise CallFull(f"this call has its maximum of {self.max_observers} observers")
+        if audio is not None and audio.channels == 2 and role is not Role.REP:
+            raise BadAudioFormat("only the rep may send stereo (left rep, right customer)")
         if role in PARTIES:
             existing = self.party(role)
+            if existing is not None and existing.reconnecting:
+                return self._rejoin(existing, audio, at_s)
             if existing is not None:
                 how = "on the rep's device" if existing.on_behalf else "connected"
                 raise RoleTaken(f"the {role.value} of this session is already {how}")
-        if audio is not None and audio.channels == 2 and role is not Role.REP:
-            raise BadAudioFormat("only the rep may send stereo (left rep, right customer)")
         if role is Role.OBSERVER:
             audio = None  # observers listen; they have no microphone in the analysis
         else:  # a returning party replaces its disconnected entry
@@ -166,12 +190,45 @@ class Roster:
             self.status = Status.WAITING
         return p
 
-    def leave(self, pid: str) -> Participant | None:
-        """Marks a participant gone; returns it, or None when nothing changed."""
+    def _rejoin(self, p: Participant, audio: AudioFormat | None, at_s: float) -> Participant:
+        p.connected, p.reconnecting = True, False
+        p.audio = AudioInput(audio) if audio is not None else None
+        self.absences.append(Absence(role=p.role, from_s=p.dropped_at_s, to_s=round(at_s, 3)))
+        return p
+
+    def leave(
+        self, pid: str, wall_time: float = 0.0, at_s: float = 0.0, *, rejoin: bool = True
+    ) -> Participant | None:
+        """Marks a participant gone; returns it, or None when nothing changed.
+
+        With a rejoin grace, a rep or customer whose connection dropped (`wall_time`,
+        `at_s`: when) is `reconnecting` instead: still a party, consent kept, until they
+        come back (`join`) or the grace runs out (`give_up`).
+        """
         p = self.participants.get(pid)
         if p is None or not p.connected or self.status is Status.ENDED:
             return None
         p.connected = False
+        if rejoin and self.rejoin_grace_s > 0 and p.role in PARTIES and not p.on_behalf:
+            p.reconnecting = True
+            p.dropped_at, p.dropped_at_s = wall_time, round(at_s, 3)
+            return p
+        return self._gone(p)
+
+    def give_up(self, pid: str, dropped_at: float) -> Participant | None:
+        """The grace of the drop at `dropped_at` ran out: the party has left. Returns it, or
+        None when it came back (or dropped again since) or the call ended."""
+        p = self.participants.get(pid)
+        if p is None or not p.reconnecting or p.dropped_at != dropped_at:
+            return None
+        if self.status is Status.ENDED:
+            return None
+        p.reconnecting = False
+        self.absences.append(Absence(role=p.role, from_s=p.dropped_at_s))
+        return self._gone(p)
+
+    def _gone(self, p: Participant) -> Participant:
+        pid = p.id
         p.scopes = None  # consent belongs to a connection; a returning party consents again
         if p.role is Role.OBSERVER:
             del self.participants[pid]
@@ -236,7 +293,9 @@ class Roster:
         ids = self.connected_ids()
         self.status = Status.ENDED
         for p in self.participants.values():
-            p.connected = False
+            if p.reconnecting:  # away when the call ended: never came back
+                self.absences.append(Absence(role=p.role, from_s=p.dropped_at_s))
+            p.connected = p.reconnecting = False
         return ids
 
     def _stereo_customer(self, name: str | None) -> Participant:

@@ -50,6 +50,8 @@ from server.core.vad import FRAME_S, FrameVad
 
 __all__ = ["AsrRequest", "Outputs", "Session"]
 
+_NOBODY = Participant(id="", role=Role.OBSERVER, name="", connected=False)
+
 # Each microphone is checked every 2 audio seconds (attribution.MicStats: the last 20 s).
 MIC_CHECK_EVERY_S = 2
 # What changes a call's line on the trainer's grid (`call`).
@@ -75,6 +77,7 @@ class Session:
         confirmer_factory: Callable[[], VoiceConfirmer] | None = None,
         node: str = "",
         created_at: float = 0.0,
+        rejoin_grace_s: float = 0.0,
     ) -> None:
         self.id = session_id
         self.node = node
@@ -91,7 +94,7 @@ class Session:
         self.detected_language: str | None = None
         self.dropped_before_consent_s = 0.0
         self.erased = False
-        self.roster = Roster(session_id)
+        self.roster = Roster(session_id, rejoin_grace_s=rejoin_grace_s)
         self.timeline = Timeline.for_playbook(playbook, vad_factory, attribution=attribution)
         if confirmer_factory is not None:  # switched on for a microphone found noisy
             for party in self.timeline.parties.values():
@@ -173,19 +176,42 @@ class Session:
     # --- commands -----------------------------------------------------------------------
 
     def join(self, role: Role, name: str, audio: AudioFormat | None) -> tuple[str, Outputs]:
-        """Adds a participant for a validated token of `role` (see `Roster.join`)."""
-        p = self.roster.join(role, name, audio)
+        """Adds a participant for a validated token of `role` (see `Roster.join`).
+
+        A party rejoining within the grace is back in the same place (same id); while the
+        call runs, they get the checklist and the form again (their page was reloaded).
+        """
+        rejoining = role in PARTIES and (self.roster.party(role) or _NOBODY).reconnecting
+        p = self.roster.join(role, name, audio, self.at_s)
         out = Outputs()
         self._update_liveness(out)
         self._send(out, Kind.STATE, self.state())
+        if rejoining and self.is_live and self.coach.checklist_sent:
+            self._catch_up(out, p.id)
         return p.id, out
 
-    def leave(self, pid: str, wall_time: float) -> Outputs:
-        """A participant's connection closed (normally or not)."""
+    def leave(self, pid: str, wall_time: float, *, rejoin: bool = True) -> Outputs:
+        """A participant's connection closed (normally or not).
+
+        A rep or customer stays in the call for the rejoin grace (`reconnecting`); the
+        adapter then calls `give_up` with their `dropped_at` unless they came back.
+        `rejoin=False`: they left on purpose (`end`), with no grace.
+        """
         out = Outputs()
-        if self.roster.leave(pid) is None:
+        if self.roster.leave(pid, wall_time, self.at_s, rejoin=rejoin) is None:
             return out
-        if not self.roster.connected_ids():
+        return self._after_leaving(out)
+
+    def give_up(self, pid: str, dropped_at: float) -> Outputs:
+        """The rejoin grace of `pid`'s drop at wall time `dropped_at` ran out: they have left
+        (the call pauses, or ends when nobody is left). Nothing when they came back."""
+        out = Outputs()
+        if self.roster.give_up(pid, dropped_at) is None:
+            return out
+        return self._after_leaving(out)
+
+    def _after_leaving(self, out: Outputs) -> Outputs:
+        if not self.roster.connected_ids() and not self.roster.reconnecting():
             return self._finish(out)
         self._update_liveness(out)
         self._send(out, Kind.STATE, self.state())
@@ -411,7 +437,7 @@ class Session:
         """A participant is done; the session ends when the rep ends or all leave."""
         if self._participant(pid).role is Role.REP:
             return self._finish(Outputs())
-        out = self.leave(pid, wall_time)
+        out = self.leave(pid, wall_time, rejoin=False)
         if pid not in out.closes:
             out.closes.append(pid)  # done: its connection closes normally, not left dangling
         return out

@@ -35,6 +35,7 @@ from models.errors import (
     KeyRequired,
     NotAllowedNow,
     RateLimited,
+    ServerStopping,
     SparringError,
     TooManyConnections,
 )
@@ -347,8 +348,28 @@ class LiveConnection:
 
     def close_soon(self, code: int = 1000) -> None:
         if not self._closing:
+            try:
+                self._outbox.put_nowait((_CLOSE, float(code)))
+            except asyncio.QueueFull:  # behind what the reader does not take
+                self._cut_off("outbox")
             self._closing = True
-            self._outbox.put_nowait((_CLOSE, float(code)))
+
+    def stop(self) -> None:
+        """Shutdown, for a connection in no call (a trainer, one before `hello`): told
+        `server_stopping`, then closed with 1001. Calls are stopped by the dispatcher."""
+        if self.pid is None:
+            self._refuse(ServerStopping("the server is stopping"))
+
+    @property
+    def done(self) -> bool:
+        """Closed, or never to send anything more."""
+        return self.ws.state is WsState.CLOSED
+
+    def abort(self) -> None:
+        """Drops the connection at once (shutdown, past its deadline)."""
+        transport = self.ws.transport
+        if transport is not None:
+            transport.abort()
 
     async def _writer(self) -> None:
         ws = self.ws
@@ -356,7 +377,8 @@ class LiveConnection:
         while True:
             message, arrived_at = await self._outbox.get()
             if message is _CLOSE:
-                await ws.close(int(arrived_at), "session ended" if arrived_at == 1000 else "")
+                reason = {1000: "session ended", 1001: "server stopping"}.get(int(arrived_at), "")
+                await ws.close(int(arrived_at), reason)
                 return
             assert isinstance(message, msgspec.Struct)
             payload = self.sealed(message)
@@ -595,6 +617,8 @@ class LiveConnection:
         return pause_s
 
     async def _create(self, message: Create) -> None:
+        if self._dispatch.stopping:
+            raise ServerStopping("the server is stopping: it starts no new call")
         if self._created:
             self._fired("create_per_connection", "a second create before hello")
             raise NotAllowedNow("one create per connection: join it with hello, or reconnect")
@@ -650,6 +674,8 @@ class LiveConnection:
         if message.token is None:
             self._trainer_hello(message)
             return
+        if self._dispatch.stopping:
+            raise ServerStopping("the server is stopping: try again in a moment")
         session, role = self._hub.resolve(message.token)
         try:
             pid, out = session.join(role, message.name, message.audio)
@@ -708,9 +734,14 @@ class LiveConnection:
         session, pid = self.session, self.pid
         if session is None or pid is None:
             return
-        self._dispatch.detach(pid)
+        self._dispatch.detach(pid, self)
         try:
-            self._dispatch.carry_out(session, session.leave(pid, time.time()))
+            dropped_at = time.time()
+            self._dispatch.carry_out(session, session.leave(pid, dropped_at))
+            p = session.roster.participants.get(pid)
+            if p is not None and p.reconnecting and p.dropped_at == dropped_at:
+                grace_s = session.roster.rejoin_grace_s
+                self._dispatch.give_up_later(session, pid, dropped_at, grace_s)
         except Exception:
             log.exception("error while %s left", pid)
 

@@ -518,9 +518,10 @@ async def test_ws_second_rep_is_refused(server, bystander, open_ws):
 
 
 @pytest.mark.parametrize("vanishing", ["customer", "rep"])
-async def test_ws_vanished_client_pauses_and_rejoins(
+async def test_ws_vanished_client_pauses_past_the_grace_and_rejoins(
     server, bystander, http_get, vanishing, stream_together
 ):
+    server.app.hub.rejoin_grace_s = 0.5  # for the calls created from now on
     async with live_call(server, stream_together) as call:
         gone = getattr(call, vanishing)
         stays = call.customer if vanishing == "rep" else call.rep
@@ -530,11 +531,13 @@ async def test_ws_vanished_client_pauses_and_rejoins(
         gone._ws.transport.abort()  # the TCP connection drops, no close frame
         with contextlib.suppress(ConnectionClosed):
             await talker
+        state = await wait_state(stays, lambda s: any(p.reconnecting for p in s.participants), mark)
+        assert state.live  # within the grace the call goes on
         state = await wait_state(stays, lambda s: not s.live, mark)
         assert state.status == "paused"
         assert vanishing in state.waiting_for
         assert not call.session.is_live
-        # The same token rejoins; consent belongs to a connection, so it is asked again.
+        # Past the grace the same token joins anew, so consent is asked again.
         fmt = AudioFormat(rate=16000, channels=1)
         mark = len(stays.messages)
         async with Participant(server.ws_url, gone.token, gone.name, fmt) as back:
@@ -551,6 +554,45 @@ async def test_ws_vanished_client_pauses_and_rejoins(
             assert analysis_outside_live(stays.messages) == []
     status, _, _ = await http_get("/healthz")
     assert status == 200
+    await bystander.assert_untouched()
+
+
+async def test_ws_customer_rejoins_within_the_grace_and_the_call_goes_on(
+    server, bystander, stream_together
+):
+    async with live_call(server, stream_together) as call:
+        talker = asyncio.create_task(call.talk(58.0, 100.0, speed=20))  # the rep's monologue
+        await wait_for(lambda: len(call.metrics()) >= 3)
+        gone, mark = call.customer, len(call.rep.messages)
+        gone._ws.transport.abort()  # the customer's TCP connection drops, no close frame
+        with contextlib.suppress(ConnectionClosed):
+            await talker
+        state = await wait_state(call.rep, lambda s: any(p.reconnecting for p in s.participants), mark)
+        customer = next(p for p in state.participants if p.role.value == "customer")
+        assert state.live and not customer.connected and customer.consented
+        # The rep alone streams on: the missing customer counts as silent, metrics go on.
+        at_drop = call.metrics()[-1].at
+        await call.stream(call.rep, call.rep, frames(track("pushy", "rep"), 70.0, 80.0), [], 20)
+        await wait_for(lambda: call.metrics()[-1].at >= at_drop + 3.0)
+        assert call.session.is_live
+        mark = len(call.rep.messages)
+        fmt = AudioFormat(rate=16000, channels=1)
+        async with Participant(server.ws_url, gone.token, gone.name, fmt) as back:
+            # Back in the same place: no consent asked again, live at once.
+            await asyncio.wait_for(back.live.wait(), 5)
+            state = await wait_state(
+                call.rep, lambda s: all(p.connected for p in s.participants), mark
+            )
+            assert state.live and not any(p.reconnecting for p in state.participants)
+            assert len(call.session.roster.participants) == 2
+            before = call.metrics()[-1].at
+            call.customer = back
+            await call.talk(100.0, 103.0, speed=50)
+            await wait_for(lambda: call.metrics()[-1].at >= before + 2.0)
+            absences = call.session.report().absences
+            assert [a.role.value for a in absences] == ["customer"]
+            assert absences[0].to_s is not None and absences[0].to_s > absences[0].from_s
+            assert errors(back.messages) == errors(call.rep.messages) == []
     await bystander.assert_untouched()
 
 

@@ -1,0 +1,53 @@
+"""The participant page rejoins its call by itself after a reload, without asking consent again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_pages import CHROMIUM, T, _launch, _new_page, base_url, speech_wavs  # noqa: F401
+
+async_playwright = pytest.importorskip("playwright.async_api").async_playwright
+expect = pytest.importorskip("playwright.async_api").expect
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="needs Chromium at /usr/bin/chromium"
+)
+
+
+async def test_customer_page_reload_rejoins_the_live_call(base_url, speech_wavs):  # noqa: F811
+    errors: list[str] = []
+    async with async_playwright() as pw:
+        browser = await _launch(pw, speech_wavs[1])
+        _, rep = await _new_page(browser, errors, base_url)
+        await rep.goto(base_url + "/")
+        await rep.locator("#screen-start").get_by_label("Your name").fill("Anna")
+        await rep.get_by_label("Title of the call").fill("Rejoin")
+        await rep.get_by_role("button", name="Start call").click()
+        link = rep.locator("#link-customer")
+        await expect(link).not_to_have_value("", timeout=T)
+        customer_url = await link.input_value()
+        await rep.get_by_role("button", name="I agree").click()
+
+        _, cust = await _new_page(browser, errors, base_url)
+        await cust.goto(customer_url)
+        await cust.locator("#screen-join").get_by_label("Your name").fill("Bram")
+        await cust.get_by_role("button", name="Join call").click()
+        await cust.get_by_role("button", name="I agree").click()
+        await expect(rep.locator("#indicator")).to_contain_text("Analysis ON", timeout=T)
+        await expect(cust.locator("#indicator")).to_contain_text("Analysis ON", timeout=T)
+
+        await cust.reload()  # the page reconnects by itself with the token it kept
+        await expect(cust.locator("#indicator")).to_contain_text("Analysis ON", timeout=T)
+        await expect(cust.locator("#screen-consent")).to_be_hidden()
+        await expect(cust.locator("#mic-label")).to_contain_text("Mic on", timeout=T)
+        await expect(rep.locator("#alerts")).to_contain_text("Bram is back.", timeout=T)
+        await expect(rep.locator("#participants .tick.yes")).to_have_count(2)
+        await expect(rep.locator("#indicator")).to_contain_text("Analysis ON")
+
+        # A rep's reload: the call goes on, the rep's page is back in the live view.
+        await rep.reload()
+        await expect(rep.locator("#indicator")).to_contain_text("Analysis ON", timeout=T)
+        await expect(rep.locator("#screen-consent")).to_be_hidden()
+        await browser.close()
+    assert errors == []
