@@ -521,6 +521,8 @@ function renderRecognition(msg) {
   } else if (status === 'off') {
     alertMsg('info', tr('asrOff'), 'asr');
   }
+}
+
 /** "Bob is back": a party that was reconnecting is connected again. */
 function noteReturns(participants) {
   const away = S.away || new Set();

@@ -10,9 +10,10 @@ from tests.e2e.test_pages import CHROMIUM, T, _launch, _new_page, base_url, spee
 
 async_playwright = pytest.importorskip("playwright.async_api").async_playwright
 expect = pytest.importorskip("playwright.async_api").expect
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(), reason="needs Chromium at /usr/bin/chromium"
-)
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Chromium at /usr/bin/chromium"),
+]
 
 
 async def test_customer_page_reload_rejoins_the_live_call(base_url, speech_wavs):  # noqa: F811
