@@ -286,8 +286,6 @@ def _analyse(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     """Prints a call's report: the scorecard readably, or with --json the raw JSON."""
-    import urllib.error
-    import urllib.request
 
     import msgspec
 
@@ -302,21 +300,11 @@ def _report(args: argparse.Namespace) -> int:
     scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
     path = f"/v1/sessions/{quote(args.id, safe='')}/report"
     url = urlunsplit((scheme, parts.netloc, path, "", ""))
-    request = urllib.request.Request(
-        url, headers={"Authorization": f"Bearer {token_of(args.token)}", "Accept": "application/json"}
+    body = _fetch(
+        url, token_of(args.token), args, f"no report of call {args.id} for this token"
     )
-    try:
-        with urllib.request.urlopen(request, timeout=args.timeout) as response:
-            body = response.read()
-    except urllib.error.HTTPError as exc:
-        if exc.code == 404:
-            print(f"sparring: no report of call {args.id} for this token", file=sys.stderr)
-            return 1
-        print(f"sparring: {url} answered {exc.code} {exc.reason}", file=sys.stderr)
-        return 2
-    except (urllib.error.URLError, OSError) as exc:
-        print(f"sparring: cannot reach {args.server}: {exc}", file=sys.stderr)
-        return 2
+    if isinstance(body, int):
+        return body
     if args.json:
         print(body.decode())
         return 0
@@ -361,12 +349,34 @@ def _report_kept(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fetch(url: str, token: str, args: argparse.Namespace, not_found: str) -> bytes | int:
+    """GETs `url` with the token in a header; on failure says why and returns the exit code
+    (1: nothing for this token, 2: the server answered otherwise or cannot be reached)."""
+    import urllib.error
+    import urllib.request
+
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    try:
+        with urllib.request.urlopen(
+            urllib.request.Request(url, headers=headers), timeout=args.timeout
+        ) as response:
+            body: bytes = response.read()
+            return body
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            print(f"sparring: {not_found}", file=sys.stderr)
+            return 1
+        print(f"sparring: {url} answered {exc.code} {exc.reason}", file=sys.stderr)
+        return 2
+    except (urllib.error.URLError, OSError) as exc:
+        print(f"sparring: cannot reach {args.server}: {exc}", file=sys.stderr)
+        return 2
+
+
 def _history(args: argparse.Namespace) -> int:
     """Prints a rep's progress (their rep token, or the trainer key and the rep's id) or a
     group's (the trainer key and --group)."""
     import json
-    import urllib.error
-    import urllib.request
 
     from server.render.history import group_history_text, rep_history_text
 
@@ -380,19 +390,9 @@ def _history(args: argparse.Namespace) -> int:
     parts = urlsplit(server)
     url = urlunsplit((parts.scheme, parts.netloc, path, "", ""))
     token = args.token.split("#rep=")[-1]
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
-    try:
-        with urllib.request.urlopen(request, timeout=args.timeout) as response:
-            body = response.read()
-    except urllib.error.HTTPError as exc:
-        if exc.code == 404:
-            print("sparring: no history for this rep or group and token", file=sys.stderr)
-            return 1
-        print(f"sparring: {url} answered {exc.code} {exc.reason}", file=sys.stderr)
-        return 2
-    except (urllib.error.URLError, OSError) as exc:
-        print(f"sparring: cannot reach {args.server}: {exc}", file=sys.stderr)
-        return 2
+    body = _fetch(url, token, args, "no history for this rep or group and token")
+    if isinstance(body, int):
+        return body
     if args.json:
         print(body.decode())
         return 0

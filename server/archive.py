@@ -19,7 +19,7 @@ import msgspec
 
 from models import codec
 from models.errors import BadToken, NotAllowedNow, SparringError
-from models.records import CallRecord, ParticipantName, Rep
+from models.records import CallRecord, ParticipantName, Rep, StoredCall
 from models.report import SessionReport, SharedReport
 from models.scorecard import Evaluation, Scorecard
 from models.wire import Role, RoleTokens
@@ -182,13 +182,7 @@ class Archive:
             stored = await self.store.run(Store.call, session_id)
         except SparringError:
             return None
-        if role is Role.REP:
-            return decode_report(stored.report, stored.scorecard)
-        if role is Role.CUSTOMER:
-            if stored.shared_at is not None:  # the rep shared it
-                return decode_report(stored.report, stored.scorecard)
-            return decode_report(stored.customer_view, None)
-        return decode_report(stored.observer_view, stored.scorecard)
+        return view_for(stored, role)
 
     async def _role_of(self, session_id: str, token: str) -> Role:
         """A join token's role in a kept call, or the rep's for their personal link."""
@@ -258,11 +252,15 @@ def stored_view(
         stored = store.call(session_id)
     except SparringError:
         return None
-    if role is Role.REP:
+    return view_for(stored, role)
+
+
+def view_for(stored: StoredCall, role: Role | None) -> SessionReport | SharedReport | None:
+    """What a role (None: the trainer key) reads of a kept call: the views the audience
+    policy made when it ended, and the whole report for a customer the rep shared it with."""
+    if role is Role.REP or (role is Role.CUSTOMER and stored.shared_at is not None):
         return decode_report(stored.report, stored.scorecard)
     if role is Role.CUSTOMER:
-        if stored.shared_at is not None:  # the rep shared it
-            return decode_report(stored.report, stored.scorecard)
         return decode_report(stored.customer_view, None)
     return decode_report(stored.observer_view, stored.scorecard)
 
