@@ -18,6 +18,12 @@ from tests.fuzz.live_fuzz import (
     http_cases,
 )
 
+# The server's thread uses the random module while hypothesis draws in this one, and the
+# huge inputs have huge reprs: both notes are about the fuzzer, not about the server.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::hypothesis.errors.HypothesisDeprecationWarning",
+    "ignore::hypothesis.errors.HypothesisWarning",
+)
 FUZZ = settings(
     deadline=None,
     database=None,
