@@ -465,7 +465,13 @@ class FuzzTarget:
 
     async def _ws_case(self, case: Case) -> None:
         async with contextlib.AsyncExitStack() as stack:
-            refs, ws = await self._moment(case, stack)
+            try:
+                refs, ws = await self._moment(case, stack)
+            except ServerFull:
+                self.tally.errors["server_busy (no call to fuzz)"] = (
+                    self.tally.errors.get("server_busy (no call to fuzz)", 0) + 1
+                )
+                return
             conn = Watched(ws, refs["@session"], trainer=case.moment == "trainer")
             reader = asyncio.create_task(conn.read(), name="fuzz.reader")
             stack.callback(reader.cancel)
@@ -569,8 +575,15 @@ async def _create(ws_url: str) -> Created:
     async with connect(ws_url, compression=None, open_timeout=DEADLINE_S) as ws:
         await ws.send(json.dumps({"type": "create", "title": "fuzz", "key": TRAINER_KEY}))
         created = codec.decode_server(await asyncio.wait_for(ws.recv(), DEADLINE_S))
+        if isinstance(created, ErrorMessage) and created.code == "server_busy":
+            raise ServerFull(created.message)
         assert isinstance(created, Created), created
         return created
+
+
+class ServerFull(Exception):
+    """The server holds its maximum of sessions (default limits: 1,000, kept 15 minutes
+    when nobody joins): the documented `server_busy`, so the case has no call to fuzz."""
 
 
 class Watched:
