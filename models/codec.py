@@ -34,7 +34,7 @@ def decode_client(data: str | bytes) -> ClientMessage:
         if not isinstance(raw, dict):
             raise BadMessage(f"a message must be a JSON object, got {type(raw).__name__}") from None
         kind = raw.get("type")
-        if kind not in CLIENT_TYPES:
+        if not isinstance(kind, str) or kind not in CLIENT_TYPES:  # `{"type":{}}` too
             raise UnknownType(f"unknown message type {kind!r}") from None
         if kind == "hello" and "`$.audio" in str(exc):
             raise BadAudioFormat(f"unsupported audio format: {exc}") from None

@@ -38,7 +38,13 @@ from server.history import History
 from server.stats import AsrPoolCollector, Stats
 from server.store import AsyncStore, StoreConfig
 from server.trainers import Trainers
-from server.transport.http import Site, handle_http, metrics_response, respond
+from server.transport.http import (
+    Site,
+    handle_http,
+    metrics_response,
+    refuse_repeated_headers,
+    respond,
+)
 from server.transport.origin import Origins
 from server.transport.ws import AddressLimits, LiveConnection, LiveServerConnection, LiveSettings
 from server.voice import silero
@@ -330,6 +336,9 @@ class App:
     async def process_request(
         self, ws: ServerConnection, request: Request
     ) -> Response | None:
+        repeated = refuse_repeated_headers(request)  # before anything reads a header
+        if repeated is not None:
+            return repeated
         refused = self.origins.refuse(request)
         if refused is not None:
             self.stats.limit_fired("origin")
@@ -341,6 +350,9 @@ class App:
         self, ws: ServerConnection, request: Request
     ) -> Response | None:
         """The separate metrics address (`--metrics-listen`): /metrics and nothing else."""
+        refused = refuse_repeated_headers(request)
+        if refused is not None:
+            return refused
         if request.path.split("?", 1)[0] == "/metrics":
             return metrics_response(self.site, request)
         return respond(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain; charset=utf-8")

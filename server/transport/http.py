@@ -44,6 +44,10 @@ PAGE_CSP = (
     "connect-src 'self' {ws}; media-src 'self' blob:; worker-src 'self' blob:; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+# Headers read as one value. A request that repeats one is refused rather than guessed at:
+# websockets' `headers.get` raises on a repeated name (a 500 with a traceback before), and
+# two Hosts or two Authorizations are how requests are smuggled past a proxy.
+SINGLE_VALUED = ("Host", "Authorization", "Origin", "Upgrade", "X-Forwarded-For", "X-Forwarded-Proto")
 # The report is one self-contained file (a participant saves it): inline CSS, no script.
 REPORT_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
@@ -161,8 +165,22 @@ def _asset(site: Site, name: str) -> bytes | None:
     return site.assets(name) if _STATIC_NAME.match(name) else None
 
 
+def refuse_repeated_headers(request: Request) -> Response | None:
+    """A 400 for a request that repeats a header read as one value; None when it does not.
+
+    Called first on every request (`App.process_request`), before the Origin check reads.
+    """
+    for name in SINGLE_VALUED:
+        if len(request.headers.get_all(name)) > 1:
+            return _text(HTTPStatus.BAD_REQUEST, f"repeated {name} header\n")
+    return None
+
+
 async def handle_http(site: Site, request: Request) -> Response | None:
     """Answers a plain GET; returns None to let a WebSocket handshake on /v1/live go on."""
+    refused = refuse_repeated_headers(request)
+    if refused is not None:
+        return refused
     try:
         url = urlsplit(request.path)
     except ValueError:  # `GET //[`: an authority that is not one
@@ -264,9 +282,8 @@ async def _report(
     if report is None:
         # One answer for "no such session" and "wrong token": ids are not probed.
         return _text(HTTPStatus.NOT_FOUND, "no report for this session and token\n")
-    wants_html = query.get("format", [""])[0] == "html" or "text/html" in request.headers.get(
-        "Accept", ""
-    )
+    accept = ", ".join(request.headers.get_all("Accept"))  # a list header: may repeat
+    wants_html = query.get("format", [""])[0] == "html" or "text/html" in accept
     if wants_html:
         scorecard = report.scorecard if isinstance(report, SessionReport) else None
         page = report_page(report, scorecard, names=names_of(report))

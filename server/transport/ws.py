@@ -381,9 +381,12 @@ class LiveConnection:
                 await ws.close(int(arrived_at), reason)
                 return
             assert isinstance(message, msgspec.Struct)
-            payload = self.sealed(message)
             try:
-                await asyncio.wait_for(ws.send(payload.decode()), SEND_STALL_S)
+                # Sealed and written in one step (no task in between, unlike `wait_for`):
+                # a `too_big` answered meanwhile by `LiveServerConnection` can neither take
+                # a later `seq` nor leave a sealed message unsent, so `seq` has no gap.
+                async with asyncio.timeout(SEND_STALL_S):
+                    await ws.send(self.sealed(message).decode())
             except ConnectionClosed:
                 return
             except TimeoutError:
