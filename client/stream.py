@@ -94,8 +94,48 @@ async def create_session(
         return message
 
 
+class _LiveClient:
+    """What every client connection does: say hello, read on a task, send, close.
+
+    Subclasses are dataclasses holding `ws_url`, `messages`, `_ws` and `_reader`, and define
+    `_read`.
+    """
+
+    ws_url: str
+    messages: list[ServerMessage]
+    _ws: ClientConnection | None
+    _reader: asyncio.Task[None] | None
+
+    async def _open(self, hello: Hello, label: str) -> None:
+        self._ws = await connect(self.ws_url, compression=None, max_size=1 << 22)
+        await self._ws.send(codec.encode(hello).decode())
+        self._reader = asyncio.create_task(self._read(), name=f"{label}.reader")
+
+    async def _read(self) -> None:
+        raise NotImplementedError
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._ws is not None:
+            await self._ws.close()
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+
+    async def send_json(self, payload: object) -> None:
+        assert self._ws is not None
+        await self._ws.send(payload if isinstance(payload, str) else json.dumps(payload))
+
+    async def send_audio(self, frame: bytes) -> None:
+        assert self._ws is not None
+        await self._ws.send(frame)
+
+    def of_type(self, kind: type) -> list:
+        return [m for m in self.messages if isinstance(m, kind)]
+
+
 @dataclass
-class Participant:
+class Participant(_LiveClient):
     """One real client connection taking part in a session."""
 
     ws_url: str
@@ -112,21 +152,11 @@ class Participant:
     _reader: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Participant:
-        self._ws = await connect(self.ws_url, compression=None, max_size=1 << 22)
         hello = Hello(
             token=self.token, name=self.name, client="sparring-py/0.1", audio=self.audio_format
         )
-        await self._ws.send(codec.encode(hello).decode())
-        self._reader = asyncio.create_task(self._read(), name=f"participant[{self.name}].reader")
+        await self._open(hello, f"participant[{self.name}]")
         return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._ws is not None:
-            await self._ws.close()
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
 
     async def _read(self) -> None:
         assert self._ws is not None
@@ -150,10 +180,6 @@ class Participant:
         finally:
             self.ended.set()
 
-    async def send_json(self, payload: object) -> None:
-        assert self._ws is not None
-        await self._ws.send(payload if isinstance(payload, str) else json.dumps(payload))
-
     async def consent(
         self,
         granted: bool = True,
@@ -171,10 +197,6 @@ class Participant:
             erase=erase,  # type: ignore[arg-type]
         )
         await self._ws.send(codec.encode(msg).decode())
-
-    async def send_audio(self, frame: bytes) -> None:
-        assert self._ws is not None
-        await self._ws.send(frame)
 
     async def end(self) -> None:
         assert self._ws is not None
@@ -208,12 +230,10 @@ class Participant:
             async for frame in frames:
                 await self.send_audio(frame)
 
-    def of_type(self, kind: type) -> list:
-        return [m for m in self.messages if isinstance(m, kind)]
 
 
 @dataclass
-class Trainer:
+class Trainer(_LiveClient):
     """A trainer's connection: signed in with the trainer key, watching calls, whispering.
 
     What the dashboard does, for scripts and tests: `async with Trainer(url, key) as t:
@@ -229,19 +249,9 @@ class Trainer:
     _reader: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Trainer:
-        self._ws = await connect(self.ws_url, compression=None, max_size=1 << 22)
         hello = Hello(trainer_key=self.key, name=self.name, client="sparring-py/0.1")
-        await self._ws.send(codec.encode(hello).decode())
-        self._reader = asyncio.create_task(self._read(), name=f"trainer[{self.name}].reader")
+        await self._open(hello, f"trainer[{self.name}]")
         return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._ws is not None:
-            await self._ws.close()
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
 
     async def _read(self) -> None:
         assert self._ws is not None
@@ -253,14 +263,6 @@ class Trainer:
         finally:
             self.closed.set()
 
-    async def send_json(self, payload: object) -> None:
-        assert self._ws is not None
-        await self._ws.send(payload if isinstance(payload, str) else json.dumps(payload))
-
-    async def send_audio(self, frame: bytes) -> None:
-        assert self._ws is not None
-        await self._ws.send(frame)
-
     async def watch(self, session: str = "*", events: str = "all") -> None:
         await self.send_json({"type": "watch", "session": session, "events": events})
 
@@ -269,9 +271,6 @@ class Trainer:
 
     async def whisper(self, session: str, text: str) -> None:
         await self.send_json({"type": "whisper", "session": session, "text": text})
-
-    def of_type(self, kind: type) -> list:
-        return [m for m in self.messages if isinstance(m, kind)]
 
     def about(self, session: str) -> list[ServerMessage]:
         """Every message that names `session`."""

@@ -81,11 +81,11 @@ async def kept(srv: Server, session: str) -> None:
             return False
         return stored.scorecard is not None
 
-    for _ in range(100):
+    for _ in range(300):  # a deadline, not a timing claim: a loaded machine keeps calls later
         if await there():
             return
         await asyncio.sleep(0.1)
-    raise AssertionError(f"call {session} was not kept within 10 s")
+    raise AssertionError(f"call {session} was not kept within 30 s")
 
 
 async def test_a_kept_call_outlives_a_restart_with_its_scorecard_and_reflection(
