@@ -5,9 +5,10 @@ server does; each final request is recognised with the real Recognizer (simulate
 load does not matter). Offline: faster-whisper's transcribe() over each whole party track
 (beam 5). Goal: streamed WER at most 1.1x offline.
 
-    .venv/bin/python bench/bench_pipeline_wer.py [--prompt] [--calls good pushy closed]
+    .venv/bin/python bench/bench_pipeline_wer.py [--prompt] [--beam 1] [--no-words] [--calls good pushy closed]
 
 --prompt passes the speaker's previous final text as the decoder prompt (measured: worse).
+--beam 1 decodes finals greedily; --no-words skips the word alignment (issue 11 levers).
 """
 
 from __future__ import annotations
@@ -37,8 +38,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--prompt", action="store_true")
     parser.add_argument("--calls", nargs="+", default=["good", "pushy", "closed"])
+    parser.add_argument("--beam", type=int, default=5, help="beam of final decodes (1: greedy)")
+    parser.add_argument(
+        "--no-words", action="store_true", help="no word alignment (words spread evenly)"
+    )
     args = parser.parse_args()
-    recognizer = Recognizer("tiny.en", cpu_threads=2)
+    recognizer = Recognizer("tiny.en", cpu_threads=2, beam_size_final=args.beam)
     recognizer.warm_up()
     refs, streamed, offline = [], [], []
     print(f"{'track':18s} {'words':>5s} {'stream':>7s} {'offline':>7s}")
@@ -57,7 +62,11 @@ def main() -> None:
             for request in out.asr_jobs:
                 audio = np.frombuffer(request.pcm, "<i2").astype(np.float32) / 32768
                 result = recognizer.recognize(
-                    audio, language="en", final=True, prompt=request.prompt if args.prompt else None
+                    audio,
+                    language="en",
+                    final=True,
+                    prompt=request.prompt if args.prompt else None,
+                    word_timestamps=not args.no_words,
                 )
                 handle(
                     session.on_recognition(
@@ -95,7 +104,7 @@ def main() -> None:
             offline.append(off)
     ws, wo = jiwer.wer(refs, streamed), jiwer.wer(refs, offline)
     print(
-        f"{'ALL (corpus WER)':18s} {'':5s} {ws:7.3f} {wo:7.3f}  ratio {ws / wo:.2f} (goal <= 1.10, prompt={args.prompt})"
+        f"{'ALL (corpus WER)':18s} {'':5s} {ws:7.3f} {wo:7.3f}  ratio {ws / wo:.2f} (goal <= 1.10, prompt={args.prompt}, beam {args.beam}, words {not args.no_words})"
     )
 
 

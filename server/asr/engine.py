@@ -81,6 +81,12 @@ KNOWN_HALLUCINATIONS = frozenset(
 TOKENS_PER_SECOND_MAX = 8
 TOKENS_EXTRA = 12
 MAX_PROMPT_TOKENS = 100
+# A final decode of at least SHORT_DECODE_MIN_S with fewer tokens than this per second, or
+# below LOGPROB_FLOOR, is retried on the full 30 s window (``Recognizer._cut_short``).
+# Measured on pushy.rep (tiny.en, beam 5): 17 s of speech decoded as 4 tokens at logprob
+# -2.3 in "exact" mode and as the whole text at -0.44 on the full window.
+SHORT_DECODE_MIN_S = 4.0
+SHORT_DECODE_TOKENS_PER_S = 0.8
 
 # Whisper leaves most fillers out of its transcripts (it was trained on cleaned-up
 # subtitles); a prompt that is itself full of fillers makes it write them. Prepended to
@@ -276,21 +282,18 @@ class Recognizer:
         prompt_tokens = model.get_prompt(tokenizer, previous, without_timestamps=True)
         beam = self.beam_size_final if final else self.beam_size_partial
         max_new = int(duration_s * TOKENS_PER_SECOND_MAX) + TOKENS_EXTRA
-        from faster_whisper.transcribe import get_suppressed_tokens
-
-        result = model.model.generate(
-            encoder_output,
-            [prompt_tokens],
-            beam_size=beam,
-            max_length=min(len(prompt_tokens) + max_new, model.max_length),
-            return_scores=True,
-            return_no_speech_prob=True,
-            suppress_blank=True,
-            suppress_tokens=list(get_suppressed_tokens(tokenizer, [-1]) or ()),
-        )[0]
-        tokens = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
-        avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1) if tokens else -10.0
-        no_speech_prob = float(result.no_speech_prob)
+        max_length = min(len(prompt_tokens) + max_new, model.max_length)
+        tokens, avg_logprob, no_speech_prob = self._decode(
+            encoder_output, prompt_tokens, tokenizer, beam, max_length
+        )
+        if final and self._cut_short(tokens, avg_logprob, duration_s, n_frames):
+            # The truncated encoder sometimes makes the decoder stop after a few words of a
+            # long utterance ("We connect it." for 17 s of speech); the full window does not.
+            padded = model.encode(_pad_frames(features[:, :n_frames], FULL_WINDOW_FRAMES))
+            retry = self._decode(padded, prompt_tokens, tokenizer, beam, max_length)
+            if retry[1] > avg_logprob:
+                tokens, avg_logprob, no_speech_prob = retry
+                encoder_output = padded
         raw_text = tokenizer.decode(tokens).strip()
         compression = compression_ratio(raw_text)
         stats = {
@@ -350,6 +353,43 @@ class Recognizer:
         encoder_output = model.encode(_pad_frames(features[:, :-1], FULL_WINDOW_FRAMES))
         token, probability = model.model.detect_language(encoder_output)[0][0]
         return token[2:-2], float(probability)
+
+    def _decode(
+        self,
+        encoder_output: object,
+        prompt_tokens: list[int],
+        tokenizer: object,
+        beam: int,
+        max_length: int,
+    ) -> tuple[list[int], float, float]:
+        """One decode: the text tokens, their average log probability, no-speech prob."""
+        from faster_whisper.transcribe import get_suppressed_tokens
+
+        result = self._model.model.generate(
+            encoder_output,
+            [prompt_tokens],
+            beam_size=beam,
+            max_length=max_length,
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+            suppress_tokens=list(get_suppressed_tokens(tokenizer, [-1]) or ()),
+        )[0]
+        eot = tokenizer.eot  # type: ignore[attr-defined]
+        tokens = [t for t in result.sequences_ids[0] if t < eot]
+        avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1) if tokens else -10.0
+        return tokens, float(avg_logprob), float(result.no_speech_prob)
+
+    def _cut_short(
+        self, tokens: list[int], avg_logprob: float, duration_s: float, n_frames: int
+    ) -> bool:
+        """Whether a final decode of a truncated window looks broken: unsure, or far fewer
+        tokens than the audio's length holds (speech runs at 2-4 tokens a second)."""
+        if self.encode_mode != "exact" or n_frames >= FULL_WINDOW_FRAMES - EXACT_TAIL_FRAMES:
+            return False
+        if avg_logprob < LOGPROB_FLOOR:
+            return True
+        return duration_s >= SHORT_DECODE_MIN_S and len(tokens) < SHORT_DECODE_TOKENS_PER_S * duration_s
 
     def _prompt_tokens(
         self, tokenizer: object, prompt: str | None, language: str, final: bool

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import jiwer
 import numpy as np
 import pytest
 from asr_helpers import RATE_HZ, normalise, pink_noise, white_noise
+
+from client.stream import read_audio
 
 from server.asr.engine import (
     FRAMES_PER_SECOND,
@@ -19,6 +23,7 @@ from server.asr.engine import (
 # 0.056 (4 errors in 72 words: "how is"->"have your", "ends"->"end", "quarter"->"corridor").
 # The bound leaves room for CPU-dependent int8 kernels, yet fails if words go missing.
 WER_BOUND = 0.15
+CALLS = Path(__file__).resolve().parents[2] / "client" / "calls"
 
 pytestmark = pytest.mark.slow
 
@@ -250,3 +255,21 @@ def test_rejection_filler_only_and_primed_rules() -> None:
     assert rejection("Uh, uh,", -0.5, 0.2) is None
     assert rejection("Yeah. Yeah.", -1.3, 0.57, primed=True) == "no_speech"  # base + primer
     assert rejection("Yeah. Yeah.", -1.3, 0.57) is None
+
+
+def test_recognize_long_final_cut_short_by_the_exact_window_is_decoded_whole(
+    recognizer,
+) -> None:
+    # 17 s of the pushy rep's pitch, cut mid-monologue as the session's 15 s limit cuts it:
+    # on the truncated window tiny.en stopped after "We connect it." (4 tokens, logprob
+    # -2.3, blanked as low_confidence); the retry on the full window reads all of it.
+    audio = read_audio(CALLS / "pushy.rep.flac").samples.astype(np.float32) / 32768
+    piece = audio[round(99.27 * 16_000) : round(116.22 * 16_000)]
+
+    recognition = recognizer.recognize(piece, language="en", final=True)
+
+    assert recognition.rejected is None
+    words = recognition.text.lower()
+    assert len(recognition.words) >= 30, recognition.text
+    for said in ("99 euros", "first year", "setup for free"):
+        assert said in words, recognition.text
