@@ -204,7 +204,18 @@ async def test_security_logs_hold_no_token_key_or_transcript(caplog) -> None:
             await rep.send_audio(b"\x10\x00" * 1600)
             await rep.end()
             await asyncio.wait_for(rep.ended.wait(), 5)
+        # A report link made and opened, and one made up: neither is logged.
+        path = f"/v1/sessions/{created.session}/report"
+        status, _, body = await get(
+            srv.http_url, f"{path}-link", {"Authorization": f"Bearer {created.tokens.rep}"}
+        )
+        assert status == 200
+        url = json.loads(body)["url"]
+        link = url.split("link=", 1)[1]
+        assert (await get(srv.http_url, url))[0] == 200
+        assert (await get(srv.http_url, f"{path}?link=rep.1.{'x' * 43}"))[0] == 404
     assert "limit " in caplog.text  # the limits did log
+    assert link not in caplog.text and link.rsplit(".", 1)[1][:12] not in caplog.text
     secrets = [*created.tokens.__struct_fields__]
     for field in secrets:
         token = getattr(created.tokens, field)
