@@ -18,8 +18,9 @@ const REP_STORE = 'sparring.rep.token'; // a rep's personal link, for this tab o
 const CALL_STORE = 'sparring.call';
 const RETRY_FIRST_MS = 1000; // reconnect backoff: 1 s, doubling, at most 15 s
 const RETRY_MAX_MS = 15000;
-// Errors after which reconnecting cannot help: the call is gone or the token is wrong.
-const FINAL_ERRORS = ['bad_token', 'token_expired', 'server_stopping', 'not_allowed_now'];
+// Errors after which reconnecting cannot help: the call is gone or the token is wrong, or
+// (`replaced`) another window took this place over, which a retry would only take back.
+const FINAL_ERRORS = ['bad_token', 'token_expired', 'server_stopping', 'not_allowed_now', 'replaced'];
 const RETENTION_DAYS = 90; // the server's default, when it names none
 // A report link older than this before its expiry is made again on click.
 const REPORT_LINK_MARGIN_MS = 60000;
@@ -184,6 +185,12 @@ function onClosed(ev) {
   }
   if (mayReconnect(ev)) {
     scheduleReconnect();
+    return;
+  }
+  if (S.lastError === 'replaced') { // the call goes on in the window that took over
+    renderIndicator({ live: false, disconnected: true });
+    alertMsg('warn', tr('replaced'), 'conn');
+    hide(el.btnWithdraw, el.btnResume, el.pipWithdrawMirror, el.btnRejoin);
     return;
   }
   const why = ev.reason ? `: ${ev.reason}` : '';
@@ -1305,7 +1312,13 @@ async function loadRepName() {
 
 function onError(msg) {
   S.lastError = msg.code || '';
-  if (FINAL_ERRORS.includes(S.lastError) && S.rejoining) forgetCall();
+  // A tab replaced by another keeps the call: reloading it is how to take the place back.
+  if (FINAL_ERRORS.includes(S.lastError) && S.rejoining && S.lastError !== 'replaced') forgetCall();
+  if (msg.code === 'replaced') {
+    stopMic(); // the place is the other window's: not one more frame from here
+    alertMsg('warn', tr('replaced'), 'conn');
+    return;
+  }
   if (msg.code === 'server_stopping') {
     alertMsg('warn', tr('serverStopping'), 'conn');
     return;
