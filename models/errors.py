@@ -72,6 +72,15 @@ class RoleTaken(SparringError):
     close_code = CLOSE_POLICY_VIOLATION
 
 
+class Replaced(SparringError):
+    """This connection's place was taken over by a new one with the same token (a reload,
+    another window, a Wi-Fi switch the server had not noticed): it is closed and must not
+    reconnect by itself, or the two would take the place from each other in turn."""
+
+    code = "replaced"
+    close_code = CLOSE_POLICY_VIOLATION
+
+
 class BadAudioFormat(SparringError):
     """An audio format the server cannot take (rate, channels, encoding)."""
 

@@ -22,7 +22,7 @@ from websockets.http11 import Request, Response
 
 from models.errors import MissingPackage
 from models.playbook import Playbook, default_playbook, load_playbook
-from server.access import ReportAccess
+from server.access import ReportAccess, ReportLinks
 from server.aftercall import AfterCall
 from server.archive import Archive
 from server.asr.engine import Recognizer
@@ -128,8 +128,10 @@ class App:
             max_connections=config.max_connections_per_address,
         )
         self.origins = Origins(config.public_url, config.allow_origins)
+        # One signing secret for the life of this process: report links die on a restart.
+        self.report_links = ReportLinks()
         self.site = Site(
-            reports=ReportAccess(self.hub, self.trainer_key),
+            reports=ReportAccess(self.hub, self.trainer_key, links=self.report_links),
             metrics=self.stats.exposition,
             people=History(lambda: self.archive, self.trainer_key, playbooks["default"]),
             default_language=config.language,
@@ -190,11 +192,14 @@ class App:
         self.dispatch.on_ended = self.archive.ended
         self.aftercall.archive = self.archive
         self.site = dataclasses.replace(
-            self.site, reports=ReportAccess(self.hub, self.trainer_key, self.archive)
+            self.site,
+            reports=ReportAccess(self.hub, self.trainer_key, self.archive, self.report_links),
         )
         self._purger = asyncio.create_task(self.store.keep_purging(kept), name="app.purge")
         self.live = dataclasses.replace(self.live, retention_days=kept.retention_days)
-        log.info("calls are kept in %s for %d days", self.store.store.description, kept.retention_days)
+        log.info(
+            "calls are kept in %s for %d days", self.store.store.description, kept.retention_days
+        )
 
     async def start(self) -> None:
         """Opens the store, connects the bus, loads the speech model, starts recognition."""
@@ -281,7 +286,9 @@ class App:
             self._purger.cancel()
         if self.store is not None:
             for failure in await self.store.close():
-                log.error("not kept: %s of %s (%s)", failure.what, failure.session, failure.error.message)
+                log.error(
+                    "not kept: %s of %s (%s)", failure.what, failure.session, failure.error.message
+                )
 
     async def shut_down(self) -> None:
         """Graceful shutdown, within `Config.shutdown_s` whatever the clients do.
@@ -333,9 +340,7 @@ class App:
         finally:
             self.conns.discard(conn)
 
-    async def process_request(
-        self, ws: ServerConnection, request: Request
-    ) -> Response | None:
+    async def process_request(self, ws: ServerConnection, request: Request) -> Response | None:
         repeated = refuse_repeated_headers(request)  # before anything reads a header
         if repeated is not None:
             return repeated
@@ -346,9 +351,7 @@ class App:
             return refused
         return await handle_http(self.site, request)
 
-    async def process_metrics(
-        self, ws: ServerConnection, request: Request
-    ) -> Response | None:
+    async def process_metrics(self, ws: ServerConnection, request: Request) -> Response | None:
         """The separate metrics address (`--metrics-listen`): /metrics and nothing else."""
         refused = refuse_repeated_headers(request)
         if refused is not None:

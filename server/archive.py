@@ -170,28 +170,28 @@ class Archive:
         if session is not None:
             session.forget()
 
-    async def stored_report(
-        self, session_id: str, token: str | None
+    async def stored_report_as(
+        self, session_id: str, role: Role | None
     ) -> SessionReport | SharedReport | None:
-        """A kept call's report as a join token (None: the trainer key) may read it; None
-        for an unknown, erased or purged call or a wrong token (one answer for all)."""
+        """A kept call's report as `role` (None: the trainer key) reads it; None for an
+        unknown, erased or purged call."""
         try:
-            role = None
-            if token is not None:
-                role = await self._role_of(session_id, token)
             stored = await self.store.run(Store.call, session_id)
         except SparringError:
             return None
         return view_for(stored, role)
 
-    async def _role_of(self, session_id: str, token: str) -> Role:
-        """A join token's role in a kept call, or the rep's for their personal link."""
+    async def role_of(self, session_id: str, token: str) -> Role | None:
+        """A join token's role in a kept call, or the rep's for their personal link; None
+        for any other token."""
         try:
             return await self.store.run(Store.token_role, session_id, token)
         except BadToken:
             if await self.owned_by(session_id, token):
                 return Role.REP
-            raise
+            return None
+        except SparringError:
+            return None
 
     async def owned_by(self, session_id: str, token: str) -> bool:
         """Whether `token` is the personal link of the rep whose call this is."""

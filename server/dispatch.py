@@ -36,6 +36,10 @@ class Outbox(Protocol):
         """Closes after the queued messages."""
         ...
 
+    def replaced(self) -> None:
+        """Another connection took this participant's place: say so, close, feed nothing."""
+        ...
+
 
 class RecognitionQueue(Protocol):
     """What the dispatcher needs of the ASR pool (`asr.pool.AsrPool`)."""
@@ -89,8 +93,15 @@ class Dispatcher:
     # -- connections ---------------------------------------------------------------------
 
     def attach(self, pid: str, conn: Outbox) -> None:
-        """Routes the messages for participant `pid` to `conn` (after a successful join)."""
+        """Routes the messages for participant `pid` to `conn` (after a successful join).
+
+        A connection routed to before is one whose place the core let the same token take
+        over while it still looked open (`Roster.join`): it is told `replaced` and closed.
+        """
+        previous = self.connections.get(pid)
         self.connections[pid] = conn
+        if previous is not None and previous is not conn:
+            previous.replaced()
 
     def detach(self, pid: str, conn: Outbox | None = None) -> None:
         """Stops routing to `pid`'s connection (it closed); with `conn`, only if it is the

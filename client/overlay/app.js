@@ -4,7 +4,7 @@
 // Wire protocol v1: one WebSocket at /v1/live; JSON text frames, binary PCM audio frames.
 
 import { LANG, applyStrings, fmtClock, fmtSeconds, pct, tr } from './i18n.js';
-import { evalForm, request, scorecardNode } from './scorecard.js';
+import { evalForm, openReportTab, reportLink, request, scorecardNode } from './scorecard.js';
 
 const CLIENT = 'web/1.0';
 const NUDGE_SHOW_MS = 8000; // a nudge fades after ~8 s, unless it says otherwise (show_s)
@@ -18,9 +18,12 @@ const REP_STORE = 'sparring.rep.token'; // a rep's personal link, for this tab o
 const CALL_STORE = 'sparring.call';
 const RETRY_FIRST_MS = 1000; // reconnect backoff: 1 s, doubling, at most 15 s
 const RETRY_MAX_MS = 15000;
-// Errors after which reconnecting cannot help: the call is gone or the token is wrong.
-const FINAL_ERRORS = ['bad_token', 'token_expired', 'server_stopping', 'not_allowed_now'];
+// Errors after which reconnecting cannot help: the call is gone or the token is wrong, or
+// (`replaced`) another window took this place over, which a retry would only take back.
+const FINAL_ERRORS = ['bad_token', 'token_expired', 'server_stopping', 'not_allowed_now', 'replaced'];
 const RETENTION_DAYS = 90; // the server's default, when it names none
+// A report link older than this before its expiry is made again on click.
+const REPORT_LINK_MARGIN_MS = 60000;
 
 /** "Rep", "Customer", … in the page's language. */
 function roleLabel(r) { return tr(`role_${['rep', 'customer', 'observer', 'trainer'].includes(r) ? r : 'participant'}`); }
@@ -72,6 +75,7 @@ const S = {
   peerPending: false, // an observer's evaluate on the live connection, waiting for its answer
   peerDone: false,
   scorecardShown: false,
+  reportLink: null, // {href, expiresAt}: the short-lived link the report links open
 };
 
 // ---------------------------------------------------------------- small helpers
@@ -181,6 +185,12 @@ function onClosed(ev) {
   }
   if (mayReconnect(ev)) {
     scheduleReconnect();
+    return;
+  }
+  if (S.lastError === 'replaced') { // the call goes on in the window that took over
+    renderIndicator({ live: false, disconnected: true });
+    alertMsg('warn', tr('replaced'), 'conn');
+    hide(el.btnWithdraw, el.btnResume, el.pipWithdrawMirror, el.btnRejoin);
     return;
   }
   const why = ev.reason ? `: ${ev.reason}` : '';
@@ -1050,16 +1060,32 @@ function onTranscript(t) {
 
 function onReport(msg) {
   if (!msg.url) return;
-  const u = new URL(msg.url, location.href);
-  u.searchParams.set('format', 'html');
-  if (S.token && !u.searchParams.has('token')) u.searchParams.set('token', S.token);
-  el.reportLink.href = u.href;
-  el.scorecardPrint.href = u.href;
+  refreshReportLink();
   markEnded();
   show(el.report);
   show(el.screenLive);
   if (S.role === 'rep') afterCallRep();
   if (S.role === 'observer') renderPeerStatus();
+}
+
+/** The report's links open a short-lived link the server signs for this page's token:
+ *  the token itself never goes into a URL. Made now, so that the links work as links
+ *  (middle click, copy); a click on one about to expire makes a fresh one. */
+async function refreshReportLink() {
+  if (!S.session || !S.token) return;
+  try {
+    S.reportLink = await reportLink(S.session, S.token);
+    el.reportLink.href = S.reportLink.href;
+    el.scorecardPrint.href = S.reportLink.href;
+  } catch { /* a click tries again */ }
+}
+
+function onReportLinkClick(ev) {
+  if (S.reportLink && Date.now() < S.reportLink.expiresAt - REPORT_LINK_MARGIN_MS) return;
+  ev.preventDefault(); // stale or never made: a fresh link, in a tab opened by this click
+  openReportTab(S.session, S.token).then(refreshReportLink, (err) => {
+    alertMsg('error', err.status === 404 ? tr('reportGone') : tr('reportFailed', { err: err.message }), 'report');
+  });
 }
 
 // ---------------------------------------------------------------- consent: who sees the report
@@ -1286,7 +1312,13 @@ async function loadRepName() {
 
 function onError(msg) {
   S.lastError = msg.code || '';
-  if (FINAL_ERRORS.includes(S.lastError) && S.rejoining) forgetCall();
+  // A tab replaced by another keeps the call: reloading it is how to take the place back.
+  if (FINAL_ERRORS.includes(S.lastError) && S.rejoining && S.lastError !== 'replaced') forgetCall();
+  if (msg.code === 'replaced') {
+    stopMic(); // the place is the other window's: not one more frame from here
+    alertMsg('warn', tr('replaced'), 'conn');
+    return;
+  }
   if (msg.code === 'server_stopping') {
     alertMsg('warn', tr('serverStopping'), 'conn');
     return;
@@ -1507,6 +1539,8 @@ function init() {
   el.peerForm.addEventListener('submit', onPeerSubmit);
   el.btnErase.addEventListener('click', onErase);
   el.btnExport.addEventListener('click', onExport);
+  el.reportLink.addEventListener('click', onReportLinkClick);
+  el.scorecardPrint.addEventListener('click', onReportLinkClick);
   for (const b of document.querySelectorAll('[data-copy]')) {
     b.addEventListener('click', () => copyField(b.dataset.copy));
   }

@@ -6,7 +6,7 @@
 // JSON: GET /v1/reps/me/history, /v1/reps/{rep}/history, /v1/groups/{group}/history.
 
 import { LANG, applyStrings, pct, tr } from './i18n.js';
-import { h, mss } from './scorecard.js';
+import { h, mss, openReportTab } from './scorecard.js';
 
 const REP_STORE = 'sparring.rep.token';
 const KEY_STORE = 'sparring.trainer.key';
@@ -136,20 +136,13 @@ function renderTrends(rows) {
 
 // ---------------------------------------------------------------- reports
 
-/** A call's report, opened in a new tab with the token in a header, never in the URL. */
+/** A call's report, opened in a new tab through a short-lived link: the token goes in a
+ *  header, never in the URL. */
 async function openReport(session, btn) {
-  const win = window.open('', '_blank');
   btn.disabled = true;
   try {
-    const res = await fetch(`/v1/sessions/${encodeURIComponent(session)}/report?format=html`, {
-      headers: { Authorization: `Bearer ${P.token}`, Accept: 'text/html' }, cache: 'no-store',
-    });
-    if (!res.ok) throw Object.assign(new Error(String(res.status)), { status: res.status });
-    const url = URL.createObjectURL(new Blob([await res.text()], { type: 'text/html' }));
-    if (win) win.location.href = url; else window.location.href = url;
-    setTimeout(() => URL.revokeObjectURL(url), 60000);
+    await openReportTab(session, P.token);
   } catch (err) {
-    if (win) win.close();
     setStatus('error', err.status === 404 ? tr('reportNotHere') : tr('loadFailed', { err: err.message }));
   } finally {
     btn.disabled = false;

@@ -101,6 +101,39 @@ export function nodeOf(token) {
   return dot > 0 ? t.slice(0, dot) : '';
 }
 
+/** A short-lived link to a call's HTML report, made by the server for `token`, which
+ *  travels in a header only: no long-lived token ever lands in a URL, a browser's history
+ *  or a proxy's log (docs/protocol.md, Reports). Resolves {href, expiresAt} (ms);
+ *  rejects with `err.status` when the server makes no link (404: erased, wrong token). */
+export async function reportLink(session, token) {
+  const res = await fetch(`/v1/sessions/${encodeURIComponent(session)}/report-link`, {
+    headers: { Authorization: `Bearer ${token}` }, cache: 'no-store',
+  });
+  if (!res.ok) throw Object.assign(new Error(String(res.status)), { status: res.status });
+  const body = await res.json();
+  const url = new URL(body.url, location.href);
+  url.searchParams.set('format', 'html');
+  return { href: url.href, expiresAt: Date.now() + Number(body.expires_in_s || 0) * 1000 };
+}
+
+/** Opens a call's report in a new tab through a fresh link. The tab opens at once, in the
+ *  click (a popup blocker allows nothing later); blocked anyway, this tab goes there. */
+export async function openReportTab(session, token) {
+  const win = window.open('', '_blank');
+  try {
+    const { href } = await reportLink(session, token);
+    if (win) {
+      win.opener = null;
+      win.location.href = href;
+    } else {
+      window.location.href = href;
+    }
+  } catch (err) {
+    if (win) win.close();
+    throw err;
+  }
+}
+
 /** One request over a fresh live socket (no hello: the token proves who asks). Resolves
  *  {ok: true} on `done`, {ok: false, code, message} on an error or after `timeoutMs`. */
 export function request(token, msg, timeoutMs = 10000) {

@@ -294,6 +294,19 @@ class PartyStream:
         self._utt_start = None
 
     @property
+    def heard_until(self) -> int:
+        """Joint frame index up to which (exclusive) this party's audio arrived."""
+        return self._next_raw
+
+    def resume(self, frame: int) -> None:
+        """The party's audio comes again, on a new connection, at joint frame `frame`. A
+        clock left behind by audio that stopped (its frames were counted silent) jumps to
+        `frame`: else every frame it sends from now on would be counted as missed. A clock
+        ahead goes on."""
+        if self._next_raw < frame:
+            self.align(frame)
+
+    @property
     def decided_end(self) -> int:
         """Joint frame index up to which (exclusive) labels are decided."""
         return self._base + len(self._labels)

@@ -149,7 +149,13 @@ class Roster:
     # --- commands -----------------------------------------------------------------------
 
     def join(
-        self, role: Role, name: str, audio: AudioFormat | None, at_s: float = 0.0
+        self,
+        role: Role,
+        name: str,
+        audio: AudioFormat | None,
+        at_s: float = 0.0,
+        *,
+        heard_until_s: float | None = None,
     ) -> Participant:
         """Adds a participant for a validated token of `role`.
 
@@ -157,9 +163,15 @@ class Roster:
         participant, consent kept (the terms of a call do not change while it runs), the
         time away recorded from its drop to `at_s` (session audio time).
 
+        With a rejoin grace, a rep or customer whose earlier connection still looks open
+        (a drop the server has not noticed yet: a Wi-Fi switch, a reload) takes the place
+        over the same way; the caller tells that connection it was replaced and closes it.
+        The time away runs from `heard_until_s`, where their audio stopped, to `at_s`.
+
         Raises:
             NotAllowedNow: the session has ended.
-            RoleTaken: the rep or the customer is already connected (or represented).
+            RoleTaken: the customer is represented on the rep's device, or, without a
+                rejoin grace, the rep or the customer is already connected.
             BadAudioFormat: stereo from anyone but the rep.
             CallFull: the call holds `max_observers` observers already.
         """
@@ -175,6 +187,8 @@ class Roster:
             existing = self.party(role)
             if existing is not None and existing.reconnecting:
                 return self._rejoin(existing, audio, at_s)
+            if existing is not None and self.may_take_over(existing):
+                return self._take_over(existing, audio, at_s, heard_until_s)
             if existing is not None:
                 how = "on the rep's device" if existing.on_behalf else "connected"
                 raise RoleTaken(f"the {role.value} of this session is already {how}")
@@ -194,6 +208,20 @@ class Roster:
         p.connected, p.reconnecting = True, False
         p.audio = AudioInput(audio) if audio is not None else None
         self.absences.append(Absence(role=p.role, from_s=p.dropped_at_s, to_s=round(at_s, 3)))
+        return p
+
+    def may_take_over(self, p: Participant) -> bool:
+        """Whether a new connection with `p`'s token takes over `p`'s open one: a rep or
+        customer connected on a device of their own, in a call that keeps places (grace)."""
+        return self.rejoin_grace_s > 0 and p.role in PARTIES and p.connected and not p.on_behalf
+
+    def _take_over(
+        self, p: Participant, audio: AudioFormat | None, at_s: float, heard_until_s: float | None
+    ) -> Participant:
+        p.audio = AudioInput(audio) if audio is not None else None
+        from_s = at_s if heard_until_s is None else min(heard_until_s, at_s)
+        if from_s < at_s:  # their audio had stopped: the gap is an absence, as for a drop
+            self.absences.append(Absence(role=p.role, from_s=round(from_s, 3), to_s=round(at_s, 3)))
         return p
 
     def leave(

@@ -178,11 +178,23 @@ class Session:
     def join(self, role: Role, name: str, audio: AudioFormat | None) -> tuple[str, Outputs]:
         """Adds a participant for a validated token of `role` (see `Roster.join`).
 
-        A party rejoining within the grace is back in the same place (same id); while the
-        call runs, they get the checklist and the form again (their page was reloaded).
+        A party rejoining within the grace, or taking over a connection that still looks
+        open, is back in the same place (same id): their audio counts from now on, and
+        while the call runs they get the checklist and the form again (a new page). The
+        caller closes a taken-over connection (its participant id is routed elsewhere).
         """
-        rejoining = role in PARTIES and (self.roster.party(role) or _NOBODY).reconnecting
-        p = self.roster.join(role, name, audio, self.at_s)
+        rejoining = False
+        heard_until_s = None
+        if role in PARTIES:
+            there = self.roster.party(role) or _NOBODY
+            rejoining = there.reconnecting or self.roster.may_take_over(there)
+            heard_until_s = self.timeline.heard_until_s(role)
+        p = self.roster.join(role, name, audio, self.at_s, heard_until_s=heard_until_s)
+        if rejoining:
+            self.timeline.resume(role)
+            customer = self.roster.party(Role.CUSTOMER)
+            if role is Role.REP and customer is not None and customer.on_behalf:
+                self.timeline.resume(Role.CUSTOMER)  # the right channel of the rep's device
         out = Outputs()
         self._update_liveness(out)
         self._send(out, Kind.STATE, self.state())

@@ -15,7 +15,7 @@ from models.wire import Role
 from server.core.attribution import Attribution, Heard
 from server.core.party import PartyStream, UtteranceAudio, VoiceDetector
 from server.core.turns import Interrupted, Turns, TurnSettings
-from server.core.vad import FRAME_MS
+from server.core.vad import FRAME_MS, FRAME_S
 
 # A party whose audio lags the other's by more than this counts as silent for what it
 # missed (protocol.md, Time: 2 s of audio by default).
@@ -95,6 +95,20 @@ class Timeline:
             self.attribution = Attribution()
         for party in self.parties.values():
             party.align(0)
+
+    def heard_until_s(self, role: Role) -> float:
+        """Session audio time up to which `role`'s audio arrived (at most `at_s`)."""
+        frame = min(self.parties[role].heard_until, self.turns.frame)
+        return round(frame * FRAME_S, 3)
+
+    def resume(self, role: Role) -> None:
+        """`role`'s audio comes again on a new connection (a rejoin): its clock catches up
+        with the other party's, which went on in real time, so that what it sends now
+        counts now (level with the joint timeline, it would stay at the lag bound and
+        lose its frames to it)."""
+        other = Role.CUSTOMER if role is Role.REP else Role.REP
+        now = max(self.turns.frame, self.parties[other].heard_until)
+        self.parties[role].resume(now)
 
     def flush(self) -> dict[Role, list[UtteranceAudio]]:
         """The streams ended: undecided frames count as silence; last utterances come out."""

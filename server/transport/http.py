@@ -1,7 +1,8 @@
 """Read-only HTTP over the WebSocket port: pages, static assets, health, metrics, reports.
 
-websockets parses GET alone, so nothing here changes state (protocol.md, Endpoints). Knows
-no hub and no session: it gets a `Site` with what each route needs.
+Answers GET alone (older websockets parse nothing else), so nothing here changes state
+(protocol.md, Endpoints): a report link is signed, not stored. Knows no hub and no session:
+it gets a `Site` with what each route needs.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ _STATIC_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 # A session id, after its node's name and a dot when the server has one (`n1.4f2a…`).
 _SESSION_ID = r"((?:[a-z0-9-]{1,32}\.)?[0-9a-f]{1,64})"
 _REPORT_PATH = re.compile(rf"^/v1/sessions/{_SESSION_ID}/report$")
+_REPORT_LINK_PATH = re.compile(rf"^/v1/sessions/{_SESSION_ID}/report-link$")
 _EXPORT_PATH = re.compile(rf"^/v1/sessions/{_SESSION_ID}/export$")
 _PICTURE_PATH = re.compile(rf"^/v1/sessions/{_SESSION_ID}/(timeline|talk)\.svg$")
 _REP_HISTORY = re.compile(r"^/v1/reps/([A-Za-z0-9_-]{1,64})/history$")
@@ -47,7 +49,14 @@ PAGE_CSP = (
 # Headers read as one value. A request that repeats one is refused rather than guessed at:
 # websockets' `headers.get` raises on a repeated name (a 500 with a traceback before), and
 # two Hosts or two Authorizations are how requests are smuggled past a proxy.
-SINGLE_VALUED = ("Host", "Authorization", "Origin", "Upgrade", "X-Forwarded-For", "X-Forwarded-Proto")
+SINGLE_VALUED = (
+    "Host",
+    "Authorization",
+    "Origin",
+    "Upgrade",
+    "X-Forwarded-For",
+    "X-Forwarded-Proto",
+)
 # The report is one self-contained file (a participant saves it): inline CSS, no script.
 REPORT_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
@@ -58,10 +67,25 @@ OTHER_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'non
 
 
 class Reports(Protocol):
-    """Answers `GET /v1/sessions/{id}/report` (`server.access.ReportAccess`)."""
+    """Answers `GET /v1/sessions/{id}/report` and `…/report-link` (`server.access.ReportAccess`)."""
 
     async def report(self, session_id: str, token: str) -> SessionReport | SharedReport | None:
         """The report `token` may read; None for no such session or a wrong token."""
+        ...
+
+    async def link(self, session_id: str, token: str) -> str | None:
+        """A short-lived link to the report `token` may read; None where `report` is None."""
+        ...
+
+    async def report_by_link(
+        self, session_id: str, link: str
+    ) -> SessionReport | SharedReport | None:
+        """The report a link opens; None for an expired, altered or foreign one."""
+        ...
+
+    @property
+    def link_lifetime_s(self) -> int:
+        """How long a link opens the report."""
         ...
 
 
@@ -121,9 +145,7 @@ def _languages(site: Site) -> Response:
     return respond(HTTPStatus.OK, msgspec.json.encode(body), "application/json")
 
 
-def respond(
-    status: HTTPStatus, body: bytes, content_type: str, csp: str = OTHER_CSP
-) -> Response:
+def respond(status: HTTPStatus, body: bytes, content_type: str, csp: str = OTHER_CSP) -> Response:
     headers = Headers(_SECURITY_HEADERS)
     headers["Content-Type"] = content_type
     headers["Content-Length"] = str(len(body))
@@ -188,6 +210,10 @@ async def handle_http(site: Site, request: Request) -> Response | None:
     path = url.path
     if path == "/v1/live":
         return None
+    if request.method not in ("GET", "HEAD"):  # websockets 17 hands other methods over
+        response = _text(HTTPStatus.METHOD_NOT_ALLOWED, f"{request.method} is not served here\n")
+        response.headers["Allow"] = "GET, HEAD"
+        return response
     if request.headers.get("Upgrade", "").lower() == "websocket":
         return _text(HTTPStatus.NOT_FOUND, "WebSocket endpoint is /v1/live\n")
     if path == "/healthz":
@@ -224,6 +250,9 @@ async def handle_http(site: Site, request: Request) -> Response | None:
     match = _REPORT_PATH.match(path)
     if match:
         return await _report(site.reports, request, match.group(1), query)
+    match = _REPORT_LINK_PATH.match(path)
+    if match:
+        return await _report_link(site.reports, match.group(1), _bearer(request))
     match = _PICTURE_PATH.match(path)
     if match:
         return await _picture(site.reports, match.group(1), match.group(2), _token(request, query))
@@ -275,10 +304,26 @@ def _token(request: Request, query: dict[str, list[str]]) -> str:
     return query.get("token", [""])[0]
 
 
+async def _report_link(reports: Reports, session_id: str, token: str) -> Response:
+    """A short-lived link to the report, for a browser tab or to pass on: the token travels
+    in the `Authorization` header only, never in a URL (a query `token` is not read)."""
+    link = await reports.link(session_id, token)
+    if link is None:
+        return _text(HTTPStatus.NOT_FOUND, "no report for this session and token\n")
+    body = {
+        "url": f"/v1/sessions/{session_id}/report?link={link}",
+        "expires_in_s": reports.link_lifetime_s,
+    }
+    return respond(HTTPStatus.OK, msgspec.json.encode(body), "application/json")
+
+
 async def _report(
     reports: Reports, request: Request, session_id: str, query: dict[str, list[str]]
 ) -> Response:
-    report = await reports.report(session_id, _token(request, query))
+    if "link" in query:  # a signed link opens what it was made for, whatever else is sent
+        report = await reports.report_by_link(session_id, query["link"][0])
+    else:
+        report = await reports.report(session_id, _token(request, query))
     if report is None:
         # One answer for "no such session" and "wrong token": ids are not probed.
         return _text(HTTPStatus.NOT_FOUND, "no report for this session and token\n")

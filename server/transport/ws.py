@@ -35,6 +35,7 @@ from models.errors import (
     KeyRequired,
     NotAllowedNow,
     RateLimited,
+    Replaced,
     ServerStopping,
     SparringError,
     TooManyConnections,
@@ -293,6 +294,7 @@ class LiveConnection:
         self._seq = 0
         self._outbox: asyncio.Queue[tuple[object, float]] = asyncio.Queue(OUTBOX_LIMIT)
         self._closing = False
+        self._replaced = False  # a new connection with the same token took the place over
 
     # --- sending ------------------------------------------------------------------------
 
@@ -353,6 +355,13 @@ class LiveConnection:
             except asyncio.QueueFull:  # behind what the reader does not take
                 self._cut_off("outbox")
             self._closing = True
+
+    def replaced(self) -> None:
+        """A new connection with this participant's token took the place over (a reload or
+        a network switch the server had not noticed): this one is told `replaced` and
+        closed. What it still sends is dropped unread, and its close drops nobody."""
+        self._replaced = True
+        self._refuse(Replaced("this call continued on another connection with the same link"))
 
     def stop(self) -> None:
         """Shutdown, for a connection in no call (a trainer, one before `hello`): told
@@ -454,6 +463,8 @@ class LiveConnection:
                     return
             else:
                 data = await ws.recv()
+            if self._replaced:
+                continue  # read on only to take the close: the place is another's now
             arrived_at = time.perf_counter()
             pause_s = 0.0
             try:
@@ -735,8 +746,8 @@ class LiveConnection:
         if self.trainer_name is not None and self._trainers is not None:
             self._trainers.leave(self)
         session, pid = self.session, self.pid
-        if session is None or pid is None:
-            return
+        if session is None or pid is None or self._replaced:
+            return  # a replaced connection's participant is connected elsewhere
         self._dispatch.detach(pid, self)
         try:
             dropped_at = time.time()

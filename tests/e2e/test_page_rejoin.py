@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -50,5 +51,57 @@ async def test_customer_page_reload_rejoins_the_live_call(base_url, speech_wavs)
         await rep.reload()
         await expect(rep.locator("#indicator")).to_contain_text("Analysis ON", timeout=T)
         await expect(rep.locator("#screen-consent")).to_be_hidden()
+        await browser.close()
+    assert errors == []
+
+
+async def test_page_replaced_by_another_window_stays_put(base_url, speech_wavs):  # noqa: F811
+    # The customer's call moves to another window (a duplicated tab, or the laptop's new
+    # network while the old connection still looks open): it takes the place over, and the
+    # old window says so and does not reconnect (the two would take turns).
+    errors: list[str] = []
+    async with async_playwright() as pw:
+        browser = await _launch(pw, speech_wavs[1])
+        _, rep = await _new_page(browser, errors, base_url)
+        await rep.goto(base_url + "/")
+        await rep.locator("#screen-start").get_by_label("Your name").fill("Anna")
+        await rep.get_by_label("Title of the call").fill("Takeover")
+        await rep.get_by_role("button", name="Start call").click()
+        link = rep.locator("#link-customer")
+        await expect(link).not_to_have_value("", timeout=T)
+        customer_url = await link.input_value()
+        await rep.get_by_role("button", name="I agree").click()
+
+        _, old = await _new_page(browser, errors, base_url)
+        await old.goto(customer_url)
+        await old.locator("#screen-join").get_by_label("Your name").fill("Bram")
+        await old.get_by_role("button", name="Join call").click()
+        await old.get_by_role("button", name="I agree").click()
+        await expect(old.locator("#indicator")).to_contain_text("Analysis ON", timeout=T)
+        kept = await old.evaluate("sessionStorage.getItem('sparring.call')")
+        assert kept and "Bram" in kept
+
+        # The same call in a new window of the customer's: its tab storage is copied over.
+        new_ctx, new = await _new_page(browser, errors, base_url)
+        await new_ctx.add_init_script(
+            f"sessionStorage.setItem('sparring.call', {json.dumps(kept)})"
+        )
+        await new.goto(base_url + "/")
+        await expect(new.locator("#indicator")).to_contain_text("Analysis ON", timeout=T)
+        await expect(new.locator("#screen-consent")).to_be_hidden()  # consent kept
+
+        await expect(old.locator("#alerts")).to_contain_text(
+            "This call continued in another window.", timeout=T
+        )
+        await expect(old.locator("#indicator")).not_to_contain_text("Analysis ON")
+        await expect(old.locator("#mic-label")).to_have_text("Mic off")
+        # No retry was scheduled: that would have said "reconnecting" in the same place.
+        await expect(old.locator("#alerts")).not_to_contain_text("reconnecting")
+        await expect(old.locator("#btn-rejoin")).to_be_hidden()
+        # The rep never saw Bram leave, and the call goes on with the new window.
+        await expect(rep.locator("#participants .tick.yes")).to_have_count(2)
+        await expect(rep.locator("#indicator")).to_contain_text("Analysis ON")
+        await expect(rep.locator("#alerts")).not_to_contain_text("Bram is back")
+        await expect(new.locator("#mic-label")).to_contain_text("Mic on", timeout=T)
         await browser.close()
     assert errors == []

@@ -461,8 +461,12 @@ async def test_rep_and_customer_consent_live_withdraw(base_url, speech_wavs):
         await rep.get_by_role("button", name="End call").click()
         report_link = rep.locator("#report-link")
         await expect(report_link).to_be_visible(timeout=T)
+        # A short-lived link the server signed for the rep's token; the token stays out of it.
+        await expect(report_link).to_have_attribute(
+            "href", re.compile(r"[?&]link=rep\."), timeout=T
+        )
         href = await report_link.get_attribute("href")
-        assert "/v1/sessions/" in href and "token=" in href
+        assert "/v1/sessions/" in href and "token=" not in href
         resp = await rep_ctx.request.get(href)
         assert resp.status == 200, await resp.text()
         await expect(indicator).to_contain_text("Call ended")

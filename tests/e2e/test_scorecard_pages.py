@@ -231,15 +231,19 @@ async def test_reflect_then_scorecard_with_peer_view_and_erase(server, pushy_wav
         rapport = card.locator('.sc-item[data-criterion="rapport"]')
         await expect(rapport.locator(".view.rep")).to_contain_text("Not sure")
         await expect(rapport.locator('.view[data-by="Olga"]')).to_contain_text("Good")
-        href = await card.locator("#scorecard-print").get_attribute("href")
-        assert href and "format=html" in href
-        session = await rep.evaluate(
-            "() => new URL(document.querySelector('#scorecard-print').href).pathname.split('/')[3]"
-        )
-        token = await rep.evaluate(
-            "() => new URL(document.querySelector('#scorecard-print').href).searchParams.get('token')"
-        )
-        status, body = await _http(f"{base}/v1/sessions/{session}/report", token)
+        # The printable report opens through a short-lived link: no token in the URL.
+        printable = card.locator("#scorecard-print")
+        await expect(printable).to_have_attribute("href", re.compile(r"[?&]link=rep\."), timeout=T)
+        href = await printable.get_attribute("href")
+        assert href and "format=html" in href and "token=" not in href
+        async with rep.context.expect_page() as opened:
+            await printable.click()
+        tab = await opened.value
+        await expect(tab.locator("body")).to_contain_text("Consent ledger", timeout=T)
+        assert "link=rep." in tab.url and "token=" not in tab.url
+        await tab.close()
+        as_json = href.replace("format=html", "format=json")
+        status, body = await _http(as_json, "")
         assert status == 200
         scorecard = json.loads(body)["scorecard"]
         assert scorecard["reflection"] == "given"
@@ -256,8 +260,8 @@ async def test_reflect_then_scorecard_with_peer_view_and_erase(server, pushy_wav
         await card.get_by_role("button", name="Erase this call").click()
         await expect(card.locator("#scorecard-status")).to_contain_text("erased", timeout=T)
         deadline = time.monotonic() + 10
-        while True:
-            status, _ = await _http(f"{base}/v1/sessions/{session}/report", token)
+        while True:  # the link opens the report as it is now: nothing, once erased
+            status, _ = await _http(as_json, "")
             if status == 404 or time.monotonic() > deadline:
                 break
             await asyncio.sleep(0.2)
@@ -423,6 +427,13 @@ async def test_history_page_shows_recurring_issues(server):
         await expect(issue).to_contain_text("Talk share")
         await expect(issue).to_contain_text("needed work in 3 of the last 3 calls")
         await expect(issue.locator("button")).to_have_count(3)
+        # A call's report opens in a new tab through a short-lived link, never the token.
+        async with ctx.expect_page() as opened:
+            await page.locator("#calls-body tr button").first.click()
+        tab = await opened.value
+        await expect(tab.locator("body")).to_contain_text("Consent ledger", timeout=T)
+        assert "link=rep." in tab.url and token not in tab.url
+        await tab.close()
         await expect(page.locator("#calls-body tr")).to_have_count(3)
         await expect(page.locator("#calls-body")).to_contain_text("Discovery call 3")
         talk = page.locator('.trend[data-measure="talk"]')

@@ -106,10 +106,25 @@ async def test_a_kept_call_outlives_a_restart_with_its_scorecard_and_reflection(
         again = await ask(srv, {**reflect, "skip": True})
         assert isinstance(again, ErrorMessage) and again.code == "already_evaluated"
         status, body = await get(srv, f"/v1/sessions/{session}/report", tokens.rep)
-        card = {c["id"]: c for s in json.loads(body)["scorecard"]["sections"] for c in s["criteria"]}
+        card = {
+            c["id"]: c for s in json.loads(body)["scorecard"]["sections"] for c in s["criteria"]
+        }
         assert card["talk_share"]["verdict"] == "needs_work"
         assert card["talk_share"]["self_view"]["verdict"] == "good"
         status, body = await get(srv, f"/v1/sessions/{session}/report", tokens.customer)
+        assert status == 200 and "withheld" in json.loads(body)
+        # Report links of a kept call: each opens its role's view, until the call is erased.
+        links = {}
+        for role in ("rep", "customer"):
+            status, body = await get(
+                srv, f"/v1/sessions/{session}/report-link", getattr(tokens, role)
+            )
+            assert status == 200
+            links[role] = json.loads(body)["url"]
+            assert f"link={role}." in links[role]
+        status, _, body = await _http_get(srv.http_url, links["rep"])
+        assert status == 200 and json.loads(body)["scorecard"]["reflection"] == "given"
+        status, _, body = await _http_get(srv.http_url, links["customer"])
         assert status == 200 and "withheld" in json.loads(body)
         share = {"type": "share", "session": session, "token": tokens.rep}
         by_customer = await ask(srv, {**share, "token": tokens.customer})
@@ -129,6 +144,9 @@ async def test_a_kept_call_outlives_a_restart_with_its_scorecard_and_reflection(
         for token in (tokens.rep, tokens.customer):
             status, _ = await get(srv, f"/v1/sessions/{session}/report", token)
             assert status == 404
+        for url in links.values():
+            status, _, _ = await _http_get(srv.http_url, url)
+            assert status == 404, "an erased call opens no link"
 
 
 async def test_trainer_adds_a_rep_whose_calls_build_a_history_of_recurring_issues(

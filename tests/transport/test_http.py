@@ -16,6 +16,7 @@ from websockets.exceptions import InvalidStatus
 
 from client.stream import Participant, create_session
 from models.wire import AudioFormat, Metrics, State
+from server.access import REPORT_LINK_S
 from tests.waiting import wait_for
 
 OVERLAY = Path(__file__).resolve().parents[2] / "client" / "overlay"
@@ -124,7 +125,9 @@ async def test_http_metrics_counters_only_go_up(server, http_get, call_audio, st
     await run_call(server, call_audio, stream_together)
     scrapes.append(await scrape(http_get))
 
-    monotonic = [name for name, (kind, _) in scrapes[-1].items() if kind in ("counter", "histogram")]
+    monotonic = [
+        name for name, (kind, _) in scrapes[-1].items() if kind in ("counter", "histogram")
+    ]
     assert {"sparring_audio_bytes", "sparring_sessions_created", "sparring_nudges"} <= set(
         monotonic
     )
@@ -352,3 +355,125 @@ async def test_http_report_of_a_node_prefixed_session() -> None:
         assert status == 200 and json.loads(body)["session"] == created.session
         status, _, _ = await _http_get(server.http_url, path.replace("n1.", "n2.", 1))
         assert status == 404
+
+
+# --- report links ----------------------------------------------------------------------
+
+
+async def _link(http_get, session: str, token: str) -> tuple[int, dict]:
+    status, headers, body = await http_get(
+        f"/v1/sessions/{session}/report-link", {"Authorization": f"Bearer {token}"}
+    )
+    if status != 200:
+        return status, {}
+    assert headers["content-type"] == "application/json"
+    assert headers["cache-control"] == "no-store"
+    return status, json.loads(body)
+
+
+async def test_http_report_link_opens_the_view_of_the_token_it_was_made_for(http_get, ended_call):
+    created = ended_call
+    for token, check in (
+        (created.tokens.rep, _check_report),
+        (created.tokens.observer, _check_report),  # everyone granted trainer_view
+        (created.tokens.customer, _check_shared_report),
+    ):
+        status, made = await _link(http_get, created.session, token)
+        assert status == 200 and made["expires_in_s"] == 600
+        url = made["url"]
+        assert url.startswith(f"/v1/sessions/{created.session}/report?link=")
+        assert token not in url and "token=" not in url
+        status, headers, body = await http_get(url)
+        assert status == 200 and headers["content-type"] == "application/json"
+        check(json.loads(body), created.session)
+        status, headers, body = await http_get(url, {"Accept": "text/html"})
+        assert status == 200 and headers["content-type"] == "text/html; charset=utf-8"
+        assert "Consent ledger" in body.decode()
+    # A link opens what it was made for, whatever else the request carries.
+    _, made = await _link(http_get, created.session, created.tokens.customer)
+    status, _, body = await http_get(
+        f"{made['url']}&token={created.tokens.rep}",
+        {"Authorization": f"Bearer {created.tokens.rep}"},
+    )
+    assert status == 200
+    _check_shared_report(json.loads(body), created.session)
+
+
+async def test_http_report_link_refused_is_404_like_a_wrong_token(server, http_get, ended_call):
+    created = ended_call
+    other = await create_session(server.ws_url, "other")
+    session = created.session
+    minting = [
+        (f"/v1/sessions/{session}/report-link", {"Authorization": "Bearer wrong"}),
+        (f"/v1/sessions/{session}/report-link", {}),
+        # The token goes in the header only: a URL is what the link keeps it out of.
+        (f"/v1/sessions/{session}/report-link?token={created.tokens.rep}", {}),
+        (f"/v1/sessions/{session}/report-link", {"Authorization": f"Bearer {other.tokens.rep}"}),
+        (
+            "/v1/sessions/0123456789abcdef/report-link",
+            {"Authorization": f"Bearer {created.tokens.rep}"},
+        ),
+    ]
+    bodies = set()
+    for path, headers in minting:
+        status, _, body = await http_get(path, headers)
+        assert status == 404, path
+        bodies.add(body)
+    _, made = await _link(http_get, session, created.tokens.customer)
+    link = made["url"].split("link=", 1)[1]
+    role, expires_at, mac = link.split(".")
+    flipped = mac[:-1] + ("A" if mac[-1] != "A" else "B")
+    forged = [
+        f"rep.{expires_at}.{mac}",  # the customer's link made into the rep's
+        f"{role}.{int(expires_at) + 3600}.{mac}",  # longer-lived
+        f"{role}.{expires_at}.{flipped}",
+        f"{role}.{expires_at}",
+        "",
+        "rep.1.x",
+        "%F0%9F%94%91",
+    ]
+    for bad in forged:
+        status, _, body = await http_get(f"/v1/sessions/{session}/report?link={bad}")
+        assert status == 404, bad
+        bodies.add(body)
+    # Another session's path: the link names the session it was made for.
+    status, _, body = await http_get(f"/v1/sessions/{other.session}/report?link={link}")
+    assert status == 404
+    bodies.add(body)
+    assert len(bodies) == 1  # one answer for every miss: nothing can be probed
+
+
+async def test_http_report_link_expires(server, http_get, ended_call):
+    created = ended_call
+    now = [1000.0]
+    server.app.report_links.clock = lambda: now[0]
+    _, made = await _link(http_get, created.session, created.tokens.rep)
+    status, _, _ = await http_get(made["url"])
+    assert status == 200
+    now[0] += REPORT_LINK_S - 1
+    status, _, _ = await http_get(made["url"])
+    assert status == 200
+    now[0] += 1
+    status, _, _ = await http_get(made["url"])
+    assert status == 404
+
+
+async def _request(server, method: str, path: str) -> tuple[int, dict[str, str]]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{server.port}", "Connection: close"]
+    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+    try:
+        raw = await asyncio.wait_for(reader.read(), 10)
+    finally:
+        writer.close()
+    head = raw.partition(b"\r\n\r\n")[0].decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in head[1:])}
+    return int(head[0].split()[1]), headers
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "OPTIONS"])
+async def test_http_methods_other_than_get_are_405(server, method):
+    for path in ("/v1/sessions/0123456789abcdef/report-link", "/v1/sessions/0123/report", "/"):
+        status, headers = await _request(server, method, path)
+        assert status == 405, (method, path)
+        assert headers["allow"] == "GET, HEAD"

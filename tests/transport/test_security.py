@@ -58,11 +58,15 @@ async def test_security_pages_and_report_have_a_strict_csp(stream_call, server, 
         assert status == 200 and "frame-ancestors 'none'" in csp
         assert "script-src 'self';" in csp and "unsafe" not in csp
         assert headers["x-frame-options"] == "DENY"
-    rep, _, _ = await stream_call(call_audio("good", "rep"), call_audio("good", "customer"), "t", speed=0)
+    rep, _, _ = await stream_call(
+        call_audio("good", "rep"), call_audio("good", "customer"), "t", speed=0
+    )
     session = next(iter(server.app.hub._ended))
     token = server.app.hub.tokens_of(session).rep
     status, headers, body = await get(
-        server.http_url, f"/v1/sessions/{session}/report?format=html", {"Authorization": f"Bearer {token}"}
+        server.http_url,
+        f"/v1/sessions/{session}/report?format=html",
+        {"Authorization": f"Bearer {token}"},
     )
     csp = headers["content-security-policy"]
     assert status == 200 and b"<style>" in body and b"<script" not in body
@@ -84,7 +88,9 @@ async def test_security_metrics_behind_a_key() -> None:
         assert status == 401
         status, _, _ = await get(srv.http_url, "/metrics", {"Authorization": "Bearer wrong"})
         assert status == 401
-        status, _, body = await get(srv.http_url, "/metrics", {"Authorization": "Bearer " + "m" * 24})
+        status, _, body = await get(
+            srv.http_url, "/metrics", {"Authorization": "Bearer " + "m" * 24}
+        )
         assert status == 200 and b"sparring_limits_fired" in body
 
 
@@ -117,9 +123,26 @@ def _self_signed(folder: Path) -> tuple[Path, Path]:
         if shutil.which("openssl") is None:
             pytest.skip("neither cryptography nor openssl to make a certificate")
         subprocess.run(
-            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-             "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1",
-             "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+            [
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-keyout",
+                str(key),
+                "-out",
+                str(cert),
+                "-days",
+                "1",
+                "-subj",
+                "/CN=127.0.0.1",
+                "-addext",
+                "subjectAltName=IP:127.0.0.1",
+            ],
             check=True,
             capture_output=True,
         )
@@ -204,7 +227,18 @@ async def test_security_logs_hold_no_token_key_or_transcript(caplog) -> None:
             await rep.send_audio(b"\x10\x00" * 1600)
             await rep.end()
             await asyncio.wait_for(rep.ended.wait(), 5)
+        # A report link made and opened, and one made up: neither is logged.
+        path = f"/v1/sessions/{created.session}/report"
+        status, _, body = await get(
+            srv.http_url, f"{path}-link", {"Authorization": f"Bearer {created.tokens.rep}"}
+        )
+        assert status == 200
+        url = json.loads(body)["url"]
+        link = url.split("link=", 1)[1]
+        assert (await get(srv.http_url, url))[0] == 200
+        assert (await get(srv.http_url, f"{path}?link=rep.1.{'x' * 43}"))[0] == 404
     assert "limit " in caplog.text  # the limits did log
+    assert link not in caplog.text and link.rsplit(".", 1)[1][:12] not in caplog.text
     secrets = [*created.tokens.__struct_fields__]
     for field in secrets:
         token = getattr(created.tokens, field)
@@ -213,7 +247,9 @@ async def test_security_logs_hold_no_token_key_or_transcript(caplog) -> None:
 
 
 def test_security_json_log_lines_carry_the_call() -> None:
-    record = logging.LogRecord("sparring.ws", logging.WARNING, __file__, 1, "limit %s", ("x",), None)
+    record = logging.LogRecord(
+        "sparring.ws", logging.WARNING, __file__, 1, "limit %s", ("x",), None
+    )
     record.limit = "audio_rate"
     token = CALL.set("n1.abc")
     try:

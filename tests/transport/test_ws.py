@@ -28,6 +28,7 @@ from models.wire import (
     Metrics,
     Nudge,
     Report,
+    Role,
     ServerMessage,
     State,
     Transcript,
@@ -500,17 +501,83 @@ async def test_ws_stereo_customer_closes_1003(server, bystander, open_ws):
     await bystander.assert_untouched()
 
 
-async def test_ws_second_rep_is_refused(server, bystander, open_ws):
-    a = bystander.created
-    states_before = len(bystander.rep.of_type(State))
+async def test_ws_second_rep_is_refused_without_a_rejoin_grace(server, bystander, open_ws):
+    server.app.hub.rejoin_grace_s = 0  # for the calls created from now on: no place kept
+    created = await create_session(server.ws_url)
+    first, _ = await raw_joined(open_ws, created.tokens.rep, name="Anna")
     ws = await open_ws()
-    await ws.send(hello_json(a.tokens.rep, name="Mallory"))
+    await ws.send(hello_json(created.tokens.rep, name="Mallory"))
     error = await recv(ws)
     assert isinstance(error, ErrorMessage) and error.code == "role_taken"
     assert await closed_with(ws) == 1008
-    # The session the second rep tried to enter goes on as before.
-    assert len(bystander.rep.of_type(State)) == states_before
-    assert [p.name for p in bystander.session.roster.participants.values()] == ["Anna", "Bob"]
+    # The rep already there stays, and hears nothing of it.
+    session = server.app.hub.get(created.session)
+    assert [p.name for p in session.roster.participants.values()] == ["Anna"]
+    assert session.roster.party(Role.REP).connected and first.close_code is None
+    await bystander.assert_untouched()
+
+
+async def test_ws_rejoin_takes_over_a_connection_that_still_looks_open(
+    server, bystander, stream_together
+):
+    async with live_call(server, stream_together) as call:
+        await call.talk(0.0, 6.0)
+        await wait_for(lambda: len(call.metrics()) >= 3, what="metrics")
+        session, old = call.session, call.rep
+        rep_pid = next(p.id for p in session.roster.participants.values() if p.role is Role.REP)
+        old_conn = server.app.dispatch.connections[rep_pid]
+        # The rep's laptop switches networks: the old TCP connection is not closed (the
+        # server has not noticed), and the old page reads nothing more.
+        old._ws.transport.pause_reading()
+        mark, at_before = len(call.customer.messages), call.metrics()[-1].at
+        fmt = AudioFormat(rate=16000, channels=1)
+        async with Participant(server.ws_url, old.token, "Anna", fmt) as back:
+            await asyncio.wait_for(back.live.wait(), 5)  # consent kept: live at once
+            assert isinstance(back.messages[0], Welcome) and back.messages[0].role is Role.REP
+            assert any(isinstance(m, Checklist) for m in back.messages)
+            party = session.timeline.parties[Role.REP]
+            heard_until = party.heard_until
+            # What the old connection still sends is not counted.
+            await send_all(old, frames(track("pushy", "rep"), 6.0, 8.0))
+            old._ws.transport.resume_reading()
+            await wait_for(lambda: old_conn not in server.app.conns, what="the old one closed")
+            replaced = errors(old.messages)
+            assert [e.code for e in replaced] == ["replaced"], old.messages[-3:]
+            assert old.messages[-1] == replaced[0]  # its last word, then the close
+            assert old._ws.close_code == 1008
+            assert party.heard_until == heard_until
+            # The customer saw the rep there all along; one participant, same place.
+            states = [m for m in call.customer.messages[mark:] if isinstance(m, State)]
+            assert states and all(s.live for s in states)
+            for state in states:
+                rep_view = next(v for v in state.participants if v.role is Role.REP)
+                assert rep_view.connected and not rep_view.reconnecting and rep_view.consented
+            assert session.roster.party(Role.REP).id == rep_pid
+            assert len(session.roster.participants) == 2
+            # The call goes on with the new connection, counted from where it stood.
+            call.rep = back
+            await call.talk(6.0, 10.0)
+            await wait_for(lambda: call.metrics()[-1].at >= at_before + 3.0, what="metrics")
+            assert errors(back.messages) == errors(call.customer.messages) == []
+            assert session.is_live and session.turns.rep_frames > 0
+    await bystander.assert_untouched()
+
+
+async def test_ws_customer_token_takes_over_only_the_customer(server, bystander, open_ws):
+    created = await create_session(server.ws_url)
+    rep_ws, _ = await raw_joined(open_ws, created.tokens.rep, name="Anna")
+    customer_ws, _ = await raw_joined(open_ws, created.tokens.customer, name="Bob")
+    again, (welcome, state) = await raw_joined(open_ws, created.tokens.customer, name="Rep?")
+    assert welcome.role is Role.CUSTOMER and welcome.name == "Bob"  # the same place
+    assert [p.role for p in state.participants] == [Role.REP, Role.CUSTOMER]
+    replaced, _ = await recv_until(customer_ws, lambda m: isinstance(m, ErrorMessage))
+    assert isinstance(replaced, ErrorMessage) and replaced.code == "replaced"
+    assert await closed_with(customer_ws) == 1008
+    # The rep is untouched: still connected, told nothing but the new state.
+    session = server.app.hub.get(created.session)
+    assert session.roster.party(Role.REP).connected and rep_ws.close_code is None
+    told, _ = await recv_until(rep_ws, lambda m: isinstance(m, State))
+    assert isinstance(told, State) and all(p.connected for p in told.participants)
     await bystander.assert_untouched()
 
 
@@ -567,7 +634,9 @@ async def test_ws_customer_rejoins_within_the_grace_and_the_call_goes_on(
         gone._ws.transport.abort()  # the customer's TCP connection drops, no close frame
         with contextlib.suppress(ConnectionClosed):
             await talker
-        state = await wait_state(call.rep, lambda s: any(p.reconnecting for p in s.participants), mark)
+        state = await wait_state(
+            call.rep, lambda s: any(p.reconnecting for p in s.participants), mark
+        )
         customer = next(p for p in state.participants if p.role.value == "customer")
         assert state.live and not customer.connected and customer.consented
         # The rep alone streams on: the missing customer counts as silent, metrics go on.
@@ -651,7 +720,9 @@ async def test_ws_consent_gate_covers_every_receiver(server, bystander, stream_t
             everyone = (call.rep, call.customer, observer)
             session = call.session
             await call.rep.consent()
-            await wait_for(lambda: session.roster.participants and len(session.roster.participants) == 3)
+            await wait_for(
+                lambda: session.roster.participants and len(session.roster.participants) == 3
+            )
             # Phase 1: the rep consented, the customer not yet: not live.
             await call.talk(58.0, 64.0)
             await wait_for(lambda: session.dropped_before_consent_s >= 12.0 - 1e-6)
