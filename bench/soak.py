@@ -38,8 +38,11 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from bench.audio_io import ENGLISH_CALLS, call_frames
+from bench.proc_memory import rss_mb
+
 ROOT = Path(__file__).resolve().parents[1]
-CALLS = ("pushy", "good", "closed", "fillers")
+CALLS = ENGLISH_CALLS
 FRAME_S = 0.1
 SAMPLE_EVERY_S = 5.0
 FLAT_WITHIN = 0.05  # RSS after warm-up stays within 5 %
@@ -73,14 +76,6 @@ def serve(port_file: str, model: str) -> None:
             await stop.wait()
 
     asyncio.run(run())
-
-
-def rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 # --- the clients ----------------------------------------------------------------------------
@@ -168,17 +163,6 @@ async def stream(call: CallRun, tracks: tuple[list[bytes], list[bytes]], until: 
         await call.customer.ws.send(tracks[1][i % len(tracks[1])])
 
 
-def load_tracks() -> dict[str, tuple[list[bytes], list[bytes]]]:
-    from client.stream import read_audio
-
-    calls = {}
-    for name in CALLS:
-        rep = list(read_audio(ROOT / "client" / "calls" / f"{name}.rep.flac").frames())
-        customer = list(read_audio(ROOT / "client" / "calls" / f"{name}.customer.flac").frames())
-        calls[name] = (rep, customer)
-    return calls
-
-
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -188,7 +172,7 @@ def percentile(values: list[float], q: float) -> float:
 
 async def soak(args: argparse.Namespace, port: int, pid: int) -> int:
     ws_url = f"ws://127.0.0.1:{port}/v1/live"
-    tracks = load_tracks()
+    tracks = call_frames(CALLS)
     window_s = 300.0 if args.minutes >= 10 else 30.0
     calls = [await open_call(ws_url, i) for i in range(args.calls)]
     t0 = time.time()

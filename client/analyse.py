@@ -85,6 +85,8 @@ def run_analyse(
     store_target: str | Path | None,
     model: str,
     node: str,
+    device: str = "auto",
+    compute_type: str = "auto",
 ) -> int:
     """Runs `sparring analyse`; returns the exit status (2: refused, 1: failed)."""
     from server.asr.models import ModelUnavailable
@@ -101,7 +103,7 @@ def run_analyse(
                 raise SparringError(f"no such file: {name}")
         tracks = read_tracks(files)
         playbook_value = _playbook(playbook)
-        recognizer = _recognizer(model, language)
+        recognizer = _recognizer(model, language, device, compute_type)
     except SparringError as exc:
         print(f"sparring analyse: {exc.message}", file=sys.stderr)
         return 2
@@ -177,22 +179,37 @@ def _playbook(path: str | None):  # type: ignore[no-untyped-def]
     return load_playbook(path) if path else default_playbook()
 
 
-def _recognizer(model: str, language: str):  # type: ignore[no-untyped-def]
-    """The speech model for the call's language; None for `--model none`.
+def _recognizer(  # type: ignore[no-untyped-def]
+    model: str, language: str, device: str = "auto", compute_type: str = "auto"
+):
+    """The speech model for the call's language, where `device` says; None for `--model none`.
 
     Raises:
-        ModelUnavailable: it cannot be loaded.
+        ModelUnavailable: it cannot be loaded (DeviceUnavailable: not on that device).
         SparringError: it does not transcribe the call's language.
     """
     if model.lower() == "none":
         return None
+    from server.asr.device import Placement, load_placed, resolve_placement
     from server.asr.engine import Recognizer
 
     if model == "auto":
         model = "base" if language == "nl" else "tiny.en"
-    recognizer = Recognizer(
-        model, cpu_threads=RECOGNITION_THREADS, num_workers=RECOGNITION_WORKERS
-    )
+
+    def load(placement: Placement) -> Recognizer:
+        recognizer = Recognizer(
+            model,
+            cpu_threads=RECOGNITION_THREADS,
+            num_workers=RECOGNITION_WORKERS,
+            compute_type=placement.compute_type,
+            device=placement.device,
+        )
+        if placement.device == "cuda":  # missing CUDA libraries show at the first decode
+            recognizer.warm_up(calls=1)
+        return recognizer
+
+    recognizer, placement = load_placed(resolve_placement(device, compute_type), load)
+    print(f"recognition: {model} on {placement.describe()}", file=sys.stderr)
     if not recognizer.supports(language):
         raise SparringError(
             f"the model {model} does not transcribe {language!r}; try --model base"

@@ -34,11 +34,49 @@ def token_of(value: str) -> str:
     return value.split("#join=", 1)[1] if "#join=" in value else value
 
 
+def _placement_refused(args: argparse.Namespace, command: str) -> bool:
+    """Checks --device and --compute-type before anything starts; prints the one line
+    that says why when this machine cannot do them."""
+    from server.asr.device import resolve_placement
+    from server.asr.models import ModelUnavailable
+
+    if args.model.lower() == "none":
+        return False
+    try:
+        resolve_placement(args.device, args.compute_type)
+    except ModelUnavailable as exc:
+        print(f"{command}: {exc}", file=sys.stderr)
+        return True
+    return False
+
+
+def _add_placement_flags(parser: argparse.ArgumentParser) -> None:
+    from server.asr.device import COMPUTE_TYPES, DEVICES
+
+    parser.add_argument(
+        "--device",
+        choices=DEVICES,
+        default="auto",
+        help="where Whisper runs: auto = cuda when CTranslate2 sees a CUDA device, else cpu",
+    )
+    parser.add_argument(
+        "--compute-type",
+        choices=("auto", *COMPUTE_TYPES),
+        default="auto",
+        metavar="TYPE",
+        help="CTranslate2 compute type: auto = int8 on cpu, float16 on cuda; or "
+        + ", ".join(COMPUTE_TYPES)
+        + " (checked against what the device supports)",
+    )
+
+
 def _serve(args: argparse.Namespace) -> int:
     from server.app import Server
     from server.asr.models import ModelUnavailable
     from server.config import Config
 
+    if _placement_refused(args, "sparring"):
+        return 2
     config = Config(
         host=args.host,
         port=args.port,
@@ -53,6 +91,9 @@ def _serve(args: argparse.Namespace) -> int:
         db=args.db,
         data_dir=None if args.db else (args.data_dir or str(_default_data_dir())),
         retention_days=args.retention_days,
+        device=args.device,
+        compute_type=args.compute_type,
+        asr_workers=args.asr_workers,
         **_limits_of(args),
     )
 
@@ -73,6 +114,8 @@ def _serve(args: argparse.Namespace) -> int:
             recognizers = srv.app.recognizers
             shown = recognizers.describe() if recognizers else "off (--model none)"
             print(f"  recognition:      {shown}", flush=True)
+            if srv.app.placement is not None:
+                print(f"  speech device:    {srv.app.placement.describe()}", flush=True)
             if config.trainer_key is None:  # shown once: it exists only in this process
                 print(f"  trainer key:      {srv.app.trainer_key}  (generated)", flush=True)
             if config.mqtt:
@@ -256,12 +299,16 @@ def _join(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from client.demo import run_demo
 
+    if _placement_refused(args, "sparring demo"):
+        return 2
     return asyncio.run(
         run_demo(
             call=args.call,
             speed=args.speed,
             color=not args.no_color,
             model=args.model,
+            device=args.device,
+            compute_type=args.compute_type,
             data_dir=args.data_dir or str(_default_data_dir()),
         )
     )
@@ -280,6 +327,8 @@ def _analyse(args: argparse.Namespace) -> int:
         as_json=args.json,
         store_target=args.db or (args.data_dir or str(_default_data_dir())),
         model=args.model,
+        device=args.device,
+        compute_type=args.compute_type,
         node=args.node,
     )
 
@@ -408,6 +457,16 @@ def _default_data_dir() -> Path:
     return Path(base) / "sparring"
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"not a whole number of 1 or more: {text!r}")
+    return value
+
+
 def _node_name(text: str) -> str:
     """A node name as ids, tokens and MQTT topics can carry it: [a-z0-9-], 1-32 long."""
     name = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")[:32]
@@ -458,6 +517,12 @@ def main(argv: list[str] | None = None) -> int:
         default="auto",
         help="prime Whisper to write fillers (um, uh): auto = on for base, off for tiny.en",
     )
+    _add_placement_flags(serve)
+    serve.add_argument(
+        "--asr-workers",
+        type=_positive_int,
+        help="recognitions run at once (default: 2 on cpu, 4 on cuda)",
+    )
     _add_limit_flags(serve)
     serve.set_defaults(func=_serve)
 
@@ -488,6 +553,7 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--speed", type=float, default=3.0, help="x real time")
     demo.add_argument("--model", default="auto", help="auto | tiny.en | base | PATH | none")
     demo.add_argument("--no-color", action="store_true")
+    _add_placement_flags(demo)
     demo.add_argument(
         "--data-dir",
         help=f"where the demo's call is kept, to read with sparring report (default: {_default_data_dir()})",
@@ -526,6 +592,7 @@ def main(argv: list[str] | None = None) -> int:
     analyse.add_argument(
         "--model", default="auto", help="auto (tiny.en; base for Dutch) | tiny.en | base | PATH | none"
     )
+    _add_placement_flags(analyse)
     analyse.add_argument(
         "--node",
         type=_node_name,

@@ -12,6 +12,7 @@ from importlib import resources
 from client.stream import Participant, create_session, read_audio
 from models.wire import ErrorMessage, Metrics, Nudge, ServerMessage, State, Transcript
 from server.app import Server
+from server.asr.device import DeviceUnavailable
 from server.asr.models import ModelUnavailable
 from server.config import Config
 
@@ -121,10 +122,13 @@ async def run_demo(
     color: bool = True,
     model: str = "auto",
     data_dir: str | None = None,
+    device: str = "auto",
+    compute_type: str = "auto",
 ) -> int:
     """Streams a bundled call through an embedded server; returns the exit status.
 
-    `model` "auto" picks tiny.en for English calls and the multilingual base for Dutch.
+    `model` "auto" picks tiny.en for English calls and the multilingual base for Dutch;
+    `device` and `compute_type` say where it runs (server/asr/device.py).
     The call is kept in `data_dir` (as `sparring serve` keeps calls), so that its report
     can be read after the demo's server is gone; None keeps nothing.
     """
@@ -145,9 +149,14 @@ async def run_demo(
     view = TerminalView(color, speed=speed)
     if model == "auto":
         model = "base" if truth["language"] == "nl" else "tiny.en"
-    server = Server(Config(port=0, model=model, data_dir=data_dir))
+    server = Server(
+        Config(port=0, model=model, data_dir=data_dir, device=device, compute_type=compute_type)
+    )
     try:
         await server.__aenter__()
+    except DeviceUnavailable as exc:  # asked for explicitly: going on on the CPU would hide it
+        print(f"sparring demo: {exc}", file=sys.stderr)
+        return 2
     except ModelUnavailable as exc:
         print(f"sparring demo: {exc}; going on without transcripts", file=sys.stderr)
         server = Server(Config(port=0, model="none", data_dir=data_dir))

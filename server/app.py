@@ -25,6 +25,7 @@ from models.playbook import Playbook, default_playbook, load_playbook
 from server.access import ReportAccess, ReportLinks
 from server.aftercall import AfterCall
 from server.archive import Archive
+from server.asr.device import Placement, load_placed, resolve_placement
 from server.asr.engine import Recognizer
 from server.asr.languages import Recognizers
 from server.asr.pool import AsrPool
@@ -55,6 +56,10 @@ log = logging.getLogger("sparring")
 # ASR_THREADS CTranslate2 threads each (see bench/bench_asr.py for the measurement).
 ASR_WORKERS = 2
 ASR_THREADS = 1
+# On a GPU, workers are CUDA streams sharing one copy of the weights (CTranslate2,
+# "Multithreading and parallelism") and CPU threads do not matter. Not measured here (no
+# GPU); `--asr-workers` overrides it.
+ASR_WORKERS_CUDA = 4
 # websockets waits this long for a client's answer to a close before dropping it.
 CLOSE_TIMEOUT_S = 5.0
 # Expiry limits are in minutes; checking every 10 s keeps them within that of their time.
@@ -96,6 +101,7 @@ class App:
         self.asr = None
         self.recognizer: Recognizer | None = None  # the model loaded at start
         self.recognizers: Recognizers | None = None  # and the languages it serves, or loads
+        self.placement: Placement | None = None  # where the models run (None: --model none)
         self._janitor: asyncio.Task[None] | None = None
         # Without a configured key, one is made for this process (the CLI prints it once).
         self.trainer_key = config.trainer_key or secrets.token_urlsafe(18)
@@ -214,13 +220,18 @@ class App:
         if self.config.model.lower() == "none":
             self._janitor = asyncio.create_task(self._expire_abandoned(), name="app.janitor")
             return
+        self.placement = resolve_placement(self.config.device, self.config.compute_type)
         loop = asyncio.get_running_loop()
-        self.recognizer = await loop.run_in_executor(None, self._load_model, self.config.model)
+        # Under --device auto a GPU that fails to load falls back to the CPU: keep where it runs.
+        self.recognizer, self.placement = await loop.run_in_executor(
+            None, self._load_placed, self.config.model
+        )
         log.info(
-            "speech model %s loaded in %.2f s from %s",
+            "speech model %s loaded in %.2f s from %s, on %s",
             self.recognizer.name,
             self.recognizer.load_s,
             self.recognizer.model_info.path,
+            self.placement.describe(),
         )
         multilingual = self.config.multilingual_model
         self.recognizers = Recognizers(
@@ -236,7 +247,7 @@ class App:
         self.asr = AsrPool(
             self.recognizers,
             self.dispatch.on_recognition,
-            workers=self.config.asr_workers or ASR_WORKERS,
+            workers=self.recognizer.num_workers,
             on_level=self.dispatch.on_degrade,
             on_latency=lambda job, seconds: stats.recognition_latency(job.final, seconds),
         )
@@ -249,15 +260,29 @@ class App:
 
     def _load_model(self, spec: str) -> Recognizer:
         """Loads and warms up a speech model (blocking: run it in a worker thread)."""
-        recognizer = Recognizer(
-            spec,
-            cpu_threads=ASR_THREADS,
-            num_workers=self.config.asr_workers or ASR_WORKERS,
-            filler_prompt=self.config.filler_prompt,
-        )
-        # A cold first decode takes seconds; pay it before the first rep speaks.
-        recognizer.warm_up()
-        return recognizer
+        return self._load_placed(spec)[0]
+
+    def _load_placed(self, spec: str) -> tuple[Recognizer, Placement]:
+        """Loads and warms up a speech model where `placement` says, or on its fallback
+        (blocking); returns it and where it runs."""
+        assert self.placement is not None
+
+        def load(placement: Placement) -> Recognizer:
+            default_workers = ASR_WORKERS_CUDA if placement.device == "cuda" else ASR_WORKERS
+            recognizer = Recognizer(
+                spec,
+                cpu_threads=ASR_THREADS,
+                num_workers=self.config.asr_workers or default_workers,
+                compute_type=placement.compute_type,
+                device=placement.device,
+                filler_prompt=self.config.filler_prompt,
+            )
+            # A cold first decode takes seconds; pay it before the first rep speaks. On a
+            # GPU it is also where missing CUDA libraries show.
+            recognizer.warm_up()
+            return recognizer
+
+        return load_placed(self.placement, load)
 
     async def _expire_abandoned(self) -> None:
         while True:

@@ -25,7 +25,11 @@ class Config:
     retention_days: int = 90
     public_url: str | None = None  # base URL for join links, when behind a proxy
     max_sessions: int = 1000
-    asr_workers: int | None = None
+    asr_workers: int | None = None  # None: the device's default (app.ASR_WORKERS)
+    # Where Whisper runs: auto (CUDA when CTranslate2 sees a device, else cpu) | cpu | cuda;
+    # compute type auto: int8 on cpu, float16 on cuda (server/asr/device.py).
+    device: str = "auto"
+    compute_type: str = "auto"
     # Prime final decodes so Whisper writes "um", "uh" (bench/bench_fillers.py); None: on for
     # multilingual models, off for English-only ones, where it costs accuracy.
     filler_prompt: bool | None = None

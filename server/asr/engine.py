@@ -126,9 +126,10 @@ class Recognizer:
 
     Args:
         model: A resolved model, or a ``--model`` spec for ``resolve_model``.
-        cpu_threads: CTranslate2 intra-op threads per call.
+        cpu_threads: CTranslate2 intra-op threads per call (CPU only).
         num_workers: Calls that may run in parallel (CTranslate2 ``inter_threads``).
         compute_type: CTranslate2 compute type; ``int8`` is fastest on CPU.
+        device: ``cpu`` or ``cuda`` (``server.asr.device.resolve_placement`` checks both).
         encode_mode: ``exact`` (encode only the audio there is) or ``pad30`` (Whisper's
             30 s window).
         beam_size_partial: Beam for partial decodes (1 = greedy: partials are provisional).
@@ -152,6 +153,7 @@ class Recognizer:
         cpu_threads: int = 2,
         num_workers: int = 1,
         compute_type: str = "int8",
+        device: str = "cpu",
         encode_mode: EncodeMode = "exact",
         beam_size_partial: int = 1,
         beam_size_final: int = 5,
@@ -175,10 +177,13 @@ class Recognizer:
         self.beam_size_final = beam_size_final
         self.cpu_threads = cpu_threads
         self.num_workers = num_workers
+        self.device = device
+        self.compute_type = compute_type
         log.info(
-            "loading Whisper model %s from %s (cpu, %s, %d threads x %d workers)",
+            "loading Whisper model %s from %s (%s, %s, %d threads x %d workers)",
             resolved.spec,
             resolved.source,
+            device,
             compute_type,
             cpu_threads,
             num_workers,
@@ -187,7 +192,7 @@ class Recognizer:
         try:
             self._model = WhisperModel(
                 resolved.path,
-                device="cpu",
+                device=device,
                 compute_type=compute_type,
                 cpu_threads=cpu_threads,
                 num_workers=num_workers,

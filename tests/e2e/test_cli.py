@@ -15,6 +15,8 @@ import threading
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from client.stream import Participant, Trainer, create_session, read_audio
 from server.app import Server
 from server.config import Config
@@ -136,3 +138,86 @@ async def test_cli_join_streams_a_file_and_prints_the_events() -> None:
         assert "metrics" not in kinds and "nudge" not in kinds  # the customer sees state only
         session = srv.app.hub.get(created.session)
         assert session.report().customer_speech_s > 30
+
+
+def _refusal(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*SPARRING, *args], capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
+
+
+def test_cli_serve_device_cuda_without_a_gpu_is_one_line_and_exit_2() -> None:
+    result = _refusal("serve", "--port", str(free_port()), "--device", "cuda")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "sparring: --device cuda: CTranslate2 sees no CUDA device here (a GPU, its driver and"
+        " CTranslate2's CUDA libraries are needed); use --device cpu"
+    ]
+
+
+def test_cli_serve_unsupported_compute_type_names_the_supported_ones() -> None:
+    result = _refusal("serve", "--port", str(free_port()), "--compute-type", "float16")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("sparring: --compute-type float16 is not supported on cpu here;")
+    assert "supported: " in line and "int8" in line
+
+
+def test_cli_device_flags_are_checked_by_demo_and_analyse_too() -> None:
+    demo = _refusal("demo", "--device", "cuda", "--no-color")
+    assert demo.returncode == 2 and "Traceback" not in demo.stderr
+    assert demo.stderr.startswith("sparring demo: --device cuda: CTranslate2 sees no CUDA device")
+    analyse = _refusal(
+        "analyse", str(CALLS_DIR / "pushy.rep.flac"), str(CALLS_DIR / "pushy.customer.flac"),
+        "--consent", "rep=Anna", "--consent", "customer=Bram", "--device", "cuda",
+    )  # fmt: skip
+    assert analyse.returncode == 2 and "Traceback" not in analyse.stderr
+    assert "sparring analyse: --device cuda: CTranslate2 sees no CUDA device" in analyse.stderr
+
+
+def test_cli_device_flags_refuse_unknown_names_as_usage_errors() -> None:
+    for flags in (["--device", "gpu"], ["--compute-type", "int4"], ["--asr-workers", "0"]):
+        result = _refusal("serve", "--model", "none", *flags)
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert result.stderr.splitlines()[-1].startswith("sparring serve: error: argument")
+
+
+def test_cli_serve_model_none_ignores_the_device() -> None:
+    # No model, nothing to place: --device cuda is not refused (and not shown).
+    port = free_port()
+    proc = subprocess.Popen(
+        [*SPARRING, "serve", "--port", str(port), "--model", "none", "--device", "cuda"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+    )  # fmt: skip
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True).start()
+    try:
+        shown = []
+        while not any("recognition:" in x for x in shown):
+            shown.append(lines.get(timeout=10))
+        assert "off (--model none)" in shown[-1]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+    assert not any("speech device:" in x for x in shown)
+
+
+@pytest.mark.slow
+def test_cli_serve_prints_the_speech_device_in_its_start_lines(tmp_path: Path) -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [*SPARRING, "serve", "--port", str(port), "--model", "tiny.en", "--data-dir",
+         str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+    )  # fmt: skip
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True).start()
+    try:
+        shown: list[str] = []
+        while not any("speech device:" in x for x in shown):
+            shown.append(lines.get(timeout=60))
+        assert shown[-1].split("speech device:")[1].strip() == "cpu, int8 (auto: no CUDA device)"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == 0
