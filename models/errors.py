@@ -219,6 +219,14 @@ class AudioTooFast(SparringError):
     code = "audio_too_fast"
 
 
+class TranscriptBehind(SparringError):
+    """Recognition could not keep up with this call (audio far faster than real time, or a
+    node far past its capacity): some of its finals were dropped, its transcript has gaps.
+    Sent to the call's participants at most once per `TRANSCRIPT_BEHIND_EVERY_S`."""
+
+    code = "transcript_behind"
+
+
 class TooManyConnections(SparringError):
     """An address that holds as many open connections as it may."""
 

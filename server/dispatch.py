@@ -16,7 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
-from models.errors import CallIdle, CallTooLong, ServerStopping, SparringError
+from models.errors import CallIdle, CallTooLong, ServerStopping, SparringError, TranscriptBehind
 from models.recognition import SegmentRecognized
 from models.wire import ErrorMessage, RecognitionStatus, Role, ServerMessage
 from server.asr.jobs import AsrJob, Recognition
@@ -81,6 +81,8 @@ class Dispatcher:
         self.stopping = False
         self._close_code = 1000
         self._grace_timers: set[asyncio.TimerHandle] = set()
+        # session -> monotonic time its participants were last told `transcript_behind`
+        self._behind_told_at: dict[str, float] = {}
 
     def use_asr(self, asr: RecognitionQueue) -> None:
         """Sends recognition requests to `asr` from now on.
@@ -190,6 +192,7 @@ class Dispatcher:
             if conn is not None:
                 conn.close_soon(self._close_code)
         if session.is_ended:
+            self._behind_told_at.pop(session.id, None)
             if self.on_ended is not None:
                 self.on_ended(session)
             self._hub.retire(session)
@@ -199,6 +202,8 @@ class Dispatcher:
         session = self._hub.get(job.session_id)
         if session is None:
             return
+        if recognition.rejected == "overflow":
+            self._tell_behind(session)
         result = SegmentRecognized(
             speaker=Role(job.speaker),
             segment=job.segment,
@@ -209,6 +214,24 @@ class Dispatcher:
             language_probability=recognition.language_probability,
         )
         self.carry_out(session, session.on_recognition(result))
+
+    def _tell_behind(self, session: Session) -> None:
+        """The pool dropped a final of `session`: its participants hear why their
+        transcript has a gap, at most once per `TRANSCRIPT_BEHIND_EVERY_S`."""
+        now = self._clock()
+        told_at = self._behind_told_at.get(session.id)
+        if told_at is not None and now - told_at < TRANSCRIPT_BEHIND_EVERY_S:
+            return
+        self._behind_told_at[session.id] = now
+        error = TranscriptBehind(
+            "speech recognition cannot keep up with this call: some of what was said is"
+            " missing from the transcript"
+        )
+        notice = ErrorMessage(code=error.code, message=error.message)
+        for pid in session.roster.connected_ids():
+            conn = self.connections.get(pid)
+            if conn is not None:
+                conn.enqueue(notice)
 
     def recognition_changed(self, language: str, status: RecognitionStatus, install: str) -> None:
         """A language's model loaded ("on") or failed ("unavailable"): its open calls that
@@ -257,6 +280,8 @@ class Dispatcher:
             expired.append((session, reason))
         return expired
 
+
+TRANSCRIPT_BEHIND_EVERY_S = 30.0
 
 _END_ERRORS: dict[EndReason, type[SparringError]] = {
     EndReason.IDLE: CallIdle,

@@ -27,6 +27,7 @@ ASR_OUTCOMES = (
     "dropped_overflow",
     "dropped_degraded",
     "dropped_stale",
+    "dropped_finals",
 )
 
 
@@ -183,6 +184,7 @@ class AsrPoolCollector(Collector):
         CounterMetricFamily,
         CounterMetricFamily,
         CounterMetricFamily,
+        CounterMetricFamily,
     ]:
         return (
             GaugeMetricFamily(
@@ -201,6 +203,10 @@ class AsrPoolCollector(Collector):
                 "sparring_asr_failures",
                 "Recognitions that raised (delivered empty, or cancelled)",
             ),
+            CounterMetricFamily(
+                "sparring_asr_merged",
+                "Finals recognised together with the final before them (a party behind)",
+            ),
         )
 
     def describe(self) -> Iterable[Metric]:
@@ -208,7 +214,7 @@ class AsrPoolCollector(Collector):
 
     def collect(self) -> Iterable[Metric]:
         s = self._snapshot()
-        queued, running, level, submitted, outcomes, failures = self._families()
+        queued, running, level, submitted, outcomes, failures, merged = self._families()
         queued.add_metric(["partial"], s.queued_partials)
         queued.add_metric(["final"], s.queued_finals)
         running.add_metric([], s.running)
@@ -217,4 +223,5 @@ class AsrPoolCollector(Collector):
         for outcome in ASR_OUTCOMES:
             outcomes.add_metric([outcome], getattr(s, outcome))
         failures.add_metric([], s.failed)
-        return [queued, running, level, submitted, outcomes, failures]
+        merged.add_metric([], s.merged)
+        return [queued, running, level, submitted, outcomes, failures, merged]

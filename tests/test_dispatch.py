@@ -224,3 +224,35 @@ def test_dispatch_expiry_cancels_recognition_of_abandoned_sessions(dispatch, hub
     assert old.is_ended and fresh.id in hub.sessions
     # Dashboards learn that the call ended: its grid line, private (nobody allowed more).
     assert bus.published == {"call": 1}
+
+
+def test_dispatch_tells_a_call_whose_finals_were_dropped_once_per_half_minute(hub, bus, queue, log):
+    now = [100.0]
+    dispatch = Dispatcher(hub, bus, clock=lambda: now[0])
+    dispatch.use_asr(queue)
+    session, _ = hub.create(Create())
+    other, _ = hub.create(Create())
+    for role in (Role.REP, Role.CUSTOMER):
+        pid, _ = session.join(role, role.value, None)
+        dispatch.attach(pid, FakeConn(role.value, log))
+    pid, _ = other.join(Role.REP, "other rep", None)
+    dispatch.attach(pid, FakeConn("other rep", log))
+    audio = np.zeros(160, np.float32)
+
+    def dropped(segment: int) -> None:
+        job = AsrJob(session.id, "rep", segment, True, audio, 0.0, "en", 0.0)
+        dispatch.on_recognition(job, Recognition("", rejected="overflow"))
+
+    def told() -> list:
+        return [
+            name
+            for kind, name, message, *_ in log
+            if kind == "send" and message.code == "transcript_behind"
+        ]
+
+    dropped(1)
+    dropped(2)  # same half minute: not told again
+    assert told() == ["rep", "customer"]  # the other call hears nothing
+    now[0] += 31
+    dropped(3)
+    assert told() == ["rep", "customer", "rep", "customer"]

@@ -112,6 +112,7 @@ def test_stats_asr_pool_one_metric_per_meaning():
         "dropped_overflow": 1,
         "dropped_degraded": 0,
         "dropped_stale": 1,
+        "dropped_finals": 0,
     }
     assert value(f["sparring_asr_failures"], "sparring_asr_failures_total") == 1
     latency = f["sparring_asr_latency_seconds"]

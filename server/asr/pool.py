@@ -1,8 +1,11 @@
 """Shared recognition queue: fair scheduling of ASR jobs from all sessions onto one model.
 
 Owns the queue, the worker threads and the degrade level. Jobs of one party (session,
-speaker) run one at a time and in order; finals go before partials and are never dropped;
-partials coalesce. Knows nothing of coaching; results go to the ``on_result`` callback,
+speaker) run one at a time and in order; finals go before partials; partials coalesce.
+A party that falls behind has its waiting finals recognised together (one decode instead of
+several), and past ``MAX_QUEUED_FINAL_AUDIO_S`` of waiting speech its oldest finals are
+dropped, delivered empty with ``rejected="overflow"``: a call whose audio outruns
+recognition loses its own words, never delays other calls' finals. Knows nothing of coaching; results go to the ``on_result`` callback,
 degrade level changes to ``on_level``, delivered latencies to ``on_latency``.
 """
 
@@ -15,12 +18,12 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
 
-from server.asr.jobs import AsrJob, Recognition
+from server.asr.jobs import SAMPLE_RATE_HZ, AsrJob, Recognition, Word
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,13 @@ PARTIAL_INTERVAL_S = {0: 1.0, 1: 2.0}
 # running it would only delay them (bench: at 14 sessions, delivered partials lagged 4 s).
 STALE_PARTIAL_S = 2.0
 DEFAULT_MAX_QUEUED_PARTIALS = 64
+# Finals of one party waiting together are recognised as one decode of their audio joined
+# with MERGE_GAP_S of silence between them, up to this much audio (Whisper's window is 30 s).
+MERGE_MAX_AUDIO_S = 24.0
+MERGE_GAP_S = 0.3
+# Waiting speech of one party beyond which its oldest finals are dropped: that call is a
+# minute behind (a replay far faster than real time, or a node far past its capacity).
+MAX_QUEUED_FINAL_AUDIO_S = 60.0
 LATENCY_SAMPLES = 2000
 # Exponential moving average weight for the service time.
 EWMA_ALPHA = 0.2
@@ -80,6 +90,9 @@ class PoolStats:
         dropped_overflow: Oldest partials dropped because the queue was full.
         dropped_degraded: Partials refused because partials are off (level 2).
         dropped_stale: Partials dropped unrun after waiting ``STALE_PARTIAL_S``.
+        dropped_finals: Finals dropped because their party had over
+            ``MAX_QUEUED_FINAL_AUDIO_S`` of speech waiting (delivered empty, ``overflow``).
+        merged: Finals recognised together with the final before them (one decode).
         cancelled: Jobs dropped or discarded by ``cancel_session``.
         failed: Jobs whose recognition raised (delivered as empty, ``rejected="error"``).
         partial_latency_p50_s: Submission to result, partials.
@@ -100,6 +113,8 @@ class PoolStats:
     dropped_overflow: int
     dropped_degraded: int
     dropped_stale: int
+    dropped_finals: int
+    merged: int
     cancelled: int
     failed: int
     partial_latency_p50_s: float | None
@@ -123,7 +138,10 @@ class AsrPool:
         on_result: Called with each job and its recognition, in order per party.
         workers: Worker threads (parallel recognitions).
         max_queued_partials: Queue bound for partials; the oldest are dropped beyond it.
-            Finals are never dropped.
+        max_queued_final_audio_s: Bound on one party's waiting finals, in seconds of audio;
+            the oldest are dropped beyond it (delivered empty, ``rejected="overflow"``).
+        merge_max_audio_s: Waiting finals of one party are recognised together up to this
+            much audio; 0 turns merging off.
         clock: Monotonic clock, the one ``AsrJob.submitted_at_s`` was taken with.
         on_level: Called with the new degrade level each time it changes, after
             ``degrade_level`` and ``partial_interval_s()`` report it; possibly from inside
@@ -143,6 +161,8 @@ class AsrPool:
         *,
         workers: int = 2,
         max_queued_partials: int = DEFAULT_MAX_QUEUED_PARTIALS,
+        max_queued_final_audio_s: float = MAX_QUEUED_FINAL_AUDIO_S,
+        merge_max_audio_s: float = MERGE_MAX_AUDIO_S,
         clock: Callable[[], float] = time.monotonic,
         on_level: LevelCallback | None = None,
         on_latency: LatencyCallback | None = None,
@@ -154,6 +174,8 @@ class AsrPool:
         self._on_result = on_result
         self._workers = workers
         self._max_queued_partials = max_queued_partials
+        self._max_queued_final_audio_s = max_queued_final_audio_s
+        self._merge_max_audio_s = merge_max_audio_s
         self._clock = clock
         self._on_level = on_level
         self._on_latency = on_latency
@@ -161,7 +183,7 @@ class AsrPool:
         # both dicts is the round-robin order.
         self._queues: OrderedDict[str, OrderedDict[str, deque[AsrJob]]] = OrderedDict()
         self._busy: set[Stream] = set()
-        self._running: dict[int, AsrJob] = {}
+        self._running: dict[int, list[AsrJob]] = {}  # by id of the first job: its group
         self._discard: set[int] = set()
         self._wakeup = asyncio.Event()
         self._executor: ThreadPoolExecutor | None = None
@@ -176,6 +198,8 @@ class AsrPool:
                 "dropped_overflow",
                 "dropped_degraded",
                 "dropped_stale",
+                "dropped_finals",
+                "merged",
                 "cancelled",
                 "failed",
             ),
@@ -220,8 +244,9 @@ class AsrPool:
 
         A partial replaces a queued partial of the same segment, and is dropped if that
         segment's final is queued or partials are off (``degrade_level == 2``). A final
-        removes queued partials of its segment and earlier ones. Never blocks; finals are
-        never dropped.
+        removes queued partials of its segment and earlier ones; when its party has more
+        than ``max_queued_final_audio_s`` of finals waiting, the oldest are dropped and
+        delivered empty (``rejected="overflow"``) soon after. Never blocks.
 
         Args:
             job: The job; ``job.audio`` must not be modified afterwards.
@@ -236,6 +261,7 @@ class AsrPool:
             queue.clear()
             queue.extend(kept)
             queue.append(job)
+            self._bound_finals(queue)
         else:
             if self._level >= 2:
                 self._counts["dropped_degraded"] += 1
@@ -271,11 +297,12 @@ class AsrPool:
                 dropped += len(speakers.pop(whose))
             if not speakers:
                 del self._queues[session_id]
-        for key, job in self._running.items():
+        for key, group in self._running.items():
+            job = group[0]
             mine = job.session_id == session_id and (speaker is None or job.speaker == speaker)
             if mine and key not in self._discard:
                 self._discard.add(key)
-                dropped += 1
+                dropped += len(group)
         self._counts["cancelled"] += dropped
         self._update_level()
         return dropped
@@ -321,7 +348,7 @@ class AsrPool:
         return PoolStats(
             queued_partials=self.queue_depth() - finals,
             queued_finals=finals,
-            running=len(self._running),
+            running=sum(len(group) for group in self._running.values()),
             degrade_level=self._level,
             partial_latency_p50_s=_percentile(self._partial_latency_s, 50),
             partial_latency_p95_s=_percentile(self._partial_latency_s, 95),
@@ -344,8 +371,48 @@ class AsrPool:
             self._queues[job.session_id][job.speaker].remove(job)
             self._counts["dropped_overflow"] += 1
 
-    def _pick(self) -> AsrJob | None:
-        """Next job: the first final in round-robin order, else the first fresh partial."""
+    def _bound_finals(self, queue: deque[AsrJob]) -> None:
+        """Drops a party's oldest waiting finals beyond its audio bound (the newest stays)."""
+        finals = [j for j in queue if j.final]
+        waiting_s = sum(j.duration_s for j in finals)
+        for oldest in finals[:-1]:
+            if waiting_s <= self._max_queued_final_audio_s:
+                break
+            queue.remove(oldest)
+            waiting_s -= oldest.duration_s
+            self._counts["dropped_finals"] += 1
+            log.warning(
+                "recognition behind for %s: final segment %d dropped (%.0f s waiting)",
+                oldest.stream,
+                oldest.segment,
+                waiting_s,
+            )
+            # Delivered from the loop, not from inside submit: the caller is mid-command.
+            asyncio.get_running_loop().call_soon(self._deliver_dropped, oldest)
+
+    def _deliver_dropped(self, job: AsrJob) -> None:
+        dropped = Recognition(text="", duration_s=job.duration_s, rejected="overflow")
+        try:
+            self._on_result(job, dropped)
+        except Exception:
+            log.exception("on_result failed for %s segment %d", job.stream, job.segment)
+
+    def _take_finals(self, queue: deque[AsrJob], first: AsrJob) -> list[AsrJob]:
+        """`first` and the finals waiting right behind it in its party's queue, up to
+        ``merge_max_audio_s`` of audio in all, in one language."""
+        group = [first]
+        audio_s = first.duration_s
+        while queue and queue[0].final and queue[0].language == first.language:
+            audio_s += MERGE_GAP_S + queue[0].duration_s
+            if audio_s > self._merge_max_audio_s:
+                break
+            group.append(queue.popleft())
+        self._counts["merged"] += len(group) - 1
+        return group
+
+    def _pick(self) -> list[AsrJob] | None:
+        """Next work: the first final in round-robin order (with the finals waiting behind
+        it in the same party's queue), else the first fresh partial."""
         self._drop_stale_partials()
         for want_final in (True, False):
             for session_id, speakers in self._queues.items():
@@ -355,11 +422,12 @@ class AsrPool:
                     if queue[0].final is not want_final or not self._ready(queue[0].language):
                         continue
                     job = queue.popleft()
+                    group = self._take_finals(queue, job) if job.final else [job]
                     # Round-robin: this party and this session go to the back of the line.
                     speakers.move_to_end(speaker)
                     self._queues.move_to_end(session_id)
                     self._prune(session_id, speaker)
-                    return job
+                    return group
         return None
 
     def _drop_stale_partials(self) -> None:
@@ -422,26 +490,27 @@ class AsrPool:
     async def _work(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            job = self._pick()
-            if job is None:
+            group = self._pick()
+            if group is None:
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
+            job = group[0]
             key = id(job)
             stream = job.stream
             self._busy.add(stream)
-            self._running[key] = job
+            self._running[key] = group
             started_s = self._clock()
-            wait_s = max(0.0, started_s - job.submitted_at_s)
-            self._queue_wait_s.append(wait_s)
+            for member in group:
+                self._queue_wait_s.append(max(0.0, started_s - member.submitted_at_s))
             try:
-                recognition = await loop.run_in_executor(self._executor, self._recognize, job)
+                results = await loop.run_in_executor(self._executor, self._recognize, group)
             finally:
                 self._busy.discard(stream)
                 self._running.pop(key, None)
                 self._wakeup.set()  # this party's next job may be runnable now
             done_s = self._clock()
-            service_s = done_s - started_s
+            service_s = (done_s - started_s) / len(group)
             if self._service_mean_s == 0.0:
                 self._service_mean_s = service_s
             else:
@@ -450,29 +519,78 @@ class AsrPool:
             if key in self._discard:
                 self._discard.discard(key)
                 continue
-            latency_s = done_s - job.submitted_at_s
-            (self._final_latency_s if job.final else self._partial_latency_s).append(latency_s)
-            self._counts["completed"] += 1
-            if self._on_latency is not None:
-                try:
-                    self._on_latency(job, latency_s)
-                except Exception:
-                    log.exception("on_latency failed for %s segment %d", job.stream, job.segment)
-            try:
-                self._on_result(job, recognition)
-            except Exception:
-                log.exception("on_result failed for %s segment %d", job.stream, job.segment)
+            for member, recognition in zip(group, results, strict=True):
+                self._deliver(member, recognition, done_s)
 
-    def _recognize(self, job: AsrJob) -> Recognition:
+    def _deliver(self, job: AsrJob, recognition: Recognition, done_s: float) -> None:
+        latency_s = done_s - job.submitted_at_s
+        (self._final_latency_s if job.final else self._partial_latency_s).append(latency_s)
+        self._counts["completed"] += 1
+        if self._on_latency is not None:
+            try:
+                self._on_latency(job, latency_s)
+            except Exception:
+                log.exception("on_latency failed for %s segment %d", job.stream, job.segment)
         try:
-            return self._recognizer.recognize(
-                job.audio, language=job.language, final=job.final, prompt=job.prompt
+            self._on_result(job, recognition)
+        except Exception:
+            log.exception("on_result failed for %s segment %d", job.stream, job.segment)
+
+    def _recognize(self, group: list[AsrJob]) -> list[Recognition]:
+        """Recognises one job, or several finals of one party as one decode."""
+        job = group[0]
+        if len(group) == 1:
+            audio = job.audio
+        else:
+            gap = np.zeros(round(MERGE_GAP_S * SAMPLE_RATE_HZ), dtype=np.float32)
+            pieces: list[np.ndarray] = []
+            for member in group:
+                pieces += [member.audio, gap]
+            audio = np.concatenate(pieces[:-1])
+        try:
+            recognition = self._recognizer.recognize(
+                audio, language=job.language, final=job.final, prompt=job.prompt
             )
         except Exception:
             # A final must still reach the session, so deliver an empty result.
             log.exception("recognition failed for %s segment %d", job.stream, job.segment)
-            self._counts["failed"] += 1
-            return Recognition(text="", duration_s=job.duration_s, rejected="error")
+            self._counts["failed"] += len(group)
+            return [Recognition(text="", duration_s=m.duration_s, rejected="error") for m in group]
+        return recognition_parts(recognition, group) if len(group) > 1 else [recognition]
+
+
+def recognition_parts(merged: Recognition, group: list[AsrJob]) -> list[Recognition]:
+    """Splits the recognition of finals joined with ``MERGE_GAP_S`` back into one per
+    final: each word goes to the piece its middle falls in (a gap's words to the nearer
+    piece), with times made relative to that piece's start again."""
+    bounds: list[tuple[float, float]] = []
+    at_s = 0.0
+    for job in group:
+        bounds.append((at_s, at_s + job.duration_s))
+        at_s += job.duration_s + MERGE_GAP_S
+    words: list[list[Word]] = [[] for _ in group]
+    for word in merged.words:
+        middle_s = (word.start_s + word.end_s) / 2
+        index = min(
+            range(len(bounds)),
+            key=lambda i: max(bounds[i][0] - middle_s, middle_s - bounds[i][1], 0.0),
+        )
+        offset_s, end_s = bounds[index]
+        length_s = end_s - offset_s
+        words[index].append(
+            Word(
+                word.w,
+                round(min(max(word.start_s - offset_s, 0.0), length_s), 3),
+                round(min(max(word.end_s - offset_s, 0.0), length_s), 3),
+                word.probability,
+            )
+        )
+    return [
+        replace(
+            merged, text=" ".join(w.w for w in mine), words=tuple(mine), duration_s=job.duration_s
+        )
+        for job, mine in zip(group, words, strict=True)
+    ]
 
 
 def _percentile(samples: deque[float], q: float) -> float | None:

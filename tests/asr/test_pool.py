@@ -13,7 +13,7 @@ import pytest
 from asr_helpers import normalise
 
 from server.core.commit import SegmentCommitter
-from server.asr.jobs import SAMPLE_RATE_HZ, AsrJob, Recognition
+from server.asr.jobs import SAMPLE_RATE_HZ, AsrJob, Recognition, Word
 from server.asr.pool import AsrPool
 from tests.waiting import wait_for
 
@@ -88,7 +88,7 @@ async def test_pool_coalesces_partials_and_final_supersedes_them() -> None:
 
 async def test_pool_round_robin_across_sessions() -> None:
     recognizer = FakeRecognizer()
-    async with AsrPool(recognizer, lambda j, r: None, workers=1) as pool:
+    async with AsrPool(recognizer, lambda j, r: None, workers=1, merge_max_audio_s=0) as pool:
         recognizer.gate.clear()
         pool.submit(job("blocker", 0, True, marker=0))
         await running(pool)
@@ -289,7 +289,9 @@ async def test_pool_streamed_finals_match_offline_and_never_change(clips, recogn
 async def test_pool_cancel_session_with_real_model(clips, recognizer) -> None:
     delivered = []
     audio = clips["rep_intro"][0]
-    async with AsrPool(recognizer, lambda j, r: delivered.append(j.session_id), workers=1) as pool:
+    async with AsrPool(
+        recognizer, lambda j, r: delivered.append(j.session_id), workers=1, merge_max_audio_s=0
+    ) as pool:
         for segment in range(4):
             pool.submit(AsrJob("gone", "rep", segment, True, audio, 0.0, "en", time.monotonic()))
         pool.submit(AsrJob("kept", "rep", 0, True, audio, 0.0, "en", time.monotonic()))
@@ -309,3 +311,91 @@ async def test_pool_drops_stale_partials_but_runs_finals() -> None:
         await drain(pool)
     assert results == ["2F"]
     assert pool.stats().dropped_stale == 1
+
+
+class WordyRecognizer(FakeRecognizer):
+    """Answers one word per 0.1 s of non-silent audio, with its time, like Whisper does
+    for the joined finals of a party that fell behind."""
+
+    def recognize(self, audio, *, language, final, prompt=None) -> Recognition:
+        self.gate.wait(5)
+        self.calls.append((len(audio), final))
+        words = []
+        for start in range(0, len(audio), 1600):
+            value = int(audio[start])
+            if value:
+                words.append(Word(f"w{value}", start / 16000, (start + 1600) / 16000))
+        text = " ".join(w.w for w in words)
+        return Recognition(text=text, words=tuple(words), duration_s=len(audio) / 16000)
+
+
+def final(session: str, segment: int, marker: int, seconds: float = 1.0) -> AsrJob:
+    audio = np.full(round(seconds * 16000), marker, dtype=np.float32)
+    return AsrJob(session, "rep", segment, True, audio, 0.0, "en", time.monotonic())
+
+
+async def test_pool_joins_waiting_finals_of_one_party_and_splits_the_words_back() -> None:
+    recognizer = WordyRecognizer()
+    results = []
+    async with AsrPool(recognizer, lambda j, r: results.append((j.segment, r)), workers=1) as pool:
+        recognizer.gate.clear()
+        pool.submit(final("other", 0, 9))
+        await running(pool)
+        for segment, marker in ((1, 1), (2, 2), (3, 3)):
+            pool.submit(final("behind", segment, marker))
+        recognizer.gate.set()
+        await drain(pool)
+    # One decode for the three waiting finals (joined with 0.3 s of silence), not three.
+    assert [length for length, _ in recognizer.calls] == [16000, 3 * 16000 + 2 * 4800]
+    assert pool.stats().merged == 2
+    assert [segment for segment, _ in results] == [0, 1, 2, 3]
+    for (segment, recognition), marker in zip(results[1:], (1, 2, 3), strict=True):
+        assert recognition.text == " ".join([f"w{marker}"] * 10)
+        assert recognition.duration_s == 1.0
+        # Times are the piece's own again, inside its audio.
+        assert recognition.words[0].start_s == 0.0
+        assert all(0.0 <= w.start_s <= w.end_s <= 1.0 for w in recognition.words)
+
+
+async def test_pool_joins_no_more_audio_than_the_merge_bound() -> None:
+    recognizer = WordyRecognizer()
+    async with AsrPool(recognizer, lambda j, r: None, workers=1, merge_max_audio_s=10) as pool:
+        recognizer.gate.clear()
+        pool.submit(final("other", 0, 9))
+        await running(pool)
+        for segment in range(1, 4):
+            pool.submit(final("behind", segment, segment, seconds=4.0))
+        recognizer.gate.set()
+        await drain(pool)
+    assert [length / 16000 for length, _ in recognizer.calls] == [1.0, 8.3, 4.0]
+
+
+async def test_pool_call_far_behind_loses_its_oldest_finals_not_other_calls_time() -> None:
+    recognizer = WordyRecognizer()
+    results = []
+    async with AsrPool(
+        recognizer,
+        lambda j, r: results.append((j.session_id, j.segment, r.rejected)),
+        workers=1,
+        max_queued_final_audio_s=10,
+        merge_max_audio_s=0,
+    ) as pool:
+        recognizer.gate.clear()
+        pool.submit(final("other", 0, 9))
+        await running(pool)
+        for segment in range(1, 6):  # 20 s of speech waiting: twice the bound
+            pool.submit(final("flood", segment, segment, seconds=4.0))
+        pool.submit(final("quiet", 1, 7))
+        # The oldest are delivered at once, empty: the call learns of its gap now.
+        await wait_for(lambda: len(results) == 3, what="dropped finals delivered")
+        assert results == [
+            ("flood", 1, "overflow"),
+            ("flood", 2, "overflow"),
+            ("flood", 3, "overflow"),
+        ]
+        recognizer.gate.set()
+        await drain(pool)
+    assert pool.stats().dropped_finals == 3
+    ran = [(s, seg) for s, seg, rejected in results if rejected is None]
+    # The quiet call's final ran right after the flood's first kept one, not after all.
+    assert ran == [("other", 0), ("flood", 4), ("quiet", 1), ("flood", 5)]
