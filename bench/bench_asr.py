@@ -42,12 +42,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from audio_io import load_audio
+from audio_io import load_audio  # noqa: E402
 
-from server.core.commit import SegmentCommitter  # noqa: E402
 from server.asr.engine import Recognizer  # noqa: E402
 from server.asr.jobs import SAMPLE_RATE_HZ, AsrJob, Recognition  # noqa: E402
 from server.asr.pool import AsrPool  # noqa: E402
+from server.core.commit import SegmentCommitter  # noqa: E402
 
 STEP_S = 0.1  # audio arrives in 100 ms chunks
 FRAME_MS = 30  # webrtcvad frame

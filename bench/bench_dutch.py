@@ -38,7 +38,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from audio_io import load_audio
+from audio_io import load_audio  # noqa: E402
 
 from server.asr.engine import Recognizer  # noqa: E402
 from server.asr.jobs import SAMPLE_RATE_HZ  # noqa: E402

@@ -50,8 +50,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.audio_io import ENGLISH_CALLS, call_frames  # noqa: E402
+from bench.live_calls import http_get  # noqa: E402
 from bench.proc_memory import Memory, median_memory, memory_of, slope  # noqa: E402
-from bench.soak import http_get  # noqa: E402
 from client.stream import FRAME_S, Participant, create_session  # noqa: E402
 from models.wire import AudioFormat, Nudge, Transcript  # noqa: E402
 

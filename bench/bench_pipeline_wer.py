@@ -69,7 +69,7 @@ def main() -> None:
                     word_timestamps=not args.no_words,
                 )
                 handle(
-                    session.on_recognition(
+                    session.on_recognition(  # noqa: B023 - handle() runs within this iteration
                         SegmentRecognized(
                             speaker=request.speaker,
                             segment=request.segment,

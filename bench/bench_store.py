@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import msgspec  # noqa: E402
 
+from models.playbook import default_playbook  # noqa: E402
 from models.records import (  # noqa: E402
     CallMeasures,
     CallRecord,
@@ -36,7 +37,6 @@ from models.records import (  # noqa: E402
 )
 from models.report import ConsentRecord, InterruptionRecord, SessionReport  # noqa: E402
 from models.wire import Nudge, Role, RoleTokens, Severity, TalkShare, Transcript, Word  # noqa: E402
-from models.playbook import default_playbook  # noqa: E402
 from server.core.scorecard import build_scorecard  # noqa: E402
 from server.store import Store, measures_from_report  # noqa: E402
 

@@ -1,11 +1,11 @@
 """Soak: N two-party calls streamed in real time for M minutes (issue 12, item 7).
 
-The server runs in a process of its own (`--serve`, started by this script) so that its
-memory is its own: RSS is sampled from /proc every 5 s. Every call streams a bundled call
-(client/calls), looped, both parties in 100 ms frames sent as a microphone would (each
-frame once its 100 ms have passed). Reported per window (5 minutes; 30 s for runs under 10
-minutes): server RSS, nudge delay and final-transcript delay (from the end of the audio
-the event is about to its arrival), and at the end whether anything was lost:
+The server runs in a process of its own (started by this script, bench/live_calls.py) so
+that its memory is its own: RSS is sampled from /proc every 5 s. Every call streams a
+bundled call (client/calls), looped, both parties in 100 ms frames sent as a microphone
+would (each frame once its 100 ms have passed). Reported per window (5 minutes; 30 s for
+runs under 10 minutes): server RSS, nudge delay and final-transcript delay (from the end
+of the audio the event is about to its arrival), and at the end whether anything was lost:
 
 - `seq` is continuous (1, 2, 3, …) on every connection;
 - every nudge and final transcript the server produced (the call's report, read after the
@@ -23,144 +23,25 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
-import random
-import signal
-import subprocess
 import sys
-import tempfile
 import time
-from dataclasses import dataclass, field
 from itertools import cycle
-from pathlib import Path
-from typing import Any
-
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
 
 from bench.audio_io import ENGLISH_CALLS, call_frames
+from bench.live_calls import (
+    CallRun,
+    ServerDidNotStart,
+    http_get,
+    metric_values,
+    open_call,
+    server_process,
+    stream,
+)
 from bench.proc_memory import rss_mb
 
-ROOT = Path(__file__).resolve().parents[1]
 CALLS = ENGLISH_CALLS
-FRAME_S = 0.1
 SAMPLE_EVERY_S = 5.0
 FLAT_WITHIN = 0.05  # RSS after warm-up stays within 5 %
-TRAINER_KEY = "soak-trainer-key"
-AUDIO = {"format": "pcm_s16le", "rate": 16000, "channels": 1}
-
-
-# --- the server process -------------------------------------------------------------------
-
-
-def serve(port_file: str, model: str) -> None:
-    """Runs the server until SIGTERM; writes its port to `port_file` once it listens."""
-    from server.app import Server
-    from server.config import Config
-
-    config = Config(
-        port=0,
-        model=model,
-        trainer_key=TRAINER_KEY,
-        create_burst=10_000,
-        creates_per_min=10_000,
-        call_idle_s=0,
-        max_call_s=0,
-    )
-
-    async def run() -> None:
-        stop = asyncio.Event()
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-        async with Server(config) as srv:
-            Path(port_file).write_text(str(srv.port))  # noqa: ASYNC240 - once, at start
-            await stop.wait()
-
-    asyncio.run(run())
-
-
-# --- the clients ----------------------------------------------------------------------------
-
-
-@dataclass
-class Conn:
-    """One party's connection: what it received, when (wall time)."""
-
-    role: str
-    ws: ClientConnection
-    received: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
-    live: asyncio.Event = field(default_factory=asyncio.Event)
-    reader: asyncio.Task[None] | None = None
-
-    async def read(self) -> None:
-        with contextlib.suppress(ConnectionClosed):
-            async for data in self.ws:
-                message = json.loads(data)
-                self.received.append((time.time(), message))
-                if message.get("type") == "state" and message.get("live"):
-                    self.live.set()
-
-    def seq_gaps(self) -> int:
-        seqs = [m.get("seq") for _, m in self.received]
-        return sum(1 for i, s in enumerate(seqs) if s != i + 1)
-
-    def of(self, kind: str) -> list[tuple[float, dict[str, Any]]]:
-        return [(t, m) for t, m in self.received if m.get("type") == kind]
-
-
-@dataclass
-class CallRun:
-    session: str
-    rep_token: str
-    rep: Conn
-    customer: Conn
-    started_at: float = 0.0  # wall time of audio time 0
-    report: dict[str, Any] | None = None
-
-
-async def http_get(port: int, path: str, token: str = "") -> tuple[int, bytes]:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    auth = f"Authorization: Bearer {token}\r\n" if token else ""
-    writer.write(
-        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Connection: close\r\n\r\n".encode()
-    )
-    raw = await asyncio.wait_for(reader.read(), 30)
-    writer.close()
-    head, _, body = raw.partition(b"\r\n\r\n")
-    return int(head.split()[1]), body
-
-
-async def open_call(ws_url: str, i: int) -> CallRun:
-    async with connect(ws_url, compression=None) as ws:
-        await ws.send(json.dumps({"type": "create", "title": f"soak {i}", "key": TRAINER_KEY}))
-        created = json.loads(await ws.recv())
-    conns = []
-    for role in ("rep", "customer"):
-        ws = await connect(ws_url, compression=None, max_size=1 << 22)
-        conn = Conn(role, ws)
-        conn.reader = asyncio.create_task(conn.read(), name=f"soak[{i}].{role}")
-        hello = {"type": "hello", "token": created["tokens"][role], "name": role, "audio": AUDIO}
-        await ws.send(json.dumps(hello))
-        consent = {"type": "consent", "granted": True, "scopes": ["coaching", "transcript"]}
-        await ws.send(json.dumps(consent))
-        conns.append(conn)
-    await asyncio.wait_for(conns[0].live.wait(), 30)
-    return CallRun(created["session"], created["tokens"]["rep"], conns[0], conns[1])
-
-
-async def stream(call: CallRun, tracks: tuple[list[bytes], list[bytes]], until: float) -> None:
-    """Both parties' frames, each sent once its 100 ms have passed, looping the call."""
-    offset = random.randrange(len(tracks[0]))
-    frames = cycle(range(len(tracks[0])))
-    for _ in range(offset):
-        next(frames)
-    start = call.started_at = time.time()
-    for n, i in enumerate(frames, start=1):
-        due = start + n * FRAME_S
-        if due > until:
-            return
-        await asyncio.sleep(max(0.0, due - time.time()))
-        await call.rep.ws.send(tracks[0][i])
-        await call.customer.ws.send(tracks[1][i % len(tracks[1])])
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -198,11 +79,7 @@ async def soak(args: argparse.Namespace, port: int, pid: int) -> int:
         status, body = await http_get(port, f"/v1/sessions/{call.session}/report", call.rep_token)
         call.report = json.loads(body) if status == 200 else None
     _, metrics = await http_get(port, "/metrics")
-    nudges_counted = sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in metrics.decode().splitlines()
-        if line.startswith("sparring_nudges_total{")
-    )
+    nudges_counted = sum(metric_values(metrics, "sparring_nudges_total").values())
     return report(args, calls, rss, window_s, t0, nudges_counted)
 
 
@@ -304,33 +181,13 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--model", default="tiny.en")
     parser.add_argument("--strict-memory", action="store_true", help="fail when RSS is not flat")
-    parser.add_argument("--serve", metavar="PORT_FILE", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve:
-        serve(args.serve, args.model)
-        return 0
-    with tempfile.TemporaryDirectory() as tmp:
-        port_file = Path(tmp) / "port"
-        server = subprocess.Popen(
-            [sys.executable, "-m", "bench.soak", "--serve", str(port_file), "--model", args.model],
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-        )
-        try:
-            deadline = time.monotonic() + 120
-            while not port_file.exists() or not port_file.read_text():
-                if server.poll() is not None or time.monotonic() > deadline:
-                    print("the server did not start", file=sys.stderr)
-                    return 2
-                time.sleep(0.2)
-            port = int(port_file.read_text())
-            return asyncio.run(soak(args, port, server.pid))
-        finally:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(30)
-            except subprocess.TimeoutExpired:
-                server.kill()
+    try:
+        with server_process(args.model) as server:
+            return asyncio.run(soak(args, server.port, server.pid))
+    except ServerDidNotStart as exc:
+        print(f"the server did not start: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
