@@ -159,6 +159,10 @@ class _Microphone:
             self.short_sum / min(len(recent), SHORT_FRAMES)
         )
 
+    def silent(self, frame: FrameInfo | None) -> bool:
+        """Whether this microphone holds nobody's voice in `frame` (False when unknown)."""
+        return frame is not None and frame.level_dbfs < self.silent_below_dbfs()
+
     def silent_below_dbfs(self) -> float:
         """Frames under this hold no voice of anyone, whatever the VAD said."""
         if self.baseline_dbfs is None:
@@ -334,24 +338,41 @@ class Attribution:
             self._leak_from_rep = self._leak_from_customer = False
         self.rep.held_dbfs = self.customer.held_dbfs = None
         if rep:
-            r_heard = self._judge(self.rep, rep_frame, self._leak_from_customer)
+            r_heard = self._judge(
+                self.rep, rep_frame, self._leak_from_customer, self.customer.silent(customer_frame)
+            )
         if customer:
-            c_heard = self._judge(self.customer, customer_frame, self._leak_from_rep)
+            c_heard = self._judge(
+                self.customer, customer_frame, self._leak_from_rep, self.rep.silent(rep_frame)
+            )
         self.rep.prev = rep_frame.pcm if rep_frame is not None else None
         self.customer.prev = customer_frame.pcm if customer_frame is not None else None
         self.rep.record(frame, r_heard, c_heard, rep_frame)
         self.customer.record(frame, c_heard, r_heard, customer_frame)
         return r_heard, c_heard
 
-    def _judge(self, mic: _Microphone, frame: FrameInfo | None, leaked: bool) -> Heard:
+    def _judge(
+        self, mic: _Microphone, frame: FrameInfo | None, leaked: bool, other_silent: bool
+    ) -> Heard:
         if leaked:
             mic.last = Heard.LEAK  # a pause bridged after it is still the other's voice
             return Heard.LEAK
         if frame is None or not frame.voiced or frame.level_dbfs < mic.silent_below_dbfs():
             return mic.last  # a pause bridged inside speech belongs to the speech around it
+        baseline = mic.baseline_dbfs
+        if (
+            mic.last is Heard.LEAK
+            and other_silent
+            and baseline is not None
+            and frame.level_dbfs < baseline - OWN_MARGIN_DB
+        ):
+            # The tail of the other's voice after their own microphone fell silent (the copy
+            # arrives late, with the room's echo): still the leak, not this party. Judged
+            # by its level, such a frame takes the 600 ms mean of this party's last words
+            # for its own, and the pause bridged after it becomes theirs too.
+            return Heard.LEAK
         smoothed, short = mic.hear(frame.level_dbfs)
         mic.held_dbfs = smoothed
-        baseline = mic.baseline_dbfs
         if baseline is not None and (
             mic.ended(frame.level_dbfs, short, baseline) | (smoothed < baseline - OWN_MARGIN_DB)
         ):
