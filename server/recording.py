@@ -31,7 +31,7 @@ from models.recognition import SegmentRecognized
 from models.wire import AudioFormat, Consent, Create, Nudge, Role, RoleTokens, Scope
 from server.asr.jobs import Recognition
 from server.core.hub import SessionHub
-from server.core.party import VoiceConfirmer
+from server.core.second_stage import VoiceConfirmer
 from server.core.session import AsrRequest, Outputs, Session
 from server.media import Tracks
 

@@ -159,6 +159,10 @@ class _Microphone:
             self.short_sum / min(len(recent), SHORT_FRAMES)
         )
 
+    def silent(self, frame: FrameInfo | None) -> bool:
+        """Whether this microphone holds nobody's voice in `frame` (False when unknown)."""
+        return frame is not None and frame.level_dbfs < self.silent_below_dbfs()
+
     def silent_below_dbfs(self) -> float:
         """Frames under this hold no voice of anyone, whatever the VAD said."""
         if self.baseline_dbfs is None:
@@ -189,7 +193,7 @@ class _Microphone:
             len(self.background_levels) >= BACKGROUND_MIN_FRAMES
             and self._since_background >= BASELINE_EVERY_FRAMES
         ):
-            self.background_dbfs = float(np.median(self.background_levels))
+            self.background_dbfs = median(self.background_levels)
             self._since_background = 0
 
     def learn(self, smoothed_dbfs: float) -> None:
@@ -221,7 +225,7 @@ class _Microphone:
         self.own_levels.clear()
         self.own_levels.extend(kept)
         if len(self.background_levels) >= BACKGROUND_MIN_FRAMES:
-            self.background_dbfs = float(np.median(self.background_levels))
+            self.background_dbfs = median(self.background_levels)
         self.joint.clear()
         self.other_own = self.talked_over = 0
 
@@ -254,7 +258,7 @@ class _Microphone:
 
     def stats(self) -> MicStats:
         # The noise floor: the median level between words (unknown, so silent, with too few).
-        floor = float(np.median(self.levels)) if len(self.levels) >= 33 else SILENCE_DBFS
+        floor = median(self.levels) if len(self.levels) >= 33 else SILENCE_DBFS
         return MicStats(
             speech_frames=len(self.window),
             own_frames=self.counts[Heard.OWN],
@@ -334,24 +338,41 @@ class Attribution:
             self._leak_from_rep = self._leak_from_customer = False
         self.rep.held_dbfs = self.customer.held_dbfs = None
         if rep:
-            r_heard = self._judge(self.rep, rep_frame, self._leak_from_customer)
+            r_heard = self._judge(
+                self.rep, rep_frame, self._leak_from_customer, self.customer.silent(customer_frame)
+            )
         if customer:
-            c_heard = self._judge(self.customer, customer_frame, self._leak_from_rep)
+            c_heard = self._judge(
+                self.customer, customer_frame, self._leak_from_rep, self.rep.silent(rep_frame)
+            )
         self.rep.prev = rep_frame.pcm if rep_frame is not None else None
         self.customer.prev = customer_frame.pcm if customer_frame is not None else None
         self.rep.record(frame, r_heard, c_heard, rep_frame)
         self.customer.record(frame, c_heard, r_heard, customer_frame)
         return r_heard, c_heard
 
-    def _judge(self, mic: _Microphone, frame: FrameInfo | None, leaked: bool) -> Heard:
+    def _judge(
+        self, mic: _Microphone, frame: FrameInfo | None, leaked: bool, other_silent: bool
+    ) -> Heard:
         if leaked:
             mic.last = Heard.LEAK  # a pause bridged after it is still the other's voice
             return Heard.LEAK
         if frame is None or not frame.voiced or frame.level_dbfs < mic.silent_below_dbfs():
             return mic.last  # a pause bridged inside speech belongs to the speech around it
+        baseline = mic.baseline_dbfs
+        if (
+            mic.last is Heard.LEAK
+            and other_silent
+            and baseline is not None
+            and frame.level_dbfs < baseline - OWN_MARGIN_DB
+        ):
+            # The tail of the other's voice after their own microphone fell silent (the copy
+            # arrives late, with the room's echo): still the leak, not this party. Judged
+            # by its level, such a frame takes the 600 ms mean of this party's last words
+            # for its own, and the pause bridged after it becomes theirs too.
+            return Heard.LEAK
         smoothed, short = mic.hear(frame.level_dbfs)
         mic.held_dbfs = smoothed
-        baseline = mic.baseline_dbfs
         if baseline is not None and (
             mic.ended(frame.level_dbfs, short, baseline) | (smoothed < baseline - OWN_MARGIN_DB)
         ):
@@ -390,6 +411,17 @@ def _dbfs(power: float) -> float:
     return 10.0 * math.log10(max(power, 1e-10))
 
 
+def median(values: deque[float]) -> float:
+    """np.median of `values`, the same to the last bit, in a third of the time (it runs every
+    10 frames of background)."""
+    levels = np.fromiter(values, dtype=np.float64, count=len(values))
+    half = len(levels) // 2
+    if len(levels) % 2:
+        return float(np.partition(levels, half)[half])
+    levels = np.partition(levels, (half - 1, half))
+    return float((levels[half - 1] + levels[half]) / 2)
+
+
 def own_level_dbfs(levels_dbfs: np.ndarray) -> float:
     """The party's own voice level from the smoothed levels of their voiced frames.
 
@@ -398,8 +430,20 @@ def own_level_dbfs(levels_dbfs: np.ndarray) -> float:
     or a bang does not set it) leaves out the babble, noise and quieter talk the VAD also
     called speech, however much of it there was.
     """
-    top = float(np.percentile(levels_dbfs, TOP_PERCENTILE))
-    return float(np.median(levels_dbfs[levels_dbfs >= top - TOP_RANGE_DB]))
+    # One sort instead of np.percentile and np.median (a sixth of the time; it runs every
+    # 10 speech frames): the same linear interpolation, the same values to the last bit.
+    levels = np.sort(levels_dbfs)
+    n = len(levels)
+    position = (n - 1) * (TOP_PERCENTILE / 100.0)
+    below = int(position)
+    fraction = position - below
+    a, b = float(levels[below]), float(levels[min(below + 1, n - 1)])
+    top = b - (b - a) * (1.0 - fraction) if fraction >= 0.5 else a + (b - a) * fraction
+    first = int(np.searchsorted(levels, top - TOP_RANGE_DB, side="left"))
+    middle = first + (n - first) // 2
+    if (n - first) % 2:
+        return float(levels[middle])
+    return float((levels[middle - 1] + levels[middle]) / 2)
 
 
 class _Track:
@@ -416,15 +460,18 @@ class _Track:
     def update(self, prev_loud: bytes | None, loud: bytes, quiet: bytes, frame: int) -> float:
         """Adds one frame; returns the peak normalised correlation over lags 0-20 ms."""
         y = np.frombuffer(quiet, dtype="<i2").astype(np.float32)
-        head = (
-            np.frombuffer(prev_loud, dtype="<i2")[-LEAK_MAX_LAG_SAMPLES:]
-            if prev_loud is not None
-            else np.zeros(LEAK_MAX_LAG_SAMPLES, dtype="<i2")
-        )
-        x = np.concatenate((head, np.frombuffer(loud, dtype="<i2"))).astype(np.float32)
+        x = np.empty(LEAK_MAX_LAG_SAMPLES + FRAME_SAMPLES, dtype=np.float32)
+        if prev_loud is None:
+            x[:LEAK_MAX_LAG_SAMPLES] = 0.0
+        else:
+            x[:LEAK_MAX_LAG_SAMPLES] = np.frombuffer(prev_loud, dtype="<i2")[-LEAK_MAX_LAG_SAMPLES:]
+        x[LEAK_MAX_LAG_SAMPLES:] = np.frombuffer(loud, dtype="<i2")
         dots = np.correlate(x, y, mode="valid")
-        squares = np.concatenate(([0.0], np.cumsum(x * x)))
-        windows = squares[FRAME_SAMPLES:] - squares[:-FRAME_SAMPLES]
+        # The energy of x under each lag's window: differences of its running sum (float32
+        # sums, float64 differences; the window at lag 0 starts from an empty sum).
+        sums = np.cumsum(x * x)
+        windows = sums[FRAME_SAMPLES - 1 :].astype(np.float64)
+        windows[1:] -= sums[:-FRAME_SAMPLES]
         energy = float(np.dot(y, y))
         if self.dots is None or self.windows is None:
             self.dots, self.windows, self.energy = dots, windows, energy
@@ -436,4 +483,4 @@ class _Track:
         if self.energy <= 0.0:
             return 0.0
         rho = self.dots / np.sqrt(np.maximum(self.windows * self.energy, 1e-9))
-        return float(np.max(rho))
+        return float(rho.max())

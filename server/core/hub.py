@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from models.errors import BadToken, ServerBusy, TokenExpired
 from models.playbook import Playbook
 from models.wire import Create, RecognitionStatus, Role, RoleTokens
-from server.core.party import VoiceConfirmer
+from server.core.second_stage import VoiceConfirmer
 from server.core.session import Outputs, Session
 
 # Ended sessions stay readable (reports, expired-token answers) up to this many.

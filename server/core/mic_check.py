@@ -30,11 +30,6 @@ TALK_OVER_SHARE = 0.5
 # A voice under -50 dBFS (RMS) is too soft to measure well: the microphone is far or muted.
 QUIET_DBFS = -50.0
 
-# The second voice stage (Silero) is switched on for a microphone after 1 s of "speech" far
-# below the party's voice, or with less than 20 dB between voice and noise.
-SECOND_STAGE_FRAMES = 33
-SECOND_STAGE_SNR_DB = 20.0
-
 _TEXTS: dict[str, dict[str, tuple[str, str]]] = {
     # issue -> language -> (to the party concerned, to everyone else)
     "ok": {
@@ -93,16 +88,6 @@ _ROLE_NAMES = {
 class Verdict:
     issue: str  # ok | leak | noise | background | quiet (AudioCheck.issue)
     reliable: bool
-
-
-def needs_second_stage(stats: MicStats) -> bool:
-    """Whether webrtcvad alone cannot be trusted on this microphone: a second of what it
-    called speech lay far below the party's voice, or the noise between words is loud."""
-    if stats.background_frames >= SECOND_STAGE_FRAMES:
-        return True
-    return (
-        stats.voice_dbfs is not None and stats.voice_dbfs - stats.floor_dbfs < SECOND_STAGE_SNR_DB
-    )
 
 
 def _drowned(stats: MicStats, talk_over_share: float) -> bool:

@@ -15,6 +15,7 @@ from typing import NamedTuple, Protocol
 import numpy as np
 
 from server.core.prosody import ProsodyTracker
+from server.core.second_stage import CONFIRM_FRAMES, CONFIRM_PROBABILITY, SecondStage
 from server.core.vad import FRAME_BYTES, FRAME_S, MIN_SPEECH_FRAMES, FrameVad, SpeechSmoother
 
 # Audio kept before a speech start and after a speech end: word onsets and tails that the
@@ -33,24 +34,6 @@ SILENCE_DBFS = -100.0
 
 class VoiceDetector(Protocol):
     def is_voiced(self, frame: bytes) -> bool: ...
-
-
-class VoiceConfirmer(Protocol):
-    """A second, noise-robust voice stage that confirms webrtcvad's "voiced" frames."""
-
-    def probabilities(self, pcm: bytes) -> list[float]:
-        """Speech probability per 30 ms frame of `CONFIRM_FRAMES` frames of 16 kHz PCM16."""
-        ...
-
-    def reset(self) -> None:
-        """Forgets the stream so far (a gap in the audio)."""
-        ...
-
-
-# The second stage decides 16 frames (480 ms, 15 Silero windows of 512 samples) at a time:
-# batching is what makes it affordable; it delays this party's labels by up to 480 ms.
-CONFIRM_FRAMES = 16
-CONFIRM_PROBABILITY = 0.5
 
 
 class FrameInfo(NamedTuple):
@@ -106,8 +89,7 @@ class PartyStream:
         "_utt_start",
         "_last_partial_len",
         "prosody",
-        "confirmer",
-        "confirm",
+        "second_stage",
         "_pending",
     )
 
@@ -126,9 +108,9 @@ class PartyStream:
         self._utt_start: int | None = None
         self._last_partial_len = 0
         self.prosody: ProsodyTracker | None = None  # the rep's pitch and level, while live
-        # The second voice stage (Silero), switched on for a microphone found noisy.
-        self.confirmer: VoiceConfirmer | None = None
-        self.confirm = False
+        # The second voice stage (Silero): spot checks, and every frame where it contradicts
+        # webrtcvad (`SecondStage.confirming`).
+        self.second_stage: SecondStage | None = None
         self._pending: deque[FrameInfo] = deque()  # frames waiting for the second stage
 
     @property
@@ -154,8 +136,9 @@ class PartyStream:
     def feed(self, pcm: bytes) -> list[UtteranceAudio]:
         """Frames 16 kHz PCM16 audio, runs the VAD, keeps decided labels.
 
-        With a `confirmer` switched on (`confirm`), frames webrtcvad calls voiced count only
-        when the second stage agrees; its decisions come in batches of `CONFIRM_FRAMES`.
+        With a `second_stage` confirming, frames webrtcvad calls voiced count only when it
+        agrees; its decisions come in batches of `CONFIRM_FRAMES`. Otherwise webrtcvad
+        decides at once, and the second stage spot-checks what it decided.
 
         Returns:
             Utterance audio due for recognition (empty unless `keep_audio`).
@@ -169,34 +152,31 @@ class PartyStream:
         view = memoryview(buffer)
         is_voiced = self._vad.is_voiced
         levels = frame_levels_dbfs(buffer, n_frames)
-        if self.confirm and self.confirmer is not None:
-            pending = self._pending
-            for i in range(n_frames):
-                frame = bytes(view[i * FRAME_BYTES : (i + 1) * FRAME_BYTES])
-                pending.append(FrameInfo(frame, levels[i], is_voiced(frame)))
-            while len(pending) >= CONFIRM_FRAMES:
-                self._confirm(CONFIRM_FRAMES, out)
-        else:
-            decide = self._decide
-            for i in range(n_frames):
-                frame = bytes(view[i * FRAME_BYTES : (i + 1) * FRAME_BYTES])
-                decide(FrameInfo(frame, levels[i], is_voiced(frame)), out)
+        decide = self._decide
+        stage = self.second_stage
+        for i in range(n_frames):
+            frame = bytes(view[i * FRAME_BYTES : (i + 1) * FRAME_BYTES])
+            info = FrameInfo(frame, levels[i], is_voiced(frame))
+            if stage is None:
+                decide(info, out)
+            elif stage.confirming:
+                self._pending.append(info)
+                if len(self._pending) == CONFIRM_FRAMES:
+                    self._confirm(stage, out)
+            else:
+                decide(info, out)
+                stage.watch(info)
         view.release()
         del buffer[: n_frames * FRAME_BYTES]
         if self._keep_audio and self._utt_start is None:
             self._trim(self._next_raw - PRE_ROLL_FRAMES - MIN_SPEECH_FRAMES)
         return out
 
-    def _confirm(self, n: int, out: list[UtteranceAudio]) -> None:
-        """Runs the second stage over the next `n` pending frames and decides them."""
-        assert self.confirmer is not None
-        batch = [self._pending.popleft() for _ in range(n)]
-        if any(f.voiced for f in batch):
-            probabilities = self.confirmer.probabilities(b"".join(f.pcm for f in batch))
-        else:
-            self.confirmer.reset()  # nothing to confirm: the state starts afresh after it
-            probabilities = [0.0] * n
-        for info, p in zip(batch, probabilities, strict=True):
+    def _confirm(self, stage: SecondStage, out: list[UtteranceAudio]) -> None:
+        """Runs the second stage over the pending batch and decides its frames."""
+        batch = list(self._pending)
+        self._pending.clear()
+        for info, p in zip(batch, stage.confirm(batch), strict=True):
             self._decide(info if p >= CONFIRM_PROBABILITY else info._replace(voiced=False), out)
 
     def _decide(self, info: FrameInfo, out: list[UtteranceAudio]) -> None:
@@ -284,8 +264,8 @@ class PartyStream:
         self._labels.clear()
         self._frames.clear()
         self._pending.clear()
-        if self.confirmer is not None:
-            self.confirmer.reset()
+        if self.second_stage is not None:
+            self.second_stage.restart()
         self._smoother.flush()
         self._base = frame
         self._next_raw = frame

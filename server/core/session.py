@@ -41,8 +41,9 @@ from server.core import audience, mic_check, reports, summary
 from server.core.audience import Kind, Mask
 from server.core.coach import Coach
 from server.core.outputs import Outputs
-from server.core.party import UtteranceAudio, VoiceConfirmer, VoiceDetector
+from server.core.party import UtteranceAudio, VoiceDetector
 from server.core.roster import PARTIES, Participant, Roster, Status
+from server.core.second_stage import SecondStage, VoiceConfirmer
 from server.core.timeline import Timeline
 from server.core.transcripts import AsrRequest, HeldRequests, Transcription
 from server.core.turns import Turns
@@ -96,9 +97,10 @@ class Session:
         self.erased = False
         self.roster = Roster(session_id, rejoin_grace_s=rejoin_grace_s)
         self.timeline = Timeline.for_playbook(playbook, vad_factory, attribution=attribution)
-        if confirmer_factory is not None:  # switched on for a microphone found noisy
+        if confirmer_factory is not None and attribution:
+            # Silero spot-checks webrtcvad on each microphone, and decides where it disagrees.
             for party in self.timeline.parties.values():
-                party.confirmer = confirmer_factory()
+                party.second_stage = SecondStage(confirmer_factory())
         self.transcription = Transcription()
         self.held = HeldRequests()  # recognition waits for attribution (when it is on)
         self._next_nudge = 0
@@ -571,10 +573,9 @@ class Session:
         for role, mic in ((Role.REP, attribution.rep), (Role.CUSTOMER, attribution.customer)):
             before = verdicts[role]
             stats = mic.stats()
-            if mic_check.needs_second_stage(stats):
-                # webrtcvad alone takes noise and clicks for speech: the second stage
-                # confirms its frames from now on, for the rest of the call.
-                self.timeline.parties[role].confirm = True
+            stage = self.timeline.parties[role].second_stage
+            if stage is not None:
+                stage.own_dbfs = stats.voice_dbfs  # what level of "voice" could be theirs
             now = mic_check.verdict(stats, before)
             if now is None or now == before or (before is None and now.issue == "ok"):
                 continue

@@ -12,6 +12,11 @@ from dataclasses import dataclass
 from server.core.vad import FRAME_S
 
 FRAMES_PER_BUCKET = 33  # ~1 s buckets for the rolling talk window (33 x 30 ms = 0.99 s)
+# A rep run survives a gap shorter than 300 ms (vad.HANGOVER_FRAMES). Speech labels never
+# have such gaps (the VAD's hangover bridges them); attribution makes them, where a frame or
+# two of the rep's own speech are taken for the customer's voice heard twice (a leak in the
+# middle of an overlap), and an interruption must not fall apart on them.
+RUN_GAP_FRAMES = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,9 +141,10 @@ class Turns:
                     self.interruptions.append(event)
                     self._candidate_start = None
         else:
-            self._rep_run = 0
-            self._candidate_start = None
             self._rep_silent += 1
+            if self._rep_silent >= RUN_GAP_FRAMES:
+                self._rep_run = 0
+                self._candidate_start = None
             if self._rep_silent >= self._pause_frames:
                 self._mono_start = None
 

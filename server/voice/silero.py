@@ -1,6 +1,6 @@
 """The second voice stage: Silero VAD (shipped inside faster-whisper), run with onnxruntime.
 
-An adapter: the core asks it, through `party.VoiceConfirmer`, for a speech probability per
+An adapter: the core asks it, through `second_stage.VoiceConfirmer`, for a speech probability per
 30 ms frame of a microphone that webrtcvad alone cannot be trusted on (noise, keyboards,
 music). One model per process; one small state per microphone. webrtcvad stays the cheap
 first stage: published ROC-AUC on a multi-domain set is 0.73 for webrtcvad, 0.96 for Silero.
@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from server.core.party import CONFIRM_FRAMES
+from server.core.second_stage import CONFIRM_FRAMES
 from server.core.vad import FRAME_SAMPLES
 
 log = logging.getLogger("sparring.voice")
@@ -23,6 +23,8 @@ WINDOW_SAMPLES = 512  # Silero's window at 16 kHz (32 ms)
 CONTEXT_SAMPLES = 64  # the tail of the previous window it sees before each one
 STATE_SHAPE = (1, 1, 128)
 _WINDOWS = CONFIRM_FRAMES * FRAME_SAMPLES // WINDOW_SAMPLES  # 15 windows per batch
+# The window holding each frame's centre.
+_CENTRES = (np.arange(CONFIRM_FRAMES) * FRAME_SAMPLES + FRAME_SAMPLES // 2) // WINDOW_SAMPLES
 
 _session: Any = None
 
@@ -79,5 +81,4 @@ class SileroConfirmer:
         )
         self._context = windows[-1, -CONTEXT_SAMPLES:].copy()
         window_p = np.asarray(out, dtype=np.float32).reshape(-1)
-        centres = (np.arange(CONFIRM_FRAMES) * FRAME_SAMPLES + FRAME_SAMPLES // 2) // WINDOW_SAMPLES
-        return window_p[centres].tolist()  # type: ignore[no-any-return]
+        return window_p[_CENTRES].tolist()  # type: ignore[no-any-return]

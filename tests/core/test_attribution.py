@@ -136,3 +136,25 @@ def run_stats(rep: list[FrameInfo], customer: list[FrameInfo]) -> MicStats:
     for j, (r, c) in enumerate(zip(rep, customer, strict=True)):
         a.step(j, r.voiced, c.voiced, r, c)
     return a.customer.stats()
+
+
+def test_attribution_the_tail_of_a_leak_and_the_pause_after_it_are_not_the_listener() -> None:
+    # The customer speaks, then the rep; the customer's microphone hears the rep 15 dB down,
+    # 5 ms late. Where the rep's microphone has fallen silent, the customer's still holds the
+    # late, quiet tail of the copy, and its VAD bridges the pause after it: neither is the
+    # customer, although their own words of a few seconds ago are in the level mean.
+    customer, rep = voice("customer", 4.5, 4.5), voice("rep", 0.0, 4.2)
+    rep_mic = frames(np.concatenate((delayed(customer, 5, -15), rep)))
+    customer_mic = frames(np.concatenate((customer, delayed(rep, 5, -15))))
+    a = Attribution()
+    heard = [
+        a.step(j, r.voiced, c.voiced, r, c)
+        for j, (r, c) in enumerate(zip(rep_mic, customer_mic, strict=True))
+    ]
+    assert heard[-1][1] is Heard.LEAK
+    silence = FrameInfo(bytes(2 * FRAME_SAMPLES), -100.0, False)
+    tail = FrameInfo(bytes(2 * FRAME_SAMPLES), -58.0, True)  # quiet, still voiced
+    j = len(heard)
+    assert a.step(j, False, True, silence, tail) == (Heard.SILENCE, Heard.LEAK)
+    for k in range(1, 9):  # the pause that the VAD's hangover bridges
+        assert a.step(j + k, False, True, silence, silence)[1] is Heard.LEAK

@@ -6,7 +6,7 @@ import pytest
 
 from models.wire import Role
 from server.core.attribution import MicStats
-from server.core.mic_check import Verdict, needs_second_stage, text, verdict
+from server.core.mic_check import Verdict, text, verdict
 
 
 def stats(
@@ -59,12 +59,6 @@ def test_mic_check_holds_a_drowned_microphone_until_the_talk_over_halves() -> No
     assert drowned == Verdict("noise", False)
     assert verdict(stats(quiet=-31.0, talk_over=0.3), drowned) == drowned
     assert verdict(stats(quiet=-31.0, talk_over=0.2), drowned) == Verdict("ok", True)
-
-
-def test_mic_check_switches_the_second_stage_on_for_noise_and_far_voices() -> None:
-    assert not needs_second_stage(stats())
-    assert needs_second_stage(stats(background=40))
-    assert needs_second_stage(stats(floor=-40.0))
 
 
 def test_mic_check_texts_in_english_and_dutch() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -72,6 +73,20 @@ def test_turns_rep_talking_over_customer_is_an_interruption() -> None:
     interruptions = [e for e in events if isinstance(e, Interrupted)]
     assert len(interruptions) == 1
     assert abs(interruptions[0].at_s - 3.0) < 0.05
+
+
+@pytest.mark.parametrize("gap_s, interrupted", [(0.06, True), (0.3, False)])
+def test_turns_a_rep_run_survives_gaps_shorter_than_the_vad_hangover(
+    gap_s: float, interrupted: bool
+) -> None:
+    # Attribution can take a frame or two of the rep's own speech in an overlap for the
+    # customer's voice heard twice; the VAD's labels themselves never pause under 300 ms.
+    t = Turns()
+    script = [(3, False, True), (0.6, True, True), (gap_s, False, True), (0.6, True, True)]
+    events = play(t, [*script, (3, False, True)])
+    interruptions = [e for e in events if isinstance(e, Interrupted)]
+    assert len(interruptions) == interrupted
+    assert not interrupted or abs(interruptions[0].at_s - 3.0) < 0.05
 
 
 def test_turns_response_gap_is_measured_after_the_customer_ends() -> None:
