@@ -74,6 +74,7 @@ from bench.live_calls import (
     server_process,
     stream,
 )
+from bench.proc_memory import rss_mb
 from server.config import Config
 
 CALLS = ENGLISH_CALLS
@@ -447,6 +448,7 @@ class Level:
     lateness_s: list[float] = field(default_factory=list)
     usage: tuple[Usage, Usage] | None = None
     counters: dict[str, float] = field(default_factory=dict)
+    flood: dict[str, Any] | None = None  # the call replayed far faster than real time
 
     def windows(self) -> tuple[list[Spoken], list[Spoken], list[list[Spoken]], list[list[Final]]]:
         """(measured utterances, recovery utterances, every spoken one per call, finals per
@@ -552,6 +554,7 @@ class Level:
             "queued_finals_max": max((p.queued_finals for p in main_polls), default=None),
             "queued_partials_max": max((p.queued_partials for p in main_polls), default=None),
             "recovery": self._recovery(recovery, finals_all) if recovery else None,
+            "flood": self.flood,
         }
 
     def _utterance_row(self, s: Spoken, final: Final | None) -> dict[str, Any]:
@@ -652,6 +655,13 @@ async def run_level(
         )
     level = Level(n_calls, placed, t_stop, args.warmup_s)
     stop_polling = asyncio.Event()
+    flood = await open_call(ws_url, n_calls, label="flood") if args.flood else None
+    rss_samples: list[float] = []
+
+    async def sample_rss() -> None:
+        while not stop_polling.is_set():
+            rss_samples.append(rss_mb(server.pid))
+            await asyncio.sleep(1.0)
 
     async def call(p: Placed) -> None:
         await asyncio.sleep(max(0.0, t0 + p.delay_s - time.time()))
@@ -665,9 +675,15 @@ async def run_level(
             poll_metrics(server.port, level.polls, stop_polling), name="capacity.metrics"
         )
         usage = tg.create_task(usage_between(server.pid, measure_from, t_stop), name="capacity.cpu")
+        tg.create_task(sample_rss(), name="capacity.rss")
         streams = [
             tg.create_task(call(p), name=f"capacity[{i}].stream") for i, p in enumerate(placed)
         ]
+        if flood is not None:
+            pushy = tracks["pushy"].frames
+            streams.append(
+                tg.create_task(stream(flood, pushy, t_stop, speed=args.flood), name="flood")
+            )
         await asyncio.gather(*streams)
         last_frame = time.time()
         while time.time() < last_frame + DRAIN_S and not level.delivered():
@@ -677,6 +693,19 @@ async def run_level(
             await asyncio.sleep(POLL_S)
         stop_polling.set()
     level.usage = usage.result()
+    if flood is not None:
+        received = [m for _, m in flood.rep.received]
+        level.flood = {
+            "speed_x": args.flood,
+            "audio_sent_s": flood.sent_s,
+            "finals": sum(1 for m in received if m.get("type") == "transcript" and m.get("final")),
+            "told_behind": sum(1 for m in received if m.get("code") == "transcript_behind"),
+            "rss_mb_first": rss_samples[0] if rss_samples else None,
+            "rss_mb_max": max(rss_samples, default=None),
+        }
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(flood.rep.ws.close(), 5)
+            await asyncio.wait_for(flood.customer.ws.close(), 5)
     _, body = await http_get(server.port, "/metrics")
     for labels, value in metric_values(body, "sparring_asr_jobs_total").items():
         level.counters[re.sub(r'^\{\w+="(.*)"\}$', r"\1", labels)] = value
@@ -786,6 +815,14 @@ def print_variant(variant: Variant, levels: list[dict[str, Any]], args: argparse
                     for b in rec["bins"]
                 )
             )
+        flood = s["flood"]
+        if flood:
+            print(
+                f"  flood: one more call replayed at {flood['speed_x']:g}x real time"
+                f" ({flood['audio_sent_s']:.0f} s of audio sent): {flood['finals']} finals,"
+                f" told transcript_behind {flood['told_behind']} times; server RSS"
+                f" {fmt(flood['rss_mb_first'], '.0f')} -> max {fmt(flood['rss_mb_max'], '.0f')} MB"
+            )
         print(
             f"  from the end of the final's last word: p50 {fmt(s['from_final_end_s']['p50'])}"
             f" / p95 {fmt(s['from_final_end_s']['p95'])} s; {s['finals_holding_several']} finals"
@@ -845,6 +882,13 @@ def parse_args() -> tuple[argparse.Namespace, list[Variant]]:
         default=[],
         metavar="NAME:KEY=VALUE,...",
         help='a server setting to compare (repeatable; default one, "today", no overrides)',
+    )
+    parser.add_argument(
+        "--flood",
+        type=float,
+        default=0.0,
+        metavar="X",
+        help="one more call replays 'pushy' at X times real time (e.g. 50, the audio cap)",
     )
     parser.add_argument("--json", type=Path, metavar="PATH", help="write the raw numbers here")
     parser.add_argument(

@@ -227,6 +227,7 @@ async def stream(
     *,
     offset_frame: int | None = None,
     lateness_s: list[float] | None = None,
+    speed: float = 1.0,
 ) -> None:
     """Both parties' frames, each sent once its audio has passed, looping the call.
 
@@ -238,6 +239,7 @@ async def stream(
         until: Wall time after which no frame is sent.
         offset_frame: The frame to start from; None: a random one.
         lateness_s: Where to append how late each frame went out (after its due time).
+        speed: Multiple of real time (a replay far faster than real time: `speed` 50).
     """
     n_frames = len(tracks[0])
     first = random.randrange(n_frames) if offset_frame is None else offset_frame % n_frames
@@ -246,7 +248,7 @@ async def stream(
     sent_samples = 0
     for n in count():
         i = (first + n) % n_frames
-        due = start + (sent_samples + len(tracks[0][i]) // 2) / RATE_HZ
+        due = start + (sent_samples + len(tracks[0][i]) // 2) / RATE_HZ / speed
         if due > until:
             return
         await asyncio.sleep(max(0.0, due - time.time()))

@@ -146,7 +146,7 @@ def _analyse_and_keep(
         return 1
     report = session.report()
     how = (
-        f"sparring report {session.id} --token {analysed.tokens.rep}"
+        f"sparring report {session.id} --token={analysed.tokens.rep}"
         f" {_store_flag(store_target)}"
     )
     speed = tracks.duration_s / analysed.wall_s if analysed.wall_s > 0 else 0.0

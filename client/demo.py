@@ -168,7 +168,7 @@ async def run_demo(
     finally:
         await server.__aexit__(None, None, None)  # the call is kept before this returns
     if data_dir is not None:
-        print(f"  report            sparring report {session_id} --token {token} --data-dir {data_dir}")
+        print(f"  report            sparring report {session_id} --token={token} --data-dir {data_dir}")
     return status
 
 

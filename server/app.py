@@ -104,7 +104,7 @@ class App:
         self.placement: Placement | None = None  # where the models run (None: --model none)
         self._janitor: asyncio.Task[None] | None = None
         # Without a configured key, one is made for this process (the CLI prints it once).
-        self.trainer_key = config.trainer_key or secrets.token_urlsafe(18)
+        self.trainer_key = config.trainer_key or secrets.token_urlsafe(18).replace("-", "_")
         self.desk = TrainerDesk(config.node or "local")
         self.bus: Bus = self._bus(config)
         self.stats = Stats()
@@ -248,6 +248,8 @@ class App:
             self.recognizers,
             self.dispatch.on_recognition,
             workers=self.recognizer.num_workers,
+            merge_max_audio_s=self.config.asr_merge_s,
+            greedy_when_behind=self.config.asr_greedy_behind,
             on_level=self.dispatch.on_degrade,
             on_latency=lambda job, seconds: stats.recognition_latency(job.final, seconds),
         )

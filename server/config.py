@@ -26,6 +26,10 @@ class Config:
     public_url: str | None = None  # base URL for join links, when behind a proxy
     max_sessions: int = 1000
     asr_workers: int | None = None  # None: the device's default (app.ASR_WORKERS)
+    # A party behind: its waiting finals are recognised as one decode, up to this much audio
+    # (0: one decode per final); finals greedy while partials are off for load.
+    asr_merge_s: float = 24.0
+    asr_greedy_behind: bool = True
     # Where Whisper runs: auto (CUDA when CTranslate2 sees a device, else cpu) | cpu | cuda;
     # compute type auto: int8 on cpu, float16 on cuda (server/asr/device.py).
     device: str = "auto"

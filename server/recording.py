@@ -72,7 +72,9 @@ class Declared:
 
     def __post_init__(self) -> None:
         if not self.rep.strip() or not self.customer.strip():
-            missing = [r for r, n in (("rep", self.rep), ("customer", self.customer)) if not n.strip()]
+            missing = [
+                r for r, n in (("rep", self.rep), ("customer", self.customer)) if not n.strip()
+            ]
             raise BadConsent(
                 f"no declared consent of the {' and the '.join(missing)}: a recording is"
                 " analysed only with both parties' consent (--consent rep=NAME"
@@ -161,9 +163,7 @@ def analyse(
         recognized = 0
 
         def take(out: Outputs) -> None:
-            nudges.extend(
-                m for pid, m in out.sends if pid == call.rep and isinstance(m, Nudge)
-            )
+            nudges.extend(m for pid, m in out.sends if pid == call.rep and isinstance(m, Nudge))
             due.extend((session.at_s + RESULT_DELAY_S, request) for request in out.asr_jobs)
 
         def hand_back(until_s: float) -> None:

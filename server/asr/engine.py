@@ -241,6 +241,7 @@ class Recognizer:
         final: bool,
         prompt: str | None = None,
         word_timestamps: bool = True,
+        greedy: bool = False,
     ) -> Recognition:
         """Recognise one utterance (blocking; call from a worker thread).
 
@@ -250,6 +251,8 @@ class Recognizer:
             final: True for the end-of-utterance decode (``beam_size_final``).
             prompt: Text that preceded the utterance, to condition the decoder.
             word_timestamps: Align words to the audio (cross-attention; a few ms).
+            greedy: Decode with beam 1 even a final (the pool asks when far behind: about
+                half the decoder time, for a higher WER).
 
         Returns:
             The recognition; ``text`` is empty for silence, noise and rejected hypotheses.
@@ -285,7 +288,7 @@ class Recognizer:
 
         previous = self._prompt_tokens(tokenizer, prompt, language, final)
         prompt_tokens = model.get_prompt(tokenizer, previous, without_timestamps=True)
-        beam = self.beam_size_final if final else self.beam_size_partial
+        beam = self.beam_size_final if final and not greedy else self.beam_size_partial
         max_new = int(duration_s * TOKENS_PER_SECOND_MAX) + TOKENS_EXTRA
         max_length = min(len(prompt_tokens) + max_new, model.max_length)
         tokens, avg_logprob, no_speech_prob = self._decode(
@@ -394,7 +397,10 @@ class Recognizer:
             return False
         if avg_logprob < LOGPROB_FLOOR:
             return True
-        return duration_s >= SHORT_DECODE_MIN_S and len(tokens) < SHORT_DECODE_TOKENS_PER_S * duration_s
+        return (
+            duration_s >= SHORT_DECODE_MIN_S
+            and len(tokens) < SHORT_DECODE_TOKENS_PER_S * duration_s
+        )
 
     def _prompt_tokens(
         self, tokenizer: object, prompt: str | None, language: str, final: bool

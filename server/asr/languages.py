@@ -38,7 +38,13 @@ class Model(Protocol):
         ...
 
     def recognize(
-        self, audio: np.ndarray, *, language: str | None, final: bool, prompt: str | None = None
+        self,
+        audio: np.ndarray,
+        *,
+        language: str | None,
+        final: bool,
+        prompt: str | None = None,
+        greedy: bool = False,
     ) -> Recognition:
         """Recognise one utterance, blocking."""
         ...
@@ -105,9 +111,7 @@ class Recognizers:
 
     def ready(self, language: str | None) -> bool:
         """Whether a job in ``language`` (None: to detect) can run now, or must wait."""
-        return (
-            self._primary_serves(language) or self._extra is not None or self._failed is not None
-        )
+        return self._primary_serves(language) or self._extra is not None or self._failed is not None
 
     def languages(self) -> list[dict[str, str | bool]]:
         """Each language a call may be created in (``GET /v1/languages``): whether its calls
@@ -158,7 +162,13 @@ class Recognizers:
         return status, install
 
     def recognize(
-        self, audio: np.ndarray, *, language: str | None, final: bool, prompt: str | None = None
+        self,
+        audio: np.ndarray,
+        *,
+        language: str | None,
+        final: bool,
+        prompt: str | None = None,
+        greedy: bool = False,
     ) -> Recognition:
         """Recognise with the model of ``language`` (blocking; see ``engine.Recognizer``)."""
         model = self.primary if self._primary_serves(language) else self._extra
@@ -166,7 +176,7 @@ class Recognizers:
             return Recognition(
                 text="", duration_s=len(audio) / SAMPLE_RATE_HZ, rejected="unavailable"
             )
-        return model.recognize(audio, language=language, final=final, prompt=prompt)
+        return model.recognize(audio, language=language, final=final, prompt=prompt, greedy=greedy)
 
     # -- internals ----------------------------------------------------------------------
 

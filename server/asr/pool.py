@@ -66,8 +66,9 @@ class SupportsRecognize(Protocol):
         language: str | None,
         final: bool,
         prompt: str | None = None,
+        greedy: bool = False,
     ) -> Recognition:
-        """Recognise one utterance, blocking."""
+        """Recognise one utterance, blocking; ``greedy``: beam 1 for a final too."""
         ...
 
 
@@ -142,6 +143,9 @@ class AsrPool:
             the oldest are dropped beyond it (delivered empty, ``rejected="overflow"``).
         merge_max_audio_s: Waiting finals of one party are recognised together up to this
             much audio; 0 turns merging off.
+        greedy_when_behind: Decode finals with beam 1 while partials are off for load
+            (``degrade_level == 2``): about a third less compute per final, so a node past
+            its capacity catches up (WER figures in bench/README.md, bench_capacity).
         clock: Monotonic clock, the one ``AsrJob.submitted_at_s`` was taken with.
         on_level: Called with the new degrade level each time it changes, after
             ``degrade_level`` and ``partial_interval_s()`` report it; possibly from inside
@@ -163,6 +167,7 @@ class AsrPool:
         max_queued_partials: int = DEFAULT_MAX_QUEUED_PARTIALS,
         max_queued_final_audio_s: float = MAX_QUEUED_FINAL_AUDIO_S,
         merge_max_audio_s: float = MERGE_MAX_AUDIO_S,
+        greedy_when_behind: bool = False,
         clock: Callable[[], float] = time.monotonic,
         on_level: LevelCallback | None = None,
         on_latency: LatencyCallback | None = None,
@@ -176,6 +181,7 @@ class AsrPool:
         self._max_queued_partials = max_queued_partials
         self._max_queued_final_audio_s = max_queued_final_audio_s
         self._merge_max_audio_s = merge_max_audio_s
+        self._greedy_when_behind = greedy_when_behind
         self._clock = clock
         self._on_level = on_level
         self._on_latency = on_latency
@@ -547,9 +553,11 @@ class AsrPool:
             for member in group:
                 pieces += [member.audio, gap]
             audio = np.concatenate(pieces[:-1])
+        # Asked only when wanted, so that recognizers without the option still serve.
+        greedy = {"greedy": True} if self._greedy_when_behind and self._level >= 2 else {}
         try:
             recognition = self._recognizer.recognize(
-                audio, language=job.language, final=job.final, prompt=job.prompt
+                audio, language=job.language, final=job.final, prompt=job.prompt, **greedy
             )
         except Exception:
             # A final must still reach the session, so deliver an empty result.

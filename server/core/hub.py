@@ -54,7 +54,11 @@ class Expiry:
 
 
 def _token() -> str:
-    return secrets.token_urlsafe(24)
+    """192 random bits, never starting with "-" (a command line would take it for an
+    option: `sparring report ID --token -x…`)."""
+    while (token := secrets.token_urlsafe(24)).startswith("-"):
+        pass
+    return token
 
 
 def _session_id() -> str:
@@ -163,7 +167,9 @@ class SessionHub:
             return "off", ""
         if self.prepare_recognition is not None:
             return self.prepare_recognition(language)
-        return ("on", "") if language == "auto" or self.transcribes(language) else ("unavailable", "")
+        return (
+            ("on", "") if language == "auto" or self.transcribes(language) else ("unavailable", "")
+        )
 
     def touch(self, session_id: str, now: float) -> None:
         """Someone of the session sent something at wall time `now` (it is not idle)."""

@@ -22,9 +22,12 @@ from server.core.vad import FRAME_BYTES, FRAME_S, MIN_SPEECH_FRAMES, FrameVad, S
 # VAD misses by a frame or two would otherwise be clipped from recognition.
 PRE_ROLL_FRAMES = 7  # 210 ms
 POST_ROLL_FRAMES = 7
-# Whisper decodes at most 30 s; a long run without a pause is cut at a soft limit on the
-# first unvoiced frame, or at the hard limit wherever it is.
+# Whisper decodes at most 30 s; a long run without a pause is cut at a soft limit in the
+# first pause of SOFT_CUT_PAUSE_FRAMES (no overlap: the next piece starts at the cut), or at
+# the hard limit wherever it is (the next piece starts PRE_ROLL_FRAMES earlier). A single
+# unvoiced frame is often inside a word: cutting there lost the word (bench_capacity, pushy).
 SOFT_MAX_UTTERANCE_FRAMES = round(15 / FRAME_S)
+SOFT_CUT_PAUSE_FRAMES = 3
 HARD_MAX_UTTERANCE_FRAMES = round(25 / FRAME_S)
 
 
@@ -88,6 +91,7 @@ class PartyStream:
         "_audio_base",
         "_utt_start",
         "_last_partial_len",
+        "_quiet_run",
         "prosody",
         "second_stage",
         "_pending",
@@ -107,6 +111,7 @@ class PartyStream:
         self._audio_base = 0  # joint frame index of the first frame in _audio
         self._utt_start: int | None = None
         self._last_partial_len = 0
+        self._quiet_run = 0  # raw unvoiced frames in a row, up to the last one decided
         self.prosody: ProsodyTracker | None = None  # the rep's pitch and level, while live
         # The second voice stage (Silero): spot checks, and every frame where it contradicts
         # webrtcvad (`SecondStage.confirming`).
@@ -183,6 +188,7 @@ class PartyStream:
         """Takes one frame with its final raw voice decision."""
         self._frames.append(info)
         voiced = info.voiced
+        self._quiet_run = 0 if voiced else self._quiet_run + 1
         if self.prosody is not None:
             self.prosody.feed(info.pcm, voiced, self._next_raw * FRAME_S)
         label, count = self._smoother.push(voiced)
@@ -210,10 +216,9 @@ class PartyStream:
     def _check_utterance(self, voiced: bool, out: list[UtteranceAudio]) -> None:
         assert self._utt_start is not None
         length = self._next_raw - self._utt_start
-        if length >= HARD_MAX_UTTERANCE_FRAMES or (
-            length >= SOFT_MAX_UTTERANCE_FRAMES and not voiced
-        ):
-            out.append(self._cut(self._next_raw, final=True))
+        soft = length >= SOFT_MAX_UTTERANCE_FRAMES and self._quiet_run >= SOFT_CUT_PAUSE_FRAMES
+        if soft or length >= HARD_MAX_UTTERANCE_FRAMES:
+            out.append(self._cut(self._next_raw, final=True, overlap=not soft))
             self._utt_start = self._next_raw
             self._last_partial_len = 0
             return
@@ -222,7 +227,9 @@ class PartyStream:
             self._last_partial_len = length
             out.append(self._cut(self._next_raw, final=False))
 
-    def _cut(self, end: int, *, final: bool) -> UtteranceAudio:
+    def _cut(self, end: int, *, final: bool, overlap: bool = True) -> UtteranceAudio:
+        """The audio of the utterance so far, up to `end`; a final cut keeps
+        `PRE_ROLL_FRAMES` before `end` for the next piece, unless `overlap` is off."""
         assert self._utt_start is not None
         start = max(self._audio_base, self._utt_start - PRE_ROLL_FRAMES)
         end = min(end, self._audio_base + len(self._audio) // FRAME_BYTES)
@@ -232,7 +239,7 @@ class PartyStream:
             ]
         )
         if final:
-            self._trim(end - PRE_ROLL_FRAMES)
+            self._trim(end - PRE_ROLL_FRAMES if overlap else end)
         return UtteranceAudio(
             start_frame=self._utt_start, audio_start_frame=start, pcm=pcm, final=final
         )
@@ -272,6 +279,7 @@ class PartyStream:
         self._audio.clear()
         self._audio_base = frame
         self._utt_start = None
+        self._quiet_run = 0
 
     @property
     def heard_until(self) -> int:

@@ -292,7 +292,9 @@ def _moments(nudges: Sequence[Nudge], what: Callable[[Nudge], str]) -> tuple[Mom
 def _self_view(criterion: str, evaluations: Sequence[Evaluation]) -> View | None:
     for e in reversed(evaluations):
         if e.role == "rep" and not e.skipped and criterion in e.ticks:
-            return View(by=e.by, role="rep", verdict=e.ticks[criterion], note=e.notes.get(criterion, ""))
+            return View(
+                by=e.by, role="rep", verdict=e.ticks[criterion], note=e.notes.get(criterion, "")
+            )
     return None
 
 

@@ -121,7 +121,9 @@ def report_page(
             body.append(_figures_html(report, names, language))
         body.append(_pictures_html(report, names, talk_target, language))
         body.append(_nudges_html(report, lines, ids, language))
-    body.append(_transcript_html(lines, ids, names, language, shared=isinstance(report, SharedReport)))
+    body.append(
+        _transcript_html(lines, ids, names, language, shared=isinstance(report, SharedReport))
+    )
     if isinstance(report, SessionReport):
         body.append(_audio_html(report, names, language))
     body.append(_ledger_html(report, names, language))
@@ -210,7 +212,7 @@ def _scorecard_html(
     words = labels(language)
     status = words[f"reflection_{scorecard.reflection}"]
     parts = [
-        f"<section class=\"scorecard\"><h2>{e(words['scorecard'])}</h2>"
+        f'<section class="scorecard"><h2>{e(words["scorecard"])}</h2>'
         f'<p class="meta">{e(words["reflection"])}: <b class="reflection '
         f'{scorecard.reflection}">{e(status)}</b>'
     ]
@@ -347,7 +349,9 @@ def _transcript_html(
 ) -> str:
     words = labels(language)
     if not lines:
-        return "" if shared else f"<h2>{e(words['transcript'])}</h2><p>{e(words['no_transcript'])}</p>"
+        return (
+            "" if shared else f"<h2>{e(words['transcript'])}</h2><p>{e(words['no_transcript'])}</p>"
+        )
     out = []
     for t, anchor in zip(lines, ids, strict=True):
         tags = ""
@@ -387,9 +391,7 @@ def _ledger_html(report: SessionReport | SharedReport, names: dict[str, str], la
         what = words["granted"] if c.granted else words["erase_asked" if c.erase else "withdrew"]
         behalf = ""
         if c.on_behalf_of:
-            behalf = (
-                f"{party_name(c.on_behalf_of, names, language)}, {words['by']} {c.given_by}"
-            )
+            behalf = f"{party_name(c.on_behalf_of, names, language)}, {words['by']} {c.given_by}"
         rows.append(
             f"<tr><td>{clock(c.audio_time_s)}</td><td>{e(c.name)}</td>"
             f"<td>{e(words.get(c.role.value, c.role.value))}</td><td>{e(what)}</td>"

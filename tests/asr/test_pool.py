@@ -399,3 +399,25 @@ async def test_pool_call_far_behind_loses_its_oldest_finals_not_other_calls_time
     ran = [(s, seg) for s, seg, rejected in results if rejected is None]
     # The quiet call's final ran right after the flood's first kept one, not after all.
     assert ran == [("other", 0), ("flood", 4), ("quiet", 1), ("flood", 5)]
+
+
+class GreedyAware(FakeRecognizer):
+    def recognize(self, audio, *, language, final, prompt=None, greedy=False) -> Recognition:
+        recognition = super().recognize(audio, language=language, final=final, prompt=prompt)
+        self.calls[-1] = (self.calls[-1][0], greedy)
+        return recognition
+
+
+async def test_pool_decodes_finals_greedily_only_while_far_behind() -> None:
+    recognizer = GreedyAware(service_s=0.05)
+    async with AsrPool(recognizer, lambda j, r: None, workers=1, greedy_when_behind=True) as pool:
+        pool.submit(job("warm", 0, True, marker=1))
+        await drain(pool)
+        for index in range(40):  # ~2 s of backlog: partials off, finals greedy
+            pool.submit(job(f"s{index}", 1, True, marker=2))
+        await drain(pool, timeout_s=10)
+        pool.submit(job("after", 1, True, marker=3))
+        await drain(pool)
+    greedy = {marker: g for marker, g in recognizer.calls}
+    assert greedy[1] is False and greedy[3] is False  # beam search when keeping up
+    assert any(g for marker, g in recognizer.calls if marker == 2)

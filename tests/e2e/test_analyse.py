@@ -128,10 +128,11 @@ async def test_analyse_kept_call_is_served_by_sparring_serve(stereo_wav: Path, t
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    token = result.stderr.split("--token ", 1)[1].split()[0]
+    # `--token=`: a token may start with "-", which argparse would take for an option.
+    token = result.stderr.split("--token=", 1)[1].split()[0]
     async with Server(Config(port=0, model="none", data_dir=str(tmp_path))) as srv:
         proc = await asyncio.create_subprocess_exec(
-            *SPARRING, "report", report["session"], "--token", token, "--server", srv.http_url,
+            *SPARRING, "report", report["session"], f"--token={token}", "--server", srv.http_url,
             "--json", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=ROOT,
         )  # fmt: skip
         stdout, stderr = await asyncio.wait_for(proc.communicate(), 30)

@@ -59,7 +59,7 @@ async def test_cli_report_prints_a_streamed_calls_report(
     )
     report = json.loads(body)
     for token in (created.tokens.rep, created.join_urls.rep, server.app.trainer_key):
-        rc, out, err = await sparring("report", session, "--server", server.http_url, "--token", token)
+        rc, out, err = await sparring("report", session, "--server", server.http_url, f"--token={token}")
         assert rc == 0, err
         assert out.startswith("Pushy <call>\nAnna with Bob · duration 2:39 · status ended\n")
         rep_pct = round(report["talk"]["rep"] * 100)
@@ -68,13 +68,13 @@ async def test_cli_report_prints_a_streamed_calls_report(
         assert f"✗ needs work    Talk share: {rep_pct}% · at most 60%" in out
         assert f"Interruptions: {len(report['interruptions'])} · at most 2" in out
     rc, out, err = await sparring(
-        "report", session, "--server", server.http_url, "--token", created.tokens.rep, "--json"
+        "report", session, "--server", server.http_url, f"--token={created.tokens.rep}", "--json"
     )
     assert rc == 0, err
     assert json.loads(out) == report
     # The customer reads what they may: the call, no figures, and why.
     rc, out, err = await sparring(
-        "report", session, "--server", server.ws_url, "--token", created.tokens.customer
+        "report", session, "--server", server.ws_url, f"--token={created.tokens.customer}"
     )
     assert rc == 0, err
     assert "Withheld: The rep's coaching is theirs" in out and "%" not in out

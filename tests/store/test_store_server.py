@@ -195,7 +195,7 @@ async def test_trainer_adds_a_rep_whose_calls_build_a_history_of_recurring_issue
         assert out.startswith("Anna · last 3 calls")
         assert "✗ Talk share: 3 of 3 calls" in out
         rc, out, _ = await sparring(
-            "history", "--group", group.id, "--token", srv.app.trainer_key, "--server",
+            "history", "--group", group.id, f"--token={srv.app.trainer_key}", "--server",
             srv.http_url, "--language", "nl",
         )  # fmt: skip
         assert rc == 0 and out.startswith("Group B · 2 reps · 3 calls")

@@ -1,0 +1,58 @@
+"""PartyStream: where a long run of speech is cut for recognition."""
+
+from __future__ import annotations
+
+from server.core.party import (
+    HARD_MAX_UTTERANCE_FRAMES,
+    PRE_ROLL_FRAMES,
+    SOFT_MAX_UTTERANCE_FRAMES,
+    PartyStream,
+    UtteranceAudio,
+)
+from server.core.vad import FRAME_BYTES
+
+VOICE = bytes([1]) * FRAME_BYTES
+QUIET = bytes(FRAME_BYTES)
+
+
+class MarkVad:
+    """Voiced wherever the frame is not all zeros (the fixtures mark their frames)."""
+
+    def is_voiced(self, frame: bytes) -> bool:
+        return any(frame)
+
+
+def finals_of(frames: list[bytes]) -> list[UtteranceAudio]:
+    stream = PartyStream(MarkVad())
+    stream.keep_audio = True
+    stream.partial_every_frames = None
+    out = []
+    for frame in frames:
+        out += [u for u in stream.feed(frame) if u.final]
+    return out
+
+
+def test_long_speech_is_cut_in_a_pause_not_at_a_lone_unvoiced_frame() -> None:
+    # 16 s of speech with a one-frame dip every second (inside words), then a 90 ms pause.
+    speech = []
+    for second in range(16):
+        speech += [VOICE] * 32 + [QUIET]
+    pause_at = len(speech) - 1  # the last dip starts it
+    frames = speech + [QUIET] * 2 + [VOICE] * 100
+    finals = finals_of(frames)
+    assert len(finals) == 1
+    cut_frame = finals[0].audio_start_frame + len(finals[0].pcm) // FRAME_BYTES
+    assert cut_frame == pause_at + 3  # after the pause, not at a dip past 15 s
+    assert cut_frame - finals[0].start_frame >= SOFT_MAX_UTTERANCE_FRAMES
+    # The next piece starts at the cut: no word of the first is heard twice.
+    rest = finals_of(frames + [QUIET] * 40)[1]
+    assert rest.audio_start_frame == cut_frame
+
+
+def test_speech_without_a_pause_is_cut_at_the_hard_limit_with_overlap() -> None:
+    frames = ([VOICE] * 32 + [QUIET]) * 30 + [QUIET] * 40
+    finals = finals_of(frames)
+    first, second = finals[0], finals[1]
+    cut_frame = first.audio_start_frame + len(first.pcm) // FRAME_BYTES
+    assert cut_frame - first.start_frame == HARD_MAX_UTTERANCE_FRAMES
+    assert second.audio_start_frame == cut_frame - PRE_ROLL_FRAMES
