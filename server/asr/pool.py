@@ -143,9 +143,10 @@ class AsrPool:
             the oldest are dropped beyond it (delivered empty, ``rejected="overflow"``).
         merge_max_audio_s: Waiting finals of one party are recognised together up to this
             much audio; 0 turns merging off.
-        greedy_when_behind: Decode finals with beam 1 while partials are off for load
-            (``degrade_level == 2``): about a third less compute per final, so a node past
-            its capacity catches up (WER figures in bench/README.md, bench_capacity).
+        greedy_when_behind: Decode a final with beam 1 when its party is behind (its
+            finals joined, or it waited ``DEGRADE_OFF_WAIT_S``): about a third less compute
+            per final, so a node past its capacity catches up (WER figures in
+            bench/README.md, bench_capacity).
         clock: Monotonic clock, the one ``AsrJob.submitted_at_s`` was taken with.
         on_level: Called with the new degrade level each time it changes, after
             ``degrade_level`` and ``partial_interval_s()`` report it; possibly from inside
@@ -189,6 +190,8 @@ class AsrPool:
         # both dicts is the round-robin order.
         self._queues: OrderedDict[str, OrderedDict[str, deque[AsrJob]]] = OrderedDict()
         self._busy: set[Stream] = set()
+        # session -> recognition seconds it used (fair share); forgotten once it is idle
+        self._used_s: dict[str, float] = {}
         self._running: dict[int, list[AsrJob]] = {}  # by id of the first job: its group
         self._discard: set[int] = set()
         self._wakeup = asyncio.Event()
@@ -417,23 +420,42 @@ class AsrPool:
         return group
 
     def _pick(self) -> list[AsrJob] | None:
-        """Next work: the first final in round-robin order (with the finals waiting behind
-        it in the same party's queue), else the first fresh partial."""
+        """Next work: a final (with the finals waiting behind it in the same party's
+        queue), else a fresh partial; of the sessions that have one, the one that used the
+        least recognition time so far, in round-robin order on ties.
+
+        Counting time rather than jobs: a call replayed far faster than real time sends
+        long joined decodes and would otherwise take most of the workers' time.
+        """
         self._drop_stale_partials()
+        floor_s = min((self._used_s.get(s, 0.0) for s in self._queues), default=0.0)
         for want_final in (True, False):
+            best: tuple[float, str, str] | None = None
             for session_id, speakers in self._queues.items():
+                # A session new to the queue starts level with the least served one.
+                used_s = max(self._used_s.get(session_id, floor_s), floor_s)
+                if best is not None and used_s >= best[0]:
+                    continue
                 for speaker, queue in speakers.items():
                     if not queue or (session_id, speaker) in self._busy:
                         continue
                     if queue[0].final is not want_final or not self._ready(queue[0].language):
                         continue
-                    job = queue.popleft()
-                    group = self._take_finals(queue, job) if job.final else [job]
-                    # Round-robin: this party and this session go to the back of the line.
-                    speakers.move_to_end(speaker)
-                    self._queues.move_to_end(session_id)
-                    self._prune(session_id, speaker)
-                    return group
+                    best = (used_s, session_id, speaker)
+                    break
+            if best is None:
+                continue
+            used_s, session_id, speaker = best
+            self._used_s[session_id] = used_s
+            speakers = self._queues[session_id]
+            queue = speakers[speaker]
+            job = queue.popleft()
+            group = self._take_finals(queue, job) if job.final else [job]
+            # Round-robin: this party and this session go to the back of the line.
+            speakers.move_to_end(speaker)
+            self._queues.move_to_end(session_id)
+            self._prune(session_id, speaker)
+            return group
         return None
 
     def _drop_stale_partials(self) -> None:
@@ -456,6 +478,8 @@ class AsrPool:
             del speakers[speaker]
         if not speakers:
             del self._queues[session_id]
+            if not any(stream[0] == session_id for stream in self._busy):
+                self._used_s.pop(session_id, None)
 
     def _update_level(self) -> None:
         # Jobs waiting for their language's model say nothing about this pool's load.
@@ -516,6 +540,8 @@ class AsrPool:
                 self._running.pop(key, None)
                 self._wakeup.set()  # this party's next job may be runnable now
             done_s = self._clock()
+            if job.session_id in self._used_s:
+                self._used_s[job.session_id] += done_s - started_s
             service_s = (done_s - started_s) / len(group)
             if self._service_mean_s == 0.0:
                 self._service_mean_s = service_s
@@ -553,8 +579,11 @@ class AsrPool:
             for member in group:
                 pieces += [member.audio, gap]
             audio = np.concatenate(pieces[:-1])
-        # Asked only when wanted, so that recognizers without the option still serve.
-        greedy = {"greedy": True} if self._greedy_when_behind and self._level >= 2 else {}
+        # A party far behind (its finals joined, or waiting past the wait at which partials
+        # go off) catches up with greedy decodes; asked only when wanted, so that
+        # recognizers without the option still serve.
+        behind = len(group) > 1 or self._clock() - job.submitted_at_s >= DEGRADE_OFF_WAIT_S
+        greedy = {"greedy": True} if self._greedy_when_behind and job.final and behind else {}
         try:
             recognition = self._recognizer.recognize(
                 audio, language=job.language, final=job.final, prompt=job.prompt, **greedy

@@ -421,3 +421,26 @@ async def test_pool_decodes_finals_greedily_only_while_far_behind() -> None:
     greedy = {marker: g for marker, g in recognizer.calls}
     assert greedy[1] is False and greedy[3] is False  # beam search when keeping up
     assert any(g for marker, g in recognizer.calls if marker == 2)
+
+
+class TimedByLength(FakeRecognizer):
+    """Takes 10 ms per 0.1 s of audio: a long joined decode takes long."""
+
+    def recognize(self, audio, *, language, final, prompt=None) -> Recognition:
+        self.service_s = len(audio) / 16000 / 10
+        return super().recognize(audio, language=language, final=final, prompt=prompt)
+
+
+async def test_pool_shares_recognition_time_not_turns_between_calls() -> None:
+    recognizer = TimedByLength()
+    async with AsrPool(recognizer, lambda j, r: None, workers=1, merge_max_audio_s=0) as pool:
+        recognizer.gate.clear()
+        for segment, marker in ((1, 1), (2, 2)):  # a replay: long finals
+            pool.submit(final("replay", segment, marker, seconds=5.0))
+        for segment, marker in ((1, 11), (2, 12), (3, 13)):  # a live call: short ones
+            pool.submit(final("live", segment, marker, seconds=0.5))
+        recognizer.gate.set()
+        await drain(pool)
+    # Turn by turn the live call would wait for the second replay final (0.5 s); by time
+    # used, its three finals (0.15 s in all) go first.
+    assert [marker for marker, _ in recognizer.calls] == [1, 11, 12, 13, 2]

@@ -34,9 +34,7 @@ def finals_of(frames: list[bytes]) -> list[UtteranceAudio]:
 
 def test_long_speech_is_cut_in_a_pause_not_at_a_lone_unvoiced_frame() -> None:
     # 16 s of speech with a one-frame dip every second (inside words), then a 90 ms pause.
-    speech = []
-    for second in range(16):
-        speech += [VOICE] * 32 + [QUIET]
+    speech = ([VOICE] * 32 + [QUIET]) * 16
     pause_at = len(speech) - 1  # the last dip starts it
     frames = speech + [QUIET] * 2 + [VOICE] * 100
     finals = finals_of(frames)
