@@ -192,6 +192,10 @@ class AsrPool:
         self._busy: set[Stream] = set()
         # session -> recognition seconds it used (fair share); forgotten once it is idle
         self._used_s: dict[str, float] = {}
+        # One worker stays free of any one session, so that another call's final never
+        # waits behind two long decodes of a call that fell behind.
+        self._per_session_workers = max(1, workers - 1)
+        self._running_per_session: dict[str, int] = {}
         self._running: dict[int, list[AsrJob]] = {}  # by id of the first job: its group
         self._discard: set[int] = set()
         self._wakeup = asyncio.Event()
@@ -436,6 +440,8 @@ class AsrPool:
                 used_s = max(self._used_s.get(session_id, floor_s), floor_s)
                 if best is not None and used_s >= best[0]:
                     continue
+                if self._running_per_session.get(session_id, 0) >= self._per_session_workers:
+                    continue
                 for speaker, queue in speakers.items():
                     if not queue or (session_id, speaker) in self._busy:
                         continue
@@ -530,6 +536,8 @@ class AsrPool:
             stream = job.stream
             self._busy.add(stream)
             self._running[key] = group
+            session_id = job.session_id
+            self._running_per_session[session_id] = self._running_per_session.get(session_id, 0) + 1
             started_s = self._clock()
             for member in group:
                 self._queue_wait_s.append(max(0.0, started_s - member.submitted_at_s))
@@ -538,6 +546,10 @@ class AsrPool:
             finally:
                 self._busy.discard(stream)
                 self._running.pop(key, None)
+                if self._running_per_session[session_id] > 1:
+                    self._running_per_session[session_id] -= 1
+                else:
+                    del self._running_per_session[session_id]
                 self._wakeup.set()  # this party's next job may be runnable now
             done_s = self._clock()
             if job.session_id in self._used_s:
