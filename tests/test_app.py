@@ -31,6 +31,7 @@ class StandInRecognizer:
         self.name = model
         self.load_s = 0.0
         self.model_info = SimpleNamespace(path="stand-in")
+        self.num_workers = options["num_workers"]  # what the app asked for, as the real one
 
     def warm_up(self) -> None:
         pass

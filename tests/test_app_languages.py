@@ -37,6 +37,7 @@ class StandIn:
         if model == "base":
             assert StandIn.gate.wait(10), "the test never let base finish loading"
         self.name = model
+        self.num_workers = options["num_workers"]  # what the app asked for, as the real one
         self.multilingual = model == "base"
         self.load_s = 0.0
         self.model_info = SimpleNamespace(path="stand-in")

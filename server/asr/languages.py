@@ -176,7 +176,9 @@ class Recognizers:
             return Recognition(
                 text="", duration_s=len(audio) / SAMPLE_RATE_HZ, rejected="unavailable"
             )
-        return model.recognize(audio, language=language, final=final, prompt=prompt, greedy=greedy)
+        # Asked only when wanted (as the pool does), for models without the option.
+        wanted = {"greedy": True} if greedy else {}
+        return model.recognize(audio, language=language, final=final, prompt=prompt, **wanted)
 
     # -- internals ----------------------------------------------------------------------
 

@@ -634,6 +634,10 @@ def recognition_parts(merged: Recognition, group: list[AsrJob]) -> list[Recognit
                 word.probability,
             )
         )
+    if merged.text and not merged.words:  # no word times to split by: all to the first
+        return [replace(merged, duration_s=group[0].duration_s)] + [
+            replace(merged, text="", duration_s=job.duration_s) for job in group[1:]
+        ]
     return [
         replace(
             merged, text=" ".join(w.w for w in mine), words=tuple(mine), duration_s=job.duration_s

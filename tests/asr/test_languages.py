@@ -129,7 +129,12 @@ async def test_pool_holds_a_loading_language_and_runs_the_others() -> None:
     loader = SlowLoader()
     recognizers, _ = english_only(loader)
     results: list[tuple[str, str]] = []
-    pool = AsrPool(recognizers, lambda j, r: results.append((j.session_id, r.text)), workers=1)
+    pool = AsrPool(
+        recognizers,
+        lambda j, r: results.append((j.session_id, r.text)),
+        workers=1,
+        merge_max_audio_s=0,  # one decode per final, to see each one's model
+    )
     recognizers.on_ready = pool.wake
     async with pool:
         recognizers.prepare("nl")

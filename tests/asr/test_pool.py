@@ -444,3 +444,11 @@ async def test_pool_shares_recognition_time_not_turns_between_calls() -> None:
     # Turn by turn the live call would wait for the second replay final (0.5 s); by time
     # used, its three finals (0.15 s in all) go first.
     assert [marker for marker, _ in recognizer.calls] == [1, 11, 12, 13, 2]
+
+
+def test_recognition_parts_without_word_times_give_the_text_to_the_first_piece() -> None:
+    from server.asr.pool import recognition_parts
+
+    group = [final("s", 1, 1), final("s", 2, 2, seconds=2.0)]
+    parts = recognition_parts(Recognition(text="hello there", duration_s=3.3), group)
+    assert [(p.text, p.duration_s) for p in parts] == [("hello there", 1.0), ("", 2.0)]
