@@ -181,9 +181,15 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--model", default="tiny.en")
     parser.add_argument("--strict-memory", action="store_true", help="fail when RSS is not flat")
+    parser.add_argument(
+        "--config",
+        default="{}",
+        metavar="JSON",
+        help='further server Config fields, e.g. \'{"trim_memory": false}\'',
+    )
     args = parser.parse_args()
     try:
-        with server_process(args.model) as server:
+        with server_process(args.model, json.loads(args.config)) as server:
             return asyncio.run(soak(args, server.port, server.pid))
     except ServerDidNotStart as exc:
         print(f"the server did not start: {exc}", file=sys.stderr)

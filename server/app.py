@@ -24,6 +24,7 @@ from models.errors import MissingPackage
 from models.playbook import Playbook, default_playbook, load_playbook
 from server.access import ReportAccess, ReportLinks
 from server.aftercall import AfterCall
+from server.allocator import Allocator
 from server.archive import Archive
 from server.asr.device import Placement, load_placed, resolve_placement
 from server.asr.engine import Recognizer
@@ -64,6 +65,8 @@ ASR_WORKERS_CUDA = 4
 CLOSE_TIMEOUT_S = 5.0
 # Expiry limits are in minutes; checking every 10 s keeps them within that of their time.
 JANITOR_EVERY_S = 10.0
+# Free pages go back to the system this often (server/allocator.py); a trim takes ~ms.
+TRIM_EVERY_S = 30.0
 # Shutdown: the share of `Config.shutdown_s` the last recognitions get; the rest is for
 # keeping the calls and for the clients to take their report and close.
 SHUTDOWN_ASR_SHARE = 0.5
@@ -103,6 +106,8 @@ class App:
         self.recognizers: Recognizers | None = None  # and the languages it serves, or loads
         self.placement: Placement | None = None  # where the models run (None: --model none)
         self._janitor: asyncio.Task[None] | None = None
+        self.allocator = Allocator()
+        self._trimmer: asyncio.Task[None] | None = None
         # Without a configured key, one is made for this process (the CLI prints it once).
         self.trainer_key = config.trainer_key or secrets.token_urlsafe(18).replace("-", "_")
         self.desk = TrainerDesk(config.node or "local")
@@ -209,6 +214,9 @@ class App:
 
     async def start(self) -> None:
         """Opens the store, connects the bus, loads the speech model, starts recognition."""
+        if self.config.trim_memory and self.allocator.cap_arenas():
+            # Before the model's and the executor's threads make arenas of their own.
+            self._trimmer = asyncio.create_task(self._trim_memory(), name="app.trim")
         await self._open_store()
         start_bus = getattr(self.bus, "start", None)
         if start_bus is not None:
@@ -286,6 +294,12 @@ class App:
 
         return load_placed(self.placement, load)
 
+    async def _trim_memory(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(TRIM_EVERY_S)
+            await loop.run_in_executor(None, self.allocator.trim)
+
     async def _expire_abandoned(self) -> None:
         while True:
             await asyncio.sleep(JANITOR_EVERY_S)
@@ -300,8 +314,9 @@ class App:
             self.desk.expire()
 
     async def stop(self) -> None:
-        if self._janitor is not None:
-            self._janitor.cancel()
+        for task in (self._janitor, self._trimmer):
+            if task is not None:
+                task.cancel()
         if self.asr is not None:
             await self.asr.close()
         stop_bus = getattr(self.bus, "stop", None)

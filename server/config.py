@@ -30,6 +30,8 @@ class Config:
     # (0: one decode per final); finals greedy while partials are off for load.
     asr_merge_s: float = 24.0
     asr_greedy_behind: bool = True
+    # Two malloc arenas and a `malloc_trim` every 30 s keep RSS flat (server/allocator.py).
+    trim_memory: bool = True
     # Where Whisper runs: auto (CUDA when CTranslate2 sees a device, else cpu) | cpu | cuda;
     # compute type auto: int8 on cpu, float16 on cuda (server/asr/device.py).
     device: str = "auto"
