@@ -318,6 +318,11 @@ class PartyStream:
         """The frame whose label `peek` returned."""
         return self._frames[0]
 
+    def ahead(self) -> deque[FrameInfo]:
+        """The frames from the one `peek` returned on, decided or not (read only): a pause
+        the smoother bridged is followed here by the voice that ended it."""
+        return self._frames
+
     def pop(self) -> None:
         """Consumes the label that `peek` returned."""
         self._labels.popleft()

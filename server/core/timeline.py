@@ -138,13 +138,17 @@ class Timeline:
                     return
             r_speaks, c_speaks = bool(r), bool(c)
             if attribution is not None:
-                heard = attribution.step(
-                    j,
-                    r_speaks,
-                    c_speaks,
-                    rep.frame() if r is not None else None,
-                    customer.frame() if c is not None else None,
-                )
+                r_frame = rep.frame() if r is not None else None
+                c_frame = customer.frame() if c is not None else None
+                r_ahead = rep.ahead() if r is not None else None
+                c_ahead = customer.ahead() if c is not None else None
+                if not drain and not attribution.settled(
+                    r_speaks, c_speaks, r_frame, c_frame, r_ahead, c_ahead
+                ):
+                    lead = max(rep.decided_end, customer.decided_end)
+                    if lead - j <= LAG_BOUND_FRAMES:
+                        return  # the voice after a bridged pause is on its way
+                heard = attribution.step(j, r_speaks, c_speaks, r_frame, c_frame, r_ahead, c_ahead)
                 r_speaks, c_speaks = heard[0] is own, heard[1] is own
             if r is not None:
                 rep.pop()

@@ -158,3 +158,33 @@ def test_attribution_the_tail_of_a_leak_and_the_pause_after_it_are_not_the_liste
     assert a.step(j, False, True, silence, tail) == (Heard.SILENCE, Heard.LEAK)
     for k in range(1, 9):  # the pause that the VAD's hangover bridges
         assert a.step(j + k, False, True, silence, silence)[1] is Heard.LEAK
+
+
+def pause_between(first: np.ndarray, then: np.ndarray, *, then_is_other: bool) -> list[Heard]:
+    """The customer's microphone over their words, a 210 ms pause (which the VAD bridges:
+    labelled speech) and what follows: the rep's reply (`then_is_other`) or more of their
+    own words; one stereo device, each microphone hearing the other 6 dB down, 1 ms late.
+    Returns what the customer's microphone held in the pause."""
+    pause = np.zeros(7 * FRAME_SAMPLES)
+    after_on_rep_mic = then if then_is_other else delayed(then, 1, -6)
+    after_on_customer_mic = delayed(then, 1, -6) if then_is_other else then
+    rep_mic = frames(np.concatenate((delayed(first, 1, -6), pause, after_on_rep_mic)))
+    customer_mic = frames(np.concatenate((first, pause, after_on_customer_mic)))
+    in_pause = range(len(first) // FRAME_SAMPLES, len(first) // FRAME_SAMPLES + 7)
+    a = Attribution()
+    heard = [
+        a.step(j, r.voiced, c.voiced or j in in_pause, r, c, rep_mic[j:], customer_mic[j:])
+        for j, (r, c) in enumerate(zip(rep_mic, customer_mic, strict=True))
+    ]
+    return [heard[j][1] for j in in_pause]
+
+
+def test_attribution_a_pause_that_ends_in_the_other_party_s_reply_is_nobody_s() -> None:
+    customer = voice("customer", 4.5, 2.1)
+    assert set(pause_between(customer, voice("rep", 0.5, 1.5), then_is_other=True)) == {
+        Heard.SILENCE
+    }
+    # The same pause inside the customer's own words stays theirs.
+    assert set(pause_between(customer, voice("customer", 7.0, 1.5), then_is_other=False)) == {
+        Heard.OWN
+    }
