@@ -31,9 +31,10 @@ Per condition and call it prints (off | on):
 - `verdict` of the attribution-on run against the issue's goals: talk share within 3 pp and
   interruptions within +-1 of truth for every leak condition (-25..-10 dB), every noise
   condition at 20 and 10 dB SNR (and, not in the issue's list but in its tests, background
-  and stereo); at 5 dB SNR within 5 pp or flagged unreliable; clean within 0.5 pp of the
+  and stereo); at 5 dB SNR within 5 pp or flagged unreliable with no talk nudge the clean
+  call (run with it) did not get; clean within 0.5 pp of the
   attribution-off run; no wrong-party word at leak -15 dB and below (with `--asr`); CPU
-  ratio <= 3. `ok` or the goals missed (`share`, `intr`, `words`, `cpu`).
+  ratio <= 3. `ok` or the goals missed (`share`, `intr`, `nudge`, `words`, `cpu`).
 
 Then a summary per condition group: median |error| off and on, goals met.
 
@@ -366,7 +367,7 @@ def run_condition(cid: str, calls: tuple[str, ...], asr: bool, repeat: int = 1) 
 # --- report ------------------------------------------------------------------------------
 
 
-def goals(cid: str, off: Run, on: Run, asr: bool) -> tuple[str, str]:
+def goals(cid: str, off: Run, on: Run, asr: bool, ref: Run | None = None) -> tuple[str, str]:
     """(what the goal is, verdict of the attribution-on run)."""
     cond = condition(cid)
     missed: list[str] = []
@@ -377,6 +378,11 @@ def goals(cid: str, off: Run, on: Run, asr: bool) -> tuple[str, str]:
     elif cond.kind == "noise" and (cond.snr_db or 0) < 10:
         goal = "5pp or flagged"
         share_ok = abs(on.share_err_pp) <= 5 or on.flagged
+        if abs(on.share_err_pp) > 5 and ref is not None:
+            # Flagged, and no nudge rests on it: none that the clean call did not get.
+            goal = "5pp or flagged, no false nudge"
+            if any(on.nudges[r] > ref.nudges[r] for r in RULES):
+                missed.append("nudge")
     else:
         goal = "3pp, intr+-1"
         if cond.kind in ("background", "stereo"):
@@ -429,7 +435,7 @@ def print_table(runs: list[Run], asr: bool) -> list[tuple[str, str, str]]:
             if off is None or on is None:
                 continue
             ref = by.get(("clean", call, False))
-            goal, verdict = goals(cid, off, on, asr)
+            goal, verdict = goals(cid, off, on, asr, ref)
             verdicts.append((cid, call, verdict))
             ratio = on.cpu_s / off.cpu_s if off.cpu_s else float("nan")
             print(

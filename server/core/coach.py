@@ -37,6 +37,12 @@ from server.core.vad import FRAME_S
 PROSODY_EVERY_S = 5.0
 # Every other voiced frame is plenty for a 30 s pitch spread (bench/bench_prosody.py).
 PITCH_EVERY_FRAMES = 2
+# A microphone found unreliable keeps the talk-time rules silent until it has been reliable
+# this long, twice as long each time it turned unreliable again: at the edge its verdict
+# flaps (babble at 5 dB SNR: unreliable at 16, 38 and 130 s, reliable at 32 and 88 s), and
+# the figures of the unreliable stretch are still in the rules' windows when it turns (false
+# interruption nudges at 88 and 127 s; bench/bench_rooms.py).
+RELIABLE_AGAIN_S = 30.0
 
 
 class Coach:
@@ -55,14 +61,28 @@ class Coach:
         self.nudges: list[Nudge] = []  # rules' and whispers', in the order shown
         self.mic_verdicts: dict[Role, Verdict | None] = {Role.REP: None, Role.CUSTOMER: None}
         self.audio_checks: list[AudioCheck] = []  # each change of a verdict, for the report
+        self._reliable_from_s = 0.0  # audio time from which talk-time rules may speak again
+        self._unreliable_spells = 0  # times a microphone turned unreliable
         self.checklist_sent = False
 
     # --- rules --------------------------------------------------------------------------
 
-    @property
-    def audio_reliable(self) -> bool:
-        """Whether talk-time figures can rest on both microphones now."""
-        return all(v is None or v.reliable for v in self.mic_verdicts.values())
+    def audio_reliable(self, at_s: float) -> bool:
+        """Whether talk-time figures can rest on both microphones at audio time `at_s`."""
+        return (
+            all(v is None or v.reliable for v in self.mic_verdicts.values())
+            and at_s >= self._reliable_from_s
+        )
+
+    def set_verdict(self, role: Role, verdict: Verdict, at_s: float) -> None:
+        """Takes a microphone's new verdict at audio time `at_s`."""
+        before = self.mic_verdicts[role]
+        self.mic_verdicts[role] = verdict
+        if not verdict.reliable and (before is None or before.reliable):
+            self._unreliable_spells += 1
+        if before is not None and not before.reliable and verdict.reliable:
+            hold_s = RELIABLE_AGAIN_S * 2 ** (self._unreliable_spells - 1)
+            self._reliable_from_s = at_s + hold_s
 
     def decide(
         self, turns: Turns, language: str, *, speech_on: bool, rep_text_in_flight: bool
@@ -87,13 +107,14 @@ class Coach:
             prosody=self._prosody_snapshot(turns.at_s),
         )
         due = []
-        audio_ok = self.audio_reliable
+        audio_ok = self.audio_reliable(m.at_s)
         for rule in self.rules:
-            if (
-                (rule.needs is Needs.SPEECH and m.speech is None)
-                or (rule.needs is Needs.PROSODY and m.prosody is None)
-                or (rule.needs is Needs.AUDIO and not audio_ok)
+            if (rule.needs is Needs.SPEECH and m.speech is None) or (
+                rule.needs is Needs.PROSODY and m.prosody is None
             ):
+                continue
+            if rule.needs is Needs.AUDIO and not audio_ok:
+                rule.muted(m)
                 continue
             evidence = rule.evaluate(m)
             if evidence is not None:

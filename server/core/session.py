@@ -579,7 +579,7 @@ class Session:
             now = mic_check.verdict(stats, before)
             if now is None or now == before or (before is None and now.issue == "ok"):
                 continue
-            verdicts[role] = now
+            self.coach.set_verdict(role, now, self.at_s)
             self._send_audio_check(out, role, now)
 
     def _send_audio_check(self, out: Outputs, about: Role, v: mic_check.Verdict) -> None:

@@ -33,7 +33,9 @@ def test_peers_tick_live_once_each_and_the_customer_never() -> None:
     observer, _ = h.session.join(Role.OBSERVER, "Eva", None)
     h.session.consent(observer, Consent(granted=True), 1.0)
     note = {"listens": "Let Bob finish his sentences"}
-    h.session.evaluate(Role.OBSERVER, "Eva", Evaluate(ticks={"listens": "needs_work"}, notes=note), 1.0)
+    h.session.evaluate(
+        Role.OBSERVER, "Eva", Evaluate(ticks={"listens": "needs_work"}, notes=note), 1.0
+    )
     with pytest.raises(AlreadyEvaluated):
         h.session.evaluate(Role.OBSERVER, " eva ", Evaluate(ticks={"listens": "good"}), 2.0)
     h.session.evaluate(Role.OBSERVER, "Sam", Evaluate(ticks={"listens": "good"}), 2.0)

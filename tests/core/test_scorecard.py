@@ -90,7 +90,9 @@ def test_scorecard_puts_self_and_peer_views_beside_the_measured_one() -> None:
     views = [
         Evaluation(by="Anna", role="rep", ticks={"talk_share": "good", "listens": "good"}),
         Evaluation(
-            by="Tom", role="trainer", ticks={"listens": "needs_work"},
+            by="Tom",
+            role="trainer",
+            ticks={"listens": "needs_work"},
             notes={"listens": "You cut in twice"},
         ),  # fmt: skip
         Evaluation(by="Eva", role="observer", ticks={"listens": "good"}),

@@ -87,7 +87,7 @@ def test_trainer_whisper_reaches_the_rep_alone_marked_as_the_trainers() -> None:
     h = make_session(scopes=WATCHED)
     out = h.session.trainer_whisper("Tom", "Ask about their budget")
     assert [pid for pid, _ in out.sends] == [h.rep]
-    (_, nudge), = out.sends
+    ((_, nudge),) = out.sends
     assert isinstance(nudge, Nudge) and nudge.rule == "manual" and nudge.session == "s1"
     assert nudge.evidence == {"from": "Tom", "by": "trainer"}
     assert not out.publish, "a whisper is the rep's, not the dashboard's"

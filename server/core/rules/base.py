@@ -106,6 +106,10 @@ class Rule(Generic[S]):
         """The nudge was shown: stay quiet until the measure recovers."""
         self.gate.disarm()
 
+    def muted(self, m: Measures) -> None:
+        """The rule was not asked: its inputs could not be trusted (an unreliable
+        microphone). What happened meanwhile is no news when they can be again."""
+
     def candidate(self, evidence: Evidence, language: str) -> Candidate:
         s: Any = self.s
         return Candidate(

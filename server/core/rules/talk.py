@@ -90,6 +90,9 @@ class Interruption(Rule[InterruptionRule]):
     def fired(self, candidate: Candidate, m: Measures) -> None:
         self._seen = len(m.turns.interruptions)
 
+    def muted(self, m: Measures) -> None:
+        self._seen = len(m.turns.interruptions)
+
 
 class Patience(Rule[PatienceRule]):
     name = RuleName.PATIENCE
