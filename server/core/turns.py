@@ -17,6 +17,11 @@ FRAMES_PER_BUCKET = 33  # ~1 s buckets for the rolling talk window (33 x 30 ms =
 # two of the rep's own speech are taken for the customer's voice heard twice (a leak in the
 # middle of an overlap), and an interruption must not fall apart on them.
 RUN_GAP_FRAMES = 10
+# A monologue starts on a rep run of 300 ms or more (dated from the run's start): single
+# frames of the rep's voice in the customer's turn (attribution flicker on a stereo device,
+# both voices 6 dB apart) otherwise started one, and the rep's next turn continued it
+# (longest monologue 18.9 s for a true 10.1 s; bench/bench_rooms.py, stereo-6db).
+MONOLOGUE_MIN_RUN_FRAMES = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +73,7 @@ class Turns:
         self._window_customer = 0
 
         self._rep_run = 0  # length of the current rep speech run, frames
+        self._rep_run_start = 0  # where it began
         self._customer_run = 0
         self._rep_silent = 10**9  # frames since the rep last spoke
         self._last_speech = -1  # last frame anyone spoke
@@ -107,6 +113,7 @@ class Turns:
             self._last_speech = j
             if self._customer_run == self._floor_frames:
                 self._mono_start = None  # the customer took the floor
+                self._rep_run_start = j  # a rep run going on restarts it from here, at most
         elif self._customer_run:
             if not (rep and self._rep_run):  # a reply can start on this very frame
                 self._customer_spoke_last_end = j
@@ -119,14 +126,16 @@ class Turns:
             self._last_speech = j
             if self._rep_run == 0:
                 event = self._rep_started(j, customer)
+                self._rep_run_start = j
             self._rep_run += 1
             self._rep_silent = 0
-            if self._mono_start is None:
-                self._mono_start = j
-            self._mono_last = j
-            length = j + 1 - self._mono_start
-            if length > self.longest_monologue_frames:
-                self.longest_monologue_frames = length
+            if self._mono_start is None and self._rep_run >= MONOLOGUE_MIN_RUN_FRAMES:
+                self._mono_start = self._rep_run_start
+            if self._mono_start is not None:
+                self._mono_last = j
+                length = j + 1 - self._mono_start
+                if length > self.longest_monologue_frames:
+                    self.longest_monologue_frames = length
             if self._candidate_start is not None:
                 if customer:
                     self._candidate_overlap += 1

@@ -53,6 +53,16 @@ def test_turns_long_pause_ends_the_monologue() -> None:
     assert abs(t.longest_monologue_s - 20) < 0.1
 
 
+def test_turns_stray_frames_of_the_rep_in_the_customer_s_turn_start_no_monologue() -> None:
+    # A stereo device: attribution takes a frame of the customer's turn for the rep now and
+    # then. The rep's next turn is a monologue of its own, not one since the first stray frame.
+    t = Turns()
+    stray = [(0.03, True, True), (0.97, False, True)] * 8
+    play(t, [(6, True, False), (1, False, False), (2, False, True), *stray, (5, True, False)])
+    assert abs(t.longest_monologue_s - 6) < 0.1
+    assert abs(t.current_monologue_s - 5) < 0.1
+
+
 def test_turns_customer_backchannel_keeps_the_monologue_but_a_turn_ends_it() -> None:
     t = Turns()
     play(t, [(10, True, False), (0.5, True, True), (10, True, False)])
