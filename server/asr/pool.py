@@ -34,6 +34,9 @@ DEGRADE_SLOW_WAIT_S = 0.6
 DEGRADE_OFF_WAIT_S = 1.5
 # Recover only when well below the threshold that raised the level (hysteresis).
 DEGRADE_RECOVER_FACTOR = 0.5
+# A session with more jobs than this waiting has a backlog of its own (its audio outruns
+# recognition): its waits say nothing of what the other sessions' jobs wait.
+BACKLOG_JOBS = 2
 PARTIAL_INTERVAL_S = {0: 1.0, 1: 2.0}
 # A partial that waited this long is stale: a newer partial or the final will follow, and
 # running it would only delay them (bench: at 14 sessions, delivered partials lagged 4 s).
@@ -488,17 +491,28 @@ class AsrPool:
                 self._used_s.pop(session_id, None)
 
     def _update_level(self) -> None:
-        # Jobs waiting for their language's model say nothing about this pool's load.
-        queued = [
-            j
-            for speakers in self._queues.values()
-            for q in speakers.values()
-            for j in q
-            if self._ready(j.language)
-        ]
-        estimated_wait_s = len(queued) * self._service_mean_s / self._workers
-        oldest_wait_s = self._clock() - min((j.submitted_at_s for j in queued), default=0.0)
-        pressure_s = max(estimated_wait_s, oldest_wait_s if queued else 0.0)
+        """Sets the degrade level from what a job submitted now would wait.
+
+        Sessions are served in turn, so a session with a backlog (a replay far faster than
+        real time) holds up the others by one job, not by its backlog: each counts with at
+        most one job, and the oldest wait is taken over sessions without a backlog. When
+        every session has one, the count alone says the pool is overloaded. Jobs waiting for
+        their language's model say nothing about this pool's load.
+        """
+        sessions = 0
+        oldest_s: float | None = None
+        for speakers in self._queues.values():
+            ready = [j for q in speakers.values() for j in q if self._ready(j.language)]
+            if not ready:
+                continue
+            sessions += 1
+            if len(ready) <= BACKLOG_JOBS:
+                head_s = min(j.submitted_at_s for j in ready)
+                oldest_s = head_s if oldest_s is None else min(oldest_s, head_s)
+        estimated_wait_s = sessions * self._service_mean_s / self._workers
+        oldest_wait_s = 0.0 if oldest_s is None else self._clock() - oldest_s
+        pressure_s = max(estimated_wait_s, oldest_wait_s)
+        queued = self.queue_depth()
         level = self._level
         if pressure_s >= DEGRADE_OFF_WAIT_S:
             level = 2
@@ -513,7 +527,7 @@ class AsrPool:
                 "ASR degrade level %d -> %d (%d queued, wait %.2f s)",
                 self._level,
                 level,
-                len(queued),
+                queued,
                 pressure_s,
             )
             self._level = level

@@ -171,6 +171,23 @@ async def test_pool_degrades_under_backlog_and_recovers() -> None:
         assert pool.degrade_level < 2
 
 
+async def test_pool_one_session_s_backlog_does_not_turn_partials_off_for_the_others() -> None:
+    recognizer = FakeRecognizer(service_s=0.05)
+    async with AsrPool(recognizer, lambda j, r: None, workers=2) as pool:
+        pool.submit(job("warm", 0, True))  # the pool learns what a job takes
+        await drain(pool)
+        recognizer.gate.clear()
+        for segment in range(30):  # a replay far faster than real time: 30 finals waiting
+            pool.submit(job("replay", segment, True))
+        pool.submit(job("live", 1, True))
+        assert pool.degrade_level == 0 and pool.partial_interval_s() == 1.0
+        for index in range(100):  # but many sessions waiting is an overload
+            pool.submit(job(f"s{index}", 1, True))
+        assert pool.degrade_level == 2
+        recognizer.gate.set()
+        await drain(pool, timeout_s=10)
+
+
 async def test_pool_reports_each_degrade_level_change_once() -> None:
     recognizer = FakeRecognizer(service_s=0.05)
     seen: list[tuple[int, float | None]] = []
