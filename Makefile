@@ -23,7 +23,7 @@ serve: $(STAMP)
 
 test: $(STAMP)
 	.ci/system-deps
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow and not browser and not install"
