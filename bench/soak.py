@@ -12,7 +12,8 @@ of the audio the event is about to its arrival), and at the end whether anything
   call with the rep's token, and the `sparring_nudges_total` counter) reached the rep, in
   the same order.
 
-Memory is "flat" when, after the first window (warm-up), RSS stays within 5 %.
+Memory is "flat" when, after the first window (warm-up), the median RSS of each window stays
+within 5 % of the others (single samples swing with the load; a leak moves the medians).
 Usage: `python -m bench.soak` (40 calls, 60 minutes, tiny.en);
 `python -m bench.soak --calls 4 --minutes 2 --model none` (the CI size).
 """
@@ -23,6 +24,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import statistics
 import sys
 import time
 from itertools import cycle
@@ -41,7 +43,7 @@ from bench.proc_memory import rss_mb
 
 CALLS = ENGLISH_CALLS
 SAMPLE_EVERY_S = 5.0
-FLAT_WITHIN = 0.05  # RSS after warm-up stays within 5 %
+FLAT_WITHIN = 0.05  # window medians of RSS after warm-up stay within 5 %
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -49,6 +51,31 @@ def percentile(values: list[float], q: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def memory_verdict(rss: list[tuple[float, float]], window_s: float) -> tuple[bool, str]:
+    """Whether RSS (seconds since start, MB) is flat after the first window (warm-up).
+
+    Flat: the median RSS of every later window within `FLAT_WITHIN` of the others. Single
+    samples swing by a fifth under load (recognition's buffers come and go, the allocator
+    gives pages back every 30 s); a leak moves the medians, a swing does not. The range of
+    the samples is printed beside it.
+    """
+    after = [(t, mb) for t, mb in rss if t >= window_s]
+    windows: dict[int, list[float]] = {}
+    for t, mb in after:
+        windows.setdefault(int(t // window_s), []).append(mb)
+    medians = [statistics.median(v) for _, v in sorted(windows.items()) if len(v) >= 2]
+    if len(medians) < 2:
+        return True, "too short to judge after warm-up"
+    spread = (max(medians) - min(medians)) / min(medians)
+    flat = spread <= FLAT_WITHIN
+    low, high = min(mb for _, mb in after), max(mb for _, mb in after)
+    return flat, (
+        f"{'flat' if flat else 'NOT flat'}: window medians "
+        f"{' '.join(f'{m:.0f}' for m in medians)} MB after warm-up ({spread:.1%}, limit "
+        f"{FLAT_WITHIN:.0%}); samples {low:.0f}-{high:.0f} MB"
+    )
 
 
 async def soak(args: argparse.Namespace, port: int, pid: int) -> int:
@@ -147,13 +174,7 @@ def report(
         print(
             f"| {start / 60:.1f}-{end / 60:.1f} min | {mb} | {len(nd)} | {nudge} | {len(fd)} | {final} |"
         )
-    after = [mb for t, mb in rss if t >= window_s]
-    if len(after) >= 2:
-        spread = (max(after) - min(after)) / min(after)
-        flat = spread <= FLAT_WITHIN
-        verdict = f"{'flat' if flat else 'NOT flat'}: {min(after):.0f}-{max(after):.0f} MB after warm-up ({spread:.1%}, limit {FLAT_WITHIN:.0%})"
-    else:
-        flat, verdict = True, "too short to judge after warm-up"
+    flat, verdict = memory_verdict(rss, window_s)
     print(
         f"\nmemory: {verdict}; samples every {SAMPLE_EVERY_S:g} s: "
         + " ".join(f"{mb:.0f}" for _, mb in rss)
@@ -185,7 +206,7 @@ def main() -> int:
         "--config",
         default="{}",
         metavar="JSON",
-        help='further server Config fields, e.g. \'{"trim_memory": false}\'',
+        help="further server Config fields, e.g. '{\"trim_memory\": false}'",
     )
     args = parser.parse_args()
     try:

@@ -27,3 +27,15 @@ def test_soak_two_calls_two_minutes_nothing_lost():
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "seq gaps: 0; lost: 0; out of order: 0" in done.stdout
+
+
+def test_soak_memory_verdict_tells_growth_from_swings():
+    from bench.soak import memory_verdict
+
+    swings = [(t * 5.0, 800.0 + (160.0 if t % 6 == 0 else 0.0)) for t in range(720)]
+    assert memory_verdict(swings, 300.0)[0]  # a fifth up every 30 s, an hour long: flat
+    growth = [(t * 5.0, 800.0 + 0.05 * t) for t in range(720)]  # 36 MB an hour, 4.5 %
+    assert memory_verdict(growth, 300.0)[0]
+    leak = [(t * 5.0, 800.0 + 0.2 * t) for t in range(720)]  # 144 MB an hour
+    flat, verdict = memory_verdict(leak, 300.0)
+    assert not flat and "NOT flat" in verdict
