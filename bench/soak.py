@@ -43,6 +43,7 @@ from bench.proc_memory import rss_mb
 
 CALLS = ENGLISH_CALLS
 SAMPLE_EVERY_S = 5.0
+DRAIN_MAX_S = 600.0  # an overloaded node's queue: up to 60 s of speech per party
 FLAT_WITHIN = 0.05  # window medians of RSS after warm-up stay within 5 %
 
 
@@ -95,7 +96,8 @@ async def soak(args: argparse.Namespace, port: int, pid: int) -> int:
     sampler = asyncio.create_task(sample(), name="soak.rss")
     names = cycle(CALLS)
     await asyncio.gather(*(stream(call, tracks[next(names)], until) for call in calls))
-    await asyncio.sleep(3)  # the last finals of a model under load
+    await asyncio.sleep(3)  # the last utterances end (their speech was cut by the stop)
+    drained_s = await recognition_drained(port, DRAIN_MAX_S)
     sampler.cancel()
     for call in calls:
         await call.rep.ws.send(json.dumps({"type": "end"}))
@@ -107,7 +109,31 @@ async def soak(args: argparse.Namespace, port: int, pid: int) -> int:
         call.report = json.loads(body) if status == 200 else None
     _, metrics = await http_get(port, "/metrics")
     nudges_counted = sum(metric_values(metrics, "sparring_nudges_total").values())
+    print(
+        "recognition drained "
+        + (f"in {drained_s:.0f} s" if drained_s is not None else f"NOT within {DRAIN_MAX_S:.0f} s")
+        + " after the streams stopped, before the reps ended their calls"
+    )
     return report(args, calls, rss, window_s, t0, nudges_counted)
+
+
+async def recognition_drained(port: int, max_s: float) -> float | None:
+    """Waits until the server's recognition queue is empty (its /metrics), at most `max_s`;
+    returns how long that took, None if it did not.
+
+    A final still queued when the rep ends the call lands in the report only (the rep's
+    connection is closed): the check below is about what was delivered, so the calls end
+    once what was said has been recognised, as a rep ends a call after their last words.
+    """
+    start = time.monotonic()
+    while time.monotonic() - start < max_s:
+        _, body = await http_get(port, "/metrics")
+        queued = sum(metric_values(body, "sparring_asr_queued_jobs").values())
+        running = sum(metric_values(body, "sparring_asr_running_jobs").values())
+        if queued + running == 0:
+            return time.monotonic() - start
+        await asyncio.sleep(1.0)
+    return None
 
 
 def report(
