@@ -259,7 +259,8 @@ class AsrPool:
         """Queue a job.
 
         A partial replaces a queued partial of the same segment, and is dropped if that
-        segment's final is queued or partials are off (``degrade_level == 2``). A final
+        segment's final is queued, its party has a backlog of finals, or partials are off
+        (``degrade_level == 2``). A final
         removes queued partials of its segment and earlier ones; when its party has more
         than ``max_queued_final_audio_s`` of finals waiting, the oldest are dropped and
         delivered empty (``rejected="overflow"``) soon after. Never blocks.
@@ -279,7 +280,9 @@ class AsrPool:
             queue.append(job)
             self._bound_finals(queue)
         else:
-            if self._level >= 2:
+            # A party with a backlog of finals is behind: its partial would come after
+            # them, stale (a replay's own partials go, while the others keep theirs).
+            if self._level >= 2 or sum(q.final for q in queue) > BACKLOG_JOBS:
                 self._counts["dropped_degraded"] += 1
                 self._prune(job.session_id, job.speaker)
                 return

@@ -188,6 +188,22 @@ async def test_pool_one_session_s_backlog_does_not_turn_partials_off_for_the_oth
         await drain(pool, timeout_s=10)
 
 
+async def test_pool_a_party_behind_gets_no_partials_while_the_others_keep_theirs() -> None:
+    recognizer = FakeRecognizer()
+    async with AsrPool(recognizer, lambda j, r: None, workers=1) as pool:
+        recognizer.gate.clear()
+        pool.submit(job("busy", 0, True))
+        await running(pool)
+        for segment in range(3):  # a replay: three finals of one party waiting
+            pool.submit(job("replay", segment, True))
+        pool.submit(job("replay", 3, False))
+        assert pool.stats().dropped_degraded == 1  # it would come after them, stale
+        pool.submit(job("live", 1, False))
+        assert pool.stats().dropped_degraded == 1 and pool.stats().queued_partials == 1
+        recognizer.gate.set()
+        await drain(pool)
+
+
 async def test_pool_reports_each_degrade_level_change_once() -> None:
     recognizer = FakeRecognizer(service_s=0.05)
     seen: list[tuple[int, float | None]] = []
