@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from models import codec
-from models.errors import SparringError
+from models.errors import NOTICE_CODES, SparringError
 from models.wire import ErrorMessage, ServerMessage
 
 
@@ -211,13 +211,16 @@ def _add_limit_flags(serve: argparse.ArgumentParser) -> None:
         help="only a rep link or the trainer key may create calls",
     )
     access.add_argument(
-        "--metrics-key", help="GET /metrics needs 'Authorization: Bearer KEY' (or SPARRING_METRICS_KEY)"
+        "--metrics-key",
+        help="GET /metrics needs 'Authorization: Bearer KEY' (or SPARRING_METRICS_KEY)",
     )
     access.add_argument(
         "--metrics-listen", metavar="HOST:PORT", help="serve /metrics there only, not on --port"
     )
     access.add_argument("--certfile", help="TLS certificate chain (PEM): https and wss")
-    access.add_argument("--keyfile", help="the certificate's private key (PEM; default: in certfile)")
+    access.add_argument(
+        "--keyfile", help="the certificate's private key (PEM; default: in certfile)"
+    )
     serve.add_argument(
         "--log-format", choices=["text", "json"], default="text", help="json: one object a line"
     )
@@ -284,7 +287,7 @@ def _join(args: argparse.Namespace) -> int:
             await me.end()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(me.ended.wait(), timeout=10)
-            errors = me.of_type(ErrorMessage)
+            errors = [e for e in me.of_type(ErrorMessage) if e.code not in NOTICE_CODES]
             return 1 if errors else 0
 
     try:
@@ -349,9 +352,7 @@ def _report(args: argparse.Namespace) -> int:
     scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
     path = f"/v1/sessions/{quote(args.id, safe='')}/report"
     url = urlunsplit((scheme, parts.netloc, path, "", ""))
-    body = _fetch(
-        url, token_of(args.token), args, f"no report of call {args.id} for this token"
-    )
+    body = _fetch(url, token_of(args.token), args, f"no report of call {args.id} for this token")
     if isinstance(body, int):
         return body
     if args.json:
@@ -361,9 +362,7 @@ def _report(args: argparse.Namespace) -> int:
         raw = msgspec.json.decode(body)
         kind = SessionReport if "talk" in raw else SharedReport
         report = msgspec.convert(raw, kind)
-        scorecard = (
-            msgspec.convert(raw["scorecard"], Scorecard) if raw.get("scorecard") else None
-        )
+        scorecard = msgspec.convert(raw["scorecard"], Scorecard) if raw.get("scorecard") else None
     except (msgspec.ValidationError, msgspec.DecodeError, TypeError) as exc:
         print(f"sparring: the server sent a report this client cannot read: {exc}", file=sys.stderr)
         return 2
@@ -590,7 +589,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     analyse.add_argument("--db", help="postgresql://user@host/db: keep the call in PostgreSQL")
     analyse.add_argument(
-        "--model", default="auto", help="auto (tiny.en; base for Dutch) | tiny.en | base | PATH | none"
+        "--model",
+        default="auto",
+        help="auto (tiny.en; base for Dutch) | tiny.en | base | PATH | none",
     )
     _add_placement_flags(analyse)
     analyse.add_argument(

@@ -10,6 +10,7 @@ import time
 from importlib import resources
 
 from client.stream import Participant, create_session, read_audio
+from models.errors import NOTICE_CODES
 from models.wire import ErrorMessage, Metrics, Nudge, ServerMessage, State, Transcript
 from server.app import Server
 from server.asr.device import DeviceUnavailable
@@ -92,6 +93,8 @@ class TerminalView:
                 self._hold(
                     message.start, f"[{message.start:6.1f}s]   {message.speaker}: {message.text}"
                 )
+            case ErrorMessage() if message.code in NOTICE_CODES:
+                print(self._c("1;33", f"notice {message.code}: {message.message}"), flush=True)
             case ErrorMessage():
                 print(self._c("1;31", f"error {message.code}: {message.message}"), flush=True)
             case _:
@@ -168,13 +171,13 @@ async def run_demo(
     finally:
         await server.__aexit__(None, None, None)  # the call is kept before this returns
     if data_dir is not None:
-        print(f"  report            sparring report {session_id} --token={token} --data-dir {data_dir}")
+        print(
+            f"  report            sparring report {session_id} --token={token} --data-dir {data_dir}"
+        )
     return status
 
 
-async def _run(
-    server, call, speed, truth, rep_audio, customer_audio, view
-) -> tuple[int, str, str]:
+async def _run(server, call, speed, truth, rep_audio, customer_audio, view) -> tuple[int, str, str]:
     """Runs the call through a started server and prints what the rep would see.
 
     Returns:
@@ -241,5 +244,9 @@ async def _run(
         print(
             f"  checklist         covered: {', '.join(done) or '-'}; not yet: {', '.join(missing) or '-'}"
         )
-    errors = rep.of_type(ErrorMessage) + customer.of_type(ErrorMessage)
+    errors = [
+        e
+        for e in rep.of_type(ErrorMessage) + customer.of_type(ErrorMessage)
+        if e.code not in NOTICE_CODES
+    ]
     return (1 if errors else 0), created.session, created.tokens.rep

@@ -227,6 +227,11 @@ class TranscriptBehind(SparringError):
     code = "transcript_behind"
 
 
+# Errors that tell about a call going on rather than refuse anything: a client shows them
+# and carries on (`sparring demo` and `join` do not fail on them).
+NOTICE_CODES = frozenset({TranscriptBehind.code})
+
+
 class TooManyConnections(SparringError):
     """An address that holds as many open connections as it may."""
 
