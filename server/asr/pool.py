@@ -515,7 +515,6 @@ class AsrPool:
         estimated_wait_s = sessions * self._service_mean_s / self._workers
         oldest_wait_s = 0.0 if oldest_s is None else self._clock() - oldest_s
         pressure_s = max(estimated_wait_s, oldest_wait_s)
-        queued = self.queue_depth()
         level = self._level
         if pressure_s >= DEGRADE_OFF_WAIT_S:
             level = 2
@@ -530,7 +529,7 @@ class AsrPool:
                 "ASR degrade level %d -> %d (%d queued, wait %.2f s)",
                 self._level,
                 level,
-                queued,
+                self.queue_depth(),
                 pressure_s,
             )
             self._level = level
