@@ -190,7 +190,7 @@ class PartyStream:
         voiced = info.voiced
         self._quiet_run = 0 if voiced else self._quiet_run + 1
         if self.prosody is not None:
-            self.prosody.feed(info.pcm, voiced, self._next_raw * FRAME_S)
+            self.prosody.feed(info.pcm, voiced, self._next_raw * FRAME_S, info.level_dbfs)
         label, count = self._smoother.push(voiced)
         keep = self._keep_audio
         if keep:

@@ -36,6 +36,9 @@ YIN_THRESHOLD = 0.2
 # period in a dither pattern or mains hum. -60 dBFS is 30-40 dB under the speech measured
 # (-21 to -31 dBFS) and 18 dB under the soft fixture (-42 dBFS).
 MIN_PITCH_LEVEL_DBFS = -60.0
+# Pitch is estimated in batches of this many frames (or at the next query): one batch costs
+# about what three frames did one by one. Holds at most 80 KB of samples.
+SETTLE_FRAMES = 64
 
 # coaching.md: "spread of the rep's pitch (semitones) over 30 s of voiced speech".
 WINDOW_S = 30.0
@@ -119,65 +122,94 @@ def estimate_f0_hz(
 ) -> float | None:
     """Fundamental frequency of one short frame, or None when it is not periodic.
 
-    YIN (de Cheveigné and Kawahara 2002), vectorised: the difference function comes from
-    one cross-correlation and two running sums, d(t) = e(0) + e(t) - 2 r(t), over an
-    integration window of `len(frame) - rate_hz / fmin_hz` samples. The first lag whose cumulative-mean-
-    normalised difference dips under `threshold` wins (the first dip, not the deepest,
-    avoids sub-octave errors), refined to a fraction of a sample with a parabola.
+    One row of `estimate_f0_batch_hz`, which says how.
+
+    Raises:
+        ValueError: the frame is too short for `fmin_hz`.
+    """
+    f0 = float(
+        estimate_f0_batch_hz(np.asarray(frame)[None, :], rate_hz, fmin_hz, fmax_hz, threshold)[0]
+    )
+    return None if math.isnan(f0) else f0
+
+
+def estimate_f0_batch_hz(
+    frames: np.ndarray,
+    rate_hz: int = RATE_HZ,
+    fmin_hz: float = F0_MIN_HZ,
+    fmax_hz: float = F0_MAX_HZ,
+    threshold: float = YIN_THRESHOLD,
+) -> np.ndarray:
+    """Fundamental frequency of each row of `frames` (NaN where it is not periodic).
+
+    YIN (de Cheveigné and Kawahara 2002), vectorised over frames: the difference function
+    comes from one cross-correlation and two running sums, d(t) = e(0) + e(t) - 2 r(t), over
+    an integration window of `frame length - rate_hz / fmin_hz` samples. The first lag whose
+    cumulative-mean-normalised difference dips under `threshold`, followed down to its
+    minimum (the first dip, not the deepest, avoids sub-octave errors), wins, refined to a
+    fraction of a sample with a parabola. Rows go through numpy together: per frame, numpy's
+    call overhead cost ten times the arithmetic (bench_prosody.py).
 
     Args:
-        frame: samples on any scale; needs more than `rate_hz / fmin_hz` samples.
+        frames: (n, samples) on any scale; rows need more than `rate_hz / fmin_hz` samples.
         rate_hz: sample rate.
         fmin_hz: lowest pitch searched.
         fmax_hz: highest pitch searched.
         threshold: YIN's aperiodicity threshold (0..1; lower is stricter).
 
     Returns:
-        The pitch in hertz, or None for silence, noise and unvoiced sounds.
+        (n,) pitches in hertz; NaN for silence, noise and unvoiced sounds.
 
     Raises:
-        ValueError: the frame is too short for `fmin_hz`.
+        ValueError: the frames are too short for `fmin_hz`.
     """
-    x = np.asarray(frame, dtype=np.float32)
-    n = x.size
+    x = np.asarray(frames, dtype=np.float64)
+    rows, n = x.shape
     lag_max = int(math.ceil(rate_hz / fmin_hz))
     lag_min = max(2, int(math.floor(rate_hz / fmax_hz)))
     width = n - lag_max
     if width < lag_min:
         raise ValueError(f"frame of {n} samples is too short for fmin_hz={fmin_hz} at {rate_hz} Hz")
-    # The difference function ignores a DC offset, so there is no mean to remove. A direct
-    # correlation (one C loop, ~0.1 M multiply-adds) beats numpy's FFT round trip, whose
-    # per-call overhead dominates at this size.
-    r = np.correlate(x, x[:width])  # r[t] = sum x[j] x[j + t], j < width; t = 0..lag_max
-    squares = np.empty(n + 1)  # float64: e(t) is a difference of large running sums
-    squares[0] = 0.0
-    np.cumsum(x * x, dtype=np.float64, out=squares[1:])
-    energy = squares[width : width + lag_max + 1] - squares[: lag_max + 1]  # e(t)
-    if energy[0] <= 0.0:
-        return None
-    diff = energy[0] + energy - 2.0 * r
-    running = np.cumsum(diff[1:])
+    f0 = np.full(rows, np.nan)
+    if rows == 0:
+        return f0
+    # r[t] = sum x[j] x[j + t], j < width, t = 0..lag_max: a circular correlation of `size`
+    # >= n samples never wraps for these lags. The difference function ignores a DC offset,
+    # so there is no mean to remove.
+    size = n
+    spectrum = np.fft.rfft(x, size)
+    head = np.fft.rfft(x[:, :width], size)
+    r = np.fft.irfft(np.conj(head) * spectrum, size)[:, : lag_max + 1]
+    squares = np.zeros((rows, n + 1))
+    np.cumsum(x * x, axis=1, out=squares[:, 1:])
+    energy = squares[:, width : width + lag_max + 1] - squares[:, : lag_max + 1]  # e(t)
+    diff = energy[:, :1] + energy - 2.0 * r
+    running = np.cumsum(diff[:, 1:], axis=1)
     running[running <= 0.0] = 1e-12
-    cmnd = diff[1:] * _lags(lag_max) / running  # cmnd[k] is lag k + 1
-    below = np.flatnonzero(cmnd[lag_min - 1 :] < threshold)
-    if below.size == 0:
-        return None
-    k = int(below[0]) + lag_min - 1
+    cmnd = diff[:, 1:] * _lags(lag_max) / running  # cmnd[:, k] is lag k + 1
+    dips = cmnd[:, lag_min - 1 :] < threshold
+    found = dips.any(axis=1) & (energy[:, 0] > 0.0)
+    if not found.any():
+        return f0
+    which = np.flatnonzero(found)
+    cmnd = cmnd[which]
+    first = dips[which].argmax(axis=1) + lag_min - 1
+    # Down to the dip's minimum: the first k from `first` on where cmnd stops falling.
     last = lag_max - 1
-    while k < last and cmnd[k + 1] < cmnd[k]:
-        k += 1
-    if k >= last:
-        return None  # still falling at the longest lag: the period lies beyond fmin_hz
-    shift = 0.0
-    if k > 0:
-        left, mid, right = float(cmnd[k - 1]), float(cmnd[k]), float(cmnd[k + 1])
-        curvature = left - 2.0 * mid + right
-        if curvature > 0.0:
-            shift = 0.5 * (left - right) / curvature
-    lag = k + 1 + shift
-    f0 = rate_hz / lag
-    if f0 < fmin_hz or f0 > fmax_hz:
-        return None
+    columns = np.arange(last)
+    stops = (cmnd[:, 1:] >= cmnd[:, :-1]) & (columns >= first[:, None])
+    k = np.where(stops.any(axis=1), stops.argmax(axis=1), last)
+    inside = k < last  # else still falling at the longest lag: the period lies beyond fmin_hz
+    which, cmnd, k = which[inside], cmnd[inside], k[inside]
+    at = np.arange(k.size)
+    left, mid, right = cmnd[at, k - 1], cmnd[at, k], cmnd[at, k + 1]
+    curvature = left - 2.0 * mid + right
+    shift = np.where(
+        curvature > 0.0, 0.5 * (left - right) / np.where(curvature > 0.0, curvature, 1.0), 0.0
+    )
+    pitch = rate_hz / (k + 1 + shift)
+    pitch[(pitch < fmin_hz) | (pitch > fmax_hz)] = np.nan
+    f0[which] = pitch
     return f0
 
 
@@ -236,6 +268,9 @@ class ProsodyTracker:
         "_at_s",
         "_pitch_every",
         "_skip",
+        "_windows",
+        "_slots",
+        "_levels",
     )
 
     def __init__(
@@ -270,8 +305,15 @@ class ProsodyTracker:
         self._at_s = 0.0
         self._pitch_every = pitch_every_frames
         self._skip = 0
+        # Frames whose pitch is not estimated yet (`_settle`): their 40 ms of samples, their
+        # voiced-frame counts and baseline slots (-1: none), and their levels.
+        self._windows: list[bytes] = []
+        self._slots: list[tuple[int, int]] = []
+        self._levels: list[float] = []
 
-    def feed(self, frame_pcm: bytes, voiced: bool, at_s: float) -> None:
+    def feed(
+        self, frame_pcm: bytes, voiced: bool, at_s: float, frame_dbfs: float | None = None
+    ) -> None:
         """Takes the speaker's next 30 ms frame.
 
         Args:
@@ -279,6 +321,7 @@ class ProsodyTracker:
             voiced: the VAD's verdict on this frame; unvoiced frames are not analysed.
             at_s: audio time of the frame's start. A gap since the previous frame
                 (dropped audio) drops the 10 ms of history instead of splicing across it.
+            frame_dbfs: the frame's RMS level, where the caller has it already.
 
         Raises:
             ValueError: the frame is not 960 bytes.
@@ -292,35 +335,58 @@ class ProsodyTracker:
         self._tail = frame_pcm
         if not voiced:
             return
-        samples = np.frombuffer(frame_pcm, dtype=np.int16).astype(np.float32)
-        level = level_dbfs(samples)
-        f0 = math.nan
+        level = (
+            frame_dbfs
+            if frame_dbfs is not None
+            else level_dbfs(np.frombuffer(frame_pcm, dtype=np.int16))
+        )
+        n = self._n_voiced
+        if self._slots and n - self._slots[0][0] >= self._window_frames:
+            self._settle()  # this frame takes the ring slot of the oldest waiting one
+        self._n_voiced += 1
+        baseline = -1
+        if self._n_baseline < self._baseline_frames:
+            baseline = self._n_baseline
+            self._n_baseline += 1
         self._skip -= 1
         if level >= MIN_PITCH_LEVEL_DBFS and self._skip <= 0:
             self._skip = self._pitch_every
             history = PITCH_WINDOW_SAMPLES - FRAME_SAMPLES
-            if contiguous:
-                before = np.frombuffer(tail, dtype=np.int16)[-history:].astype(np.float32)
-                window = np.concatenate((before, samples))
-            else:
-                window = np.concatenate((np.zeros(history, np.float32), samples))
-            estimate = estimate_f0_hz(window)
-            if estimate is not None:
-                f0 = estimate
+            before = tail[-2 * history :] if contiguous else bytes(2 * history)
+            self._windows.append(before + frame_pcm)
+            self._slots.append((n, baseline))
+            self._levels.append(level)
+            if len(self._windows) >= SETTLE_FRAMES:
+                self._settle()
+            return
+        i = n % self._window_frames
+        self._f0[i] = self._level[i] = math.nan
+        if baseline >= 0:
+            self._baseline_f0[baseline] = self._baseline_level[baseline] = math.nan
+
+    def _settle(self) -> None:
+        """Estimates the pitch of the frames fed since the last time, all in one batch."""
+        if not self._windows:
+            return
+        samples = np.frombuffer(b"".join(self._windows), dtype=np.int16)
+        f0 = estimate_f0_batch_hz(samples.reshape(len(self._windows), PITCH_WINDOW_SAMPLES))
         # Level of pitched frames only: vowels carry the voice's loudness, whereas pauses
         # the VAD bridged and soft consonants would pull a median down with speech rate.
-        level_kept = level if not math.isnan(f0) else math.nan
-        i = self._n_voiced % self._window_frames
-        self._f0[i] = f0
-        self._level[i] = level_kept
-        self._n_voiced += 1
-        if self._n_baseline < self._baseline_frames:
-            self._baseline_f0[self._n_baseline] = f0
-            self._baseline_level[self._n_baseline] = level_kept
-            self._n_baseline += 1
+        levels = np.where(np.isnan(f0), np.nan, self._levels)
+        slots = np.array(self._slots)
+        ring = slots[:, 0] % self._window_frames
+        self._f0[ring] = f0
+        self._level[ring] = levels
+        baseline = slots[:, 1] >= 0
+        self._baseline_f0[slots[baseline, 1]] = f0[baseline]
+        self._baseline_level[slots[baseline, 1]] = levels[baseline]
+        self._windows.clear()
+        self._slots.clear()
+        self._levels.clear()
 
     def _recent(self, ring: np.ndarray, window_s: float | None) -> np.ndarray:
         """The ring's values of the last `window_s` of voiced speech, NaNs dropped."""
+        self._settle()
         n = min(self._n_voiced, self._window_frames)
         if window_s is not None:
             n = min(n, max(0, round(window_s / FRAME_S)))
@@ -352,6 +418,7 @@ class ProsodyTracker:
         return _median(self._recent(self._level, window_s))
 
     def _baseline(self) -> tuple[float | None, float | None]:
+        self._settle()
         if self._baseline_cache is not None:
             return self._baseline_cache
         f0 = self._baseline_f0[: self._n_baseline]
@@ -378,6 +445,7 @@ class ProsodyTracker:
 
     def snapshot(self) -> ProsodySnapshot:
         """The current window and baseline, computed now (~0.1 ms; call it per rule tick)."""
+        self._settle()
         f0 = self._recent(self._f0, None)
         baseline_f0 = self._baseline_f0[: self._n_baseline]
         baseline_spread, baseline_level = self._baseline()
