@@ -33,6 +33,11 @@ TRAINER_KEY = "soak-trainer-key"  # creates with the trainer key are not rate-li
 RATE_HZ = 16000
 AUDIO = {"format": "pcm_s16le", "rate": RATE_HZ, "channels": 1}
 SERVER_START_S = 120.0  # loading a model on a busy machine
+# Set to a directory: the bench server writes tracemalloc snapshots there (soak.py --trace).
+TRACEMALLOC_ENV = "SPARRING_BENCH_TRACEMALLOC"
+TRACE_EVERY_S = 120.0
+TRACE_EVERY_ENV = "SPARRING_BENCH_TRACE_EVERY_S"
+TRACE_FRAMES = 8
 
 
 # --- the server process -------------------------------------------------------------------
@@ -61,14 +66,38 @@ def serve(port_file: str, model: str, overrides: dict[str, Any]) -> None:
     fields |= {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
     config = Config(**fields)
 
+    trace_dir = os.environ.get(TRACEMALLOC_ENV)
+
     async def run() -> None:
         stop = asyncio.Event()
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
         async with Server(config) as srv:
             Path(port_file).write_text(str(srv.port))  # noqa: ASYNC240 - once, at start
-            await stop.wait()
+            if trace_dir:
+                async with asyncio.TaskGroup() as tasks:
+                    tracer = tasks.create_task(trace_python_memory(Path(trace_dir)))
+                    await stop.wait()
+                    tracer.cancel()
+            else:
+                await stop.wait()
 
     asyncio.run(run())
+
+
+async def trace_python_memory(directory: Path) -> None:
+    """Writes a tracemalloc snapshot of the server every `TRACE_EVERY_S` (or the seconds in
+    `TRACE_EVERY_ENV`), for a diagnosis of memory growth: Python's own allocations, where
+    RSS adds native ones."""
+    import tracemalloc
+
+    tracemalloc.start(TRACE_FRAMES)
+    directory.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once
+    started = time.monotonic()
+    every_s = float(os.environ.get(TRACE_EVERY_ENV, TRACE_EVERY_S))
+    while True:
+        await asyncio.sleep(every_s)
+        elapsed = round(time.monotonic() - started)
+        tracemalloc.take_snapshot().dump(str(directory / f"{elapsed:06d}.trace"))
 
 
 class ServerDidNotStart(RuntimeError):

@@ -24,13 +24,16 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import statistics
 import sys
 import time
 from itertools import cycle
+from pathlib import Path
 
 from bench.audio_io import ENGLISH_CALLS, call_frames
 from bench.live_calls import (
+    TRACEMALLOC_ENV,
     CallRun,
     ServerDidNotStart,
     http_get,
@@ -222,6 +225,25 @@ def report(
     return 0 if ok and (flat or not args.strict_memory) else 1
 
 
+def compare_traces(directory: Path, top: int = 15) -> None:
+    """Python's traced memory in each snapshot, and what grew most from the second to the last
+    (the first is taken during warm-up)."""
+    import tracemalloc
+
+    paths = sorted(directory.glob("*.trace"))
+    snapshots = [tracemalloc.Snapshot.load(str(p)) for p in paths]
+    for path, snap in zip(paths, snapshots, strict=True):
+        total = sum(stat.size for stat in snap.statistics("filename"))
+        print(f"{int(path.stem) / 60:6.1f} min: {total / 1e6:8.1f} MB traced")
+    if len(snapshots) < 3:
+        return
+    print(f"\ngrowth from {int(paths[1].stem) / 60:.1f} to {int(paths[-1].stem) / 60:.1f} min:")
+    for stat in snapshots[-1].compare_to(snapshots[1], "traceback")[:top]:
+        print(f"{stat.size_diff / 1e6:+8.2f} MB {stat.count_diff:+8d} blocks")
+        for line in stat.traceback.format(limit=4):
+            print("    " + line)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=40)
@@ -229,12 +251,26 @@ def main() -> int:
     parser.add_argument("--model", default="tiny.en")
     parser.add_argument("--strict-memory", action="store_true", help="fail when RSS is not flat")
     parser.add_argument(
+        "--trace",
+        metavar="DIR",
+        help="the server writes tracemalloc snapshots to DIR every 2 minutes (slower); "
+        "compare them with `python -m bench.soak --compare-traces DIR`",
+    )
+    parser.add_argument(
+        "--compare-traces", metavar="DIR", help="print the growth between snapshots"
+    )
+    parser.add_argument(
         "--config",
         default="{}",
         metavar="JSON",
         help="further server Config fields, e.g. '{\"trim_memory\": false}'",
     )
     args = parser.parse_args()
+    if args.compare_traces:
+        compare_traces(Path(args.compare_traces))
+        return 0
+    if args.trace:
+        os.environ[TRACEMALLOC_ENV] = str(Path(args.trace).resolve())
     try:
         with server_process(args.model, json.loads(args.config)) as server:
             return asyncio.run(soak(args, server.port, server.pid))
