@@ -62,6 +62,12 @@ LEAK_MIN_GAP_DB = 3.0
 LEAK_MAX_LAG_SAMPLES = 320
 LEAK_ON_CORRELATION = 0.6
 LEAK_OFF_CORRELATION = 0.45  # hysteresis: a leak stays a leak until the copy is gone
+# A leak found, its track follows the lags within 0.5 ms of its peak: a head turning moves
+# a path by a few centimetres (a sample is 2 cm of sound at 16 kHz).
+LEAK_BAND_SAMPLES = 8
+# Where the copy leaves those lags, the last 8 frames are searched again over every lag
+# (0.7 ** 8: what came before them weighs 6 %).
+REPLAY_FRAMES = 8
 # A bridged pause is judged by the first voiced frames after it (up to 3), found within one
 # hangover (vad.HANGOVER_FRAMES) and the frames that confirm speech after it.
 BRIDGE_LOOKAHEAD_FRAMES = 14
@@ -462,8 +468,15 @@ class Attribution:
         """
         if frame - louder.track.last_frame > TRACK_GAP_FRAMES:
             louder.track = _Track()
-        rho = louder.track.update(louder.prev, loud.pcm, quiet.pcm, frame)
-        return rho >= (LEAK_OFF_CORRELATION if was else LEAK_ON_CORRELATION)
+        track = louder.track
+        rho, lag = track.update(louder.prev, loud.pcm, quiet.pcm, frame)
+        threshold = LEAK_OFF_CORRELATION if was else LEAK_ON_CORRELATION
+        if rho < threshold and track.lags is not None:
+            rho, lag = track.widen()  # the copy left the lags followed: where is it now?
+        copied = rho >= threshold
+        if copied and track.lags is None:
+            track.follow(lag)
+        return copied
 
     def heard(self, speaker_is_rep: bool, start_frame: int, n_frames: int) -> list[Heard]:
         """What one microphone carried over joint frames [start, start + n) (SILENCE if unknown)."""
@@ -576,28 +589,63 @@ def _interpolate(levels: np.ndarray, position: float) -> float:
 
 
 class _Track:
-    """Cross-correlation of one microphone pair, accumulated with a short memory."""
+    """Cross-correlation of one microphone pair, accumulated with a short memory.
 
-    __slots__ = ("dots", "windows", "energy", "last_frame")
+    Every lag is searched until a leak is found; from then on only the lags around its peak
+    (`LEAK_BAND_SAMPLES`): one sound path keeps one delay, and following it costs a tenth.
+    """
+
+    __slots__ = ("dots", "windows", "energy", "last_frame", "lags", "recent")
 
     def __init__(self) -> None:
         self.dots: np.ndarray | None = None
         self.windows: np.ndarray | None = None
         self.energy = 0.0
         self.last_frame = -1
+        self.lags: tuple[int, int] | None = None  # the lag indexes followed, [start, stop)
+        # The last frames added (the louder one's previous, the louder, the quieter), to
+        # search every lag again with the memory that a search of every lag would have had.
+        self.recent: deque[tuple[bytes | None, bytes, bytes]] = deque(maxlen=REPLAY_FRAMES)
 
-    def update(self, prev_loud: bytes | None, loud: bytes, quiet: bytes, frame: int) -> float:
-        """Adds one frame; returns the peak normalised correlation over lags 0-20 ms."""
+    def update(
+        self, prev_loud: bytes | None, loud: bytes, quiet: bytes, frame: int
+    ) -> tuple[float, int]:
+        """Adds one frame; returns the peak normalised correlation over the lags followed
+        (0-20 ms until `follow`) and the lag index where it is (`LEAK_MAX_LAG_SAMPLES` - the
+        delay in samples)."""
+        self.recent.append((prev_loud, loud, quiet))
+        self.last_frame = frame
+        return self._add(prev_loud, loud, quiet)
+
+    def follow(self, lag: int) -> None:
+        """From now on, only the lags within `LEAK_BAND_SAMPLES` of `lag` (a lag index)."""
+        start = max(0, lag - LEAK_BAND_SAMPLES)
+        stop = min(LEAK_MAX_LAG_SAMPLES + 1, lag + LEAK_BAND_SAMPLES + 1)
+        if self.dots is not None and self.windows is not None:
+            self.dots = self.dots[start:stop].copy()
+            self.windows = self.windows[start:stop].copy()
+        self.lags = (start, stop)
+
+    def widen(self) -> tuple[float, int]:
+        """Every lag again: the recent frames are added afresh over all of them (the memory
+        before them weighs under a tenth). Returns what `update` returns, for the last."""
+        self.dots = self.windows = None
+        self.energy = 0.0
+        self.lags = None
+        result = (0.0, 0)
+        for prev_loud, loud, quiet in self.recent:
+            result = self._add(prev_loud, loud, quiet)
+        return result
+
+    def _add(self, prev_loud: bytes | None, loud: bytes, quiet: bytes) -> tuple[float, int]:
         y = np.frombuffer(quiet, dtype="<i2").astype(np.float32)
-        x = np.empty(LEAK_MAX_LAG_SAMPLES + FRAME_SAMPLES, dtype=np.float32)
-        if prev_loud is None:
-            x[:LEAK_MAX_LAG_SAMPLES] = 0.0
-        else:
-            x[:LEAK_MAX_LAG_SAMPLES] = np.frombuffer(prev_loud, dtype="<i2")[-LEAK_MAX_LAG_SAMPLES:]
-        x[LEAK_MAX_LAG_SAMPLES:] = np.frombuffer(loud, dtype="<i2")
+        head = prev_loud[-2 * LEAK_MAX_LAG_SAMPLES :] if prev_loud is not None else _SILENT_HEAD
+        x = np.frombuffer(head + loud, dtype="<i2").astype(np.float32)
+        start, stop = self.lags or (0, LEAK_MAX_LAG_SAMPLES + 1)
+        x = x[start : stop - 1 + FRAME_SAMPLES]
         dots = np.correlate(x, y, mode="valid")
         # The energy of x under each lag's window: differences of its running sum (float32
-        # sums, float64 differences; the window at lag 0 starts from an empty sum).
+        # sums, float64 differences; the window at the first lag starts from an empty sum).
         sums = np.cumsum(x * x)
         windows = sums[FRAME_SAMPLES - 1 :].astype(np.float64)
         windows[1:] -= sums[:-FRAME_SAMPLES]
@@ -608,8 +656,11 @@ class _Track:
             self.dots = TRACK_MEMORY * self.dots + dots
             self.windows = TRACK_MEMORY * self.windows + windows
             self.energy = TRACK_MEMORY * self.energy + energy
-        self.last_frame = frame
         if self.energy <= 0.0:
-            return 0.0
+            return 0.0, start
         rho = self.dots / np.sqrt(np.maximum(self.windows * self.energy, 1e-9))
-        return float(rho.max())
+        peak = int(rho.argmax())
+        return float(rho[peak]), start + peak
+
+
+_SILENT_HEAD = bytes(2 * LEAK_MAX_LAG_SAMPLES)
