@@ -257,6 +257,7 @@ async def stream(
     offset_frame: int | None = None,
     lateness_s: list[float] | None = None,
     speed: float = 1.0,
+    then_silence_s: float = 0.0,
 ) -> None:
     """Both parties' frames, each sent once its audio has passed, looping the call.
 
@@ -269,6 +270,8 @@ async def stream(
         offset_frame: The frame to start from; None: a random one.
         lateness_s: Where to append how late each frame went out (after its due time).
         speed: Multiple of real time (a replay far faster than real time: `speed` 50).
+        then_silence_s: After `until`, this much digital silence, as a microphone goes on
+            after the last words until the call is ended: it ends the utterance under way.
     """
     n_frames = len(tracks[0])
     first = random.randrange(n_frames) if offset_frame is None else offset_frame % n_frames
@@ -279,13 +282,21 @@ async def stream(
         i = (first + n) % n_frames
         due = start + (sent_samples + len(tracks[0][i]) // 2) / RATE_HZ / speed
         if due > until:
-            return
+            break
         await asyncio.sleep(max(0.0, due - time.time()))
         if lateness_s is not None:
             lateness_s.append(time.time() - due)
         await call.rep.ws.send(tracks[0][i])
         await call.customer.ws.send(tracks[1][i % len(tracks[1])])
         sent_samples += len(tracks[0][i]) // 2
+        call.sent_s = sent_samples / RATE_HZ
+    silence = bytes(2 * RATE_HZ // 10)  # 100 ms
+    for _ in range(round(then_silence_s * 10)):
+        due = start + (sent_samples + len(silence) // 2) / RATE_HZ / speed
+        await asyncio.sleep(max(0.0, due - time.time()))
+        await call.rep.ws.send(silence)
+        await call.customer.ws.send(silence)
+        sent_samples += len(silence) // 2
         call.sent_s = sent_samples / RATE_HZ
 
 

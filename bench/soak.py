@@ -98,8 +98,12 @@ async def soak(args: argparse.Namespace, port: int, pid: int) -> int:
 
     sampler = asyncio.create_task(sample(), name="soak.rss")
     names = cycle(CALLS)
-    await asyncio.gather(*(stream(call, tracks[next(names)], until) for call in calls))
-    await asyncio.sleep(3)  # the last utterances end (their speech was cut by the stop)
+    # Each microphone goes on for a second after the last words, as it does until the rep
+    # presses End: that ends the utterance under way, whose final reaches the rep before
+    # the call ends (the words of one still open at the end go to the report only).
+    await asyncio.gather(
+        *(stream(call, tracks[next(names)], until, then_silence_s=1.0) for call in calls)
+    )
     drained_s = await recognition_drained(port, DRAIN_MAX_S)
     sampler.cancel()
     for call in calls:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import jiwer
@@ -273,3 +276,40 @@ def test_recognize_long_final_cut_short_by_the_exact_window_is_decoded_whole(
     assert len(recognition.words) >= 30, recognition.text
     for said in ("99 euros", "first year", "setup for free"):
         assert said in words, recognition.text
+
+
+ENCODER_SHAPES_SCRIPT = """
+import os
+import numpy as np
+from server.asr.engine import Recognizer
+from bench.proc_memory import rss_mb
+
+recognizer = Recognizer("tiny.en", cpu_threads=1)
+features = np.random.default_rng(0).normal(0, 1, (80, 3000)).astype(np.float32)
+def encode(n_frames):  # what recognize() encodes for an utterance of n_frames
+    recognizer._model.encode(recognizer._window(features[:, :n_frames]))
+for n in range(2000, 2080, 4):  # warm: the allocator's arenas and the cache's first entries
+    encode(n)
+before = rss_mb(os.getpid())
+for n in range(2100, 2900, 12):  # 67 more utterance lengths, each a new encoder shape
+    encode(n)
+print(rss_mb(os.getpid()) - before)
+"""
+
+
+def test_encoder_memory_stays_bounded_over_many_utterance_lengths() -> None:
+    # oneDNN (inside CTranslate2) caches a compiled convolution per input shape, 1-2 MB
+    # each, 1,024 by default: without the bound set in server/asr/__init__.py this process
+    # grows by about 135 MB (a soak server grew to 1.2 GB over every shape).
+    env = {k: v for k, v in os.environ.items() if k != "ONEDNN_PRIMITIVE_CACHE_CAPACITY"}
+    done = subprocess.run(
+        [sys.executable, "-c", ENCODER_SHAPES_SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        check=True,
+    )
+    growth_mb = float(done.stdout.split()[-1])
+    assert growth_mb < 40, growth_mb
