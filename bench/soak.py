@@ -15,7 +15,8 @@ of the audio the event is about to its arrival), and at the end whether anything
 Memory is "flat" when, after the first window (warm-up), the median RSS of each window stays
 within 5 % of the others (single samples swing with the load; a leak moves the medians).
 Usage: `python -m bench.soak` (40 calls, 60 minutes, tiny.en);
-`python -m bench.soak --calls 4 --minutes 2 --model none` (the CI size).
+`python -m bench.soak --calls 4 --minutes 2 --model none` (the CI size);
+`--trace DIR` and then `--compare-traces DIR`: where Python's own memory went.
 """
 
 from __future__ import annotations
