@@ -36,8 +36,8 @@ YIN_THRESHOLD = 0.2
 # period in a dither pattern or mains hum. -60 dBFS is 30-40 dB under the speech measured
 # (-21 to -31 dBFS) and 18 dB under the soft fixture (-42 dBFS).
 MIN_PITCH_LEVEL_DBFS = -60.0
-# Pitch is estimated in batches of this many frames (or at the next query): one batch costs
-# about what three frames did one by one. Holds at most 80 KB of samples.
+# Pitch is estimated in batches of this many frames (or at the next query): a frame costs
+# half of what it did alone (bench_prosody.py). Holds at most 80 KB of samples.
 SETTLE_FRAMES = 64
 
 # coaching.md: "spread of the rep's pitch (semitones) over 30 s of voiced speech".
@@ -147,8 +147,8 @@ def estimate_f0_batch_hz(
     an integration window of `frame length - rate_hz / fmin_hz` samples. The first lag whose
     cumulative-mean-normalised difference dips under `threshold`, followed down to its
     minimum (the first dip, not the deepest, avoids sub-octave errors), wins, refined to a
-    fraction of a sample with a parabola. Rows go through numpy together: per frame, numpy's
-    call overhead cost ten times the arithmetic (bench_prosody.py).
+    fraction of a sample with a parabola. Rows go through numpy together: one frame at a time,
+    numpy's call overhead was most of the cost.
 
     Args:
         frames: (n, samples) on any scale; rows need more than `rate_hz / fmin_hz` samples.
@@ -173,13 +173,12 @@ def estimate_f0_batch_hz(
     f0 = np.full(rows, np.nan)
     if rows == 0:
         return f0
-    # r[t] = sum x[j] x[j + t], j < width, t = 0..lag_max: a circular correlation of `size`
-    # >= n samples never wraps for these lags. The difference function ignores a DC offset,
-    # so there is no mean to remove.
-    size = n
-    spectrum = np.fft.rfft(x, size)
-    head = np.fft.rfft(x[:, :width], size)
-    r = np.fft.irfft(np.conj(head) * spectrum, size)[:, : lag_max + 1]
+    # r[t] = sum x[j] x[j + t], j < width, t = 0..lag_max: a circular correlation over the
+    # n samples never wraps for these lags (j + t < n). The difference function ignores a
+    # DC offset, so there is no mean to remove.
+    spectrum = np.fft.rfft(x, n)
+    head = np.fft.rfft(x[:, :width], n)
+    r = np.fft.irfft(np.conj(head) * spectrum, n)[:, : lag_max + 1]
     squares = np.zeros((rows, n + 1))
     np.cumsum(x * x, axis=1, out=squares[:, 1:])
     energy = squares[:, width : width + lag_max + 1] - squares[:, : lag_max + 1]  # e(t)

@@ -305,3 +305,21 @@ def test_volume_issue_needs_enough_speech_and_a_complete_baseline() -> None:
     assert volume_issue(snap(level_dbfs=-45.0)) is VolumeIssue.SOFT
     assert volume_issue(snap(level_dbfs=-45.0, pitched_s=MIN_PITCHED_S - 1)) is None
     assert volume_issue(snap(level_dbfs=-45.0, baseline_complete=False)) is None
+
+
+@pytest.mark.parametrize("window_s", [30.0, 1.0])
+def test_tracker_batches_never_change_the_figures(window_s: float) -> None:
+    # Pitch is estimated in batches, at the latest when queried: a tracker read after every
+    # frame and one read once at the end hold the same pitches and levels, also where the
+    # window ring (1 s here) wraps before a batch is full.
+    read_often = ProsodyTracker(window_s=window_s, pitch_every_frames=2)
+    read_once = ProsodyTracker(window_s=window_s, pitch_every_frames=2)
+    at_s = 0.0
+    for name in ("lively_m", "flat_f"):
+        for frame, voiced in clip(name):
+            read_often.feed(frame, voiced, at_s)
+            read_often.pitch_spread_st()
+            read_once.feed(frame, voiced, at_s)
+            at_s += FRAME_S
+    assert read_often.snapshot() == read_once.snapshot()
+    assert read_once.snapshot().pitched_s > 0
