@@ -49,6 +49,7 @@ CALLS = ENGLISH_CALLS
 SAMPLE_EVERY_S = 5.0
 DRAIN_MAX_S = 600.0  # an overloaded node's queue: up to 60 s of speech per party
 FLAT_WITHIN = 0.05  # window medians of RSS after warm-up stay within 5 %
+END_SILENCE_S = 3.0
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -99,11 +100,12 @@ async def soak(args: argparse.Namespace, port: int, pid: int) -> int:
 
     sampler = asyncio.create_task(sample(), name="soak.rss")
     names = cycle(CALLS)
-    # Each microphone goes on for a second after the last words, as it does until the rep
-    # presses End: that ends the utterance under way, whose final reaches the rep before
-    # the call ends (the words of one still open at the end go to the report only).
+    # Each microphone goes on after the last words, as it does until the rep presses End:
+    # that ends the utterance under way, whose final reaches the rep before the call ends
+    # (the words of one still open at the end go to the report only). 3 s: the hangover,
+    # the post-roll, attribution's look-ahead and a Silero batch take up to 1.5 s.
     await asyncio.gather(
-        *(stream(call, tracks[next(names)], until, then_silence_s=1.0) for call in calls)
+        *(stream(call, tracks[next(names)], until, then_silence_s=END_SILENCE_S) for call in calls)
     )
     drained_s = await recognition_drained(port, DRAIN_MAX_S)
     sampler.cancel()
@@ -155,7 +157,7 @@ def report(
     windows = int(args.minutes * 60 // window_s) + 1
     nudge_delays: list[list[float]] = [[] for _ in range(windows)]
     final_delays: list[list[float]] = [[] for _ in range(windows)]
-    lost = gaps = unordered = 0
+    lost = gaps = unordered = lost_last = 0
     nudges_got = finals_got = nudges_made = finals_made = 0
     for call in calls:
         gaps += call.rep.seq_gaps() + call.customer.seq_gaps()
@@ -181,8 +183,12 @@ def report(
         finals_made += len(made_finals)
         ids = [m["id"] for m in got_nudges]
         keys = [(m["speaker"], m["segment"]) for m in got_finals]
-        lost += len(set(made_nudges) - set(ids)) + len(set(made_finals) - set(keys))
+        missing = set(made_finals) - set(keys)
+        lost += len(set(made_nudges) - set(ids)) + len(missing)
         unordered += (ids != made_nudges) + (keys != made_finals)
+        for speaker in ("rep", "customer"):  # recognised after the call ended?
+            theirs = [k for k in made_finals if k[0] == speaker]
+            lost_last += len(missing & set(theirs[-1:]))
 
     print(
         f"\nsoak: {args.calls} calls x {args.minutes:g} min, model {args.model}, "
@@ -218,6 +224,8 @@ def report(
         f"{nudges_counted:.0f} counted by /metrics (sparring_nudges_total)"
     )
     print(f"finals: {finals_made} in the reports, {finals_got} received")
+    if lost_last:
+        print(f"  of those not received, {lost_last} were their speaker's last of the call")
     if nudges_counted != nudges_got:
         lost += 1
     print(
