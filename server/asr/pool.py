@@ -260,10 +260,10 @@ class AsrPool:
 
         A partial replaces a queued partial of the same segment, and is dropped if that
         segment's final is queued, its party has a backlog of finals, or partials are off
-        (``degrade_level == 2``). A final
-        removes queued partials of its segment and earlier ones; when its party has more
-        than ``max_queued_final_audio_s`` of finals waiting, the oldest are dropped and
-        delivered empty (``rejected="overflow"``) soon after. Never blocks.
+        (``degrade_level == 2``). A final removes queued partials of its segment and
+        earlier ones; when its party has more than ``max_queued_final_audio_s`` of finals
+        waiting, the oldest are dropped and delivered empty (``rejected="overflow"``) soon
+        after. Never blocks.
 
         Args:
             job: The job; ``job.audio`` must not be modified afterwards.
