@@ -16,7 +16,9 @@ Memory is "flat" when, after the first window (warm-up), the median RSS of each 
 within 5 % of the others (single samples swing with the load; a leak moves the medians).
 Usage: `python -m bench.soak` (40 calls, 60 minutes, tiny.en);
 `python -m bench.soak --calls 4 --minutes 2 --model none` (the CI size);
-`--trace DIR` and then `--compare-traces DIR`: where Python's own memory went.
+`--call-minutes 15`: role-plays that end and start again, 40 at a time (what a call keeps
+until its end, told apart from a leak); `--trace DIR` and then `--compare-traces DIR`: where
+Python's own memory went.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from bench.audio_io import ENGLISH_CALLS, call_frames
 from bench.live_calls import (
     TRACEMALLOC_ENV,
     CallRun,
+    Conn,
     ServerDidNotStart,
     http_get,
     metric_values,
@@ -50,6 +53,9 @@ SAMPLE_EVERY_S = 5.0
 DRAIN_MAX_S = 600.0  # an overloaded node's queue: up to 60 s of speech per party
 FLAT_WITHIN = 0.05  # window medians of RSS after warm-up stay within 5 %
 END_SILENCE_S = 3.0
+MIN_CALL_S = 60.0  # --call-minutes: a role-play shorter than this is not started
+QUIET_BEFORE_END_S = 5.0  # --call-minutes: a rep ends once no transcript came for this long
+QUIET_MAX_S = 60.0
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -88,7 +94,6 @@ async def soak(args: argparse.Namespace, port: int, pid: int) -> int:
     ws_url = f"ws://127.0.0.1:{port}/v1/live"
     tracks = call_frames(CALLS)
     window_s = 300.0 if args.minutes >= 10 else 30.0
-    calls = [await open_call(ws_url, i) for i in range(args.calls)]
     t0 = time.time()
     until = t0 + args.minutes * 60
     rss: list[tuple[float, float]] = []
@@ -99,32 +104,100 @@ async def soak(args: argparse.Namespace, port: int, pid: int) -> int:
             await asyncio.sleep(SAMPLE_EVERY_S)
 
     sampler = asyncio.create_task(sample(), name="soak.rss")
-    names = cycle(CALLS)
-    # Each microphone goes on after the last words, as it does until the rep presses End:
-    # that ends the utterance under way, whose final reaches the rep before the call ends
-    # (the words of one still open at the end go to the report only). 3 s: the hangover,
-    # the post-roll, attribution's look-ahead and a Silero batch take up to 1.5 s.
-    await asyncio.gather(
-        *(stream(call, tracks[next(names)], until, then_silence_s=END_SILENCE_S) for call in calls)
-    )
-    drained_s = await recognition_drained(port, DRAIN_MAX_S)
-    sampler.cancel()
-    for call in calls:
-        await call.rep.ws.send(json.dumps({"type": "end"}))
-    for call in calls:
-        for conn in (call.rep, call.customer):
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(conn.reader, 60)  # type: ignore[arg-type]
-        status, body = await http_get(port, f"/v1/sessions/{call.session}/report", call.rep_token)
-        call.report = json.loads(body) if status == 200 else None
+    if args.call_minutes:
+        slots = [
+            role_plays(ws_url, port, tracks, i, args.calls, args.call_minutes * 60, until)
+            for i in range(args.calls)
+        ]
+        calls = [call for done in await asyncio.gather(*slots) for call in done]
+        sampler.cancel()
+        print(
+            f"{len(calls)} role-plays of up to {args.call_minutes:g} min, {args.calls} at a "
+            "time; each ended by its rep once no transcript had come for "
+            f"{QUIET_BEFORE_END_S:g} s (at most {QUIET_MAX_S:g} s after its last words)"
+        )
+    else:
+        calls = [await open_call(ws_url, i) for i in range(args.calls)]
+        names = cycle(CALLS)
+        # Each microphone goes on after the last words, as it does until the rep presses
+        # End: that ends the utterance under way, whose final reaches the rep before the
+        # call ends (the words of one still open at the end go to the report only). 3 s:
+        # the hangover, the post-roll, attribution's look-ahead and a Silero batch take up
+        # to 1.5 s.
+        await asyncio.gather(
+            *(
+                stream(call, tracks[next(names)], until, then_silence_s=END_SILENCE_S)
+                for call in calls
+            )
+        )
+        drained_s = await recognition_drained(port, DRAIN_MAX_S)
+        sampler.cancel()
+        for call in calls:
+            await call.rep.ws.send(json.dumps({"type": "end"}))
+        for call in calls:
+            await collect_report(port, call)
+        print(
+            "recognition drained "
+            + (
+                f"in {drained_s:.0f} s"
+                if drained_s is not None
+                else f"NOT within {DRAIN_MAX_S:.0f} s"
+            )
+            + " after the streams stopped, before the reps ended their calls"
+        )
     _, metrics = await http_get(port, "/metrics")
     nudges_counted = sum(metric_values(metrics, "sparring_nudges_total").values())
-    print(
-        "recognition drained "
-        + (f"in {drained_s:.0f} s" if drained_s is not None else f"NOT within {DRAIN_MAX_S:.0f} s")
-        + " after the streams stopped, before the reps ended their calls"
-    )
     return report(args, calls, rss, window_s, t0, nudges_counted)
+
+
+async def role_plays(
+    ws_url: str,
+    port: int,
+    tracks: dict[str, tuple[list[bytes], list[bytes]]],
+    slot: int,
+    slots: int,
+    call_s: float,
+    until: float,
+) -> list[CallRun]:
+    """One slot's role-plays, back to back until `until`, each `call_s` long.
+
+    The first lasts `call_s * (slot + 1) / slots`, so that across slots calls end and
+    start spread over time, as a room's role-plays do; a call that would be shorter than
+    a minute is not started. Each ends as a rep ends one: after the last words, once what
+    was said has shown (no transcript for `QUIET_BEFORE_END_S`, at most `QUIET_MAX_S`).
+    """
+    done: list[CallRun] = []
+    length_s = call_s * (slot + 1) / slots
+    names = cycle(CALLS[slot % len(CALLS) :] + CALLS[: slot % len(CALLS)])
+    while time.time() + min(length_s, MIN_CALL_S) <= until:
+        call = await open_call(ws_url, slot + slots * len(done))
+        end = min(time.time() + length_s, until)
+        await stream(call, tracks[next(names)], end, then_silence_s=END_SILENCE_S)
+        await quiet(call.rep, QUIET_BEFORE_END_S, QUIET_MAX_S)
+        await call.rep.ws.send(json.dumps({"type": "end"}))
+        await collect_report(port, call)
+        done.append(call)
+        length_s = call_s
+    return done
+
+
+async def quiet(conn: Conn, quiet_s: float, max_s: float) -> None:
+    """Waits until `conn` has received no transcript for `quiet_s`, at most `max_s`."""
+    start = time.time()
+    while time.time() - start < max_s:
+        last = max((t for t, _ in conn.of("transcript")), default=start)
+        if time.time() - max(last, start) >= quiet_s:
+            return
+        await asyncio.sleep(0.5)
+
+
+async def collect_report(port: int, call: CallRun) -> None:
+    """Waits for both connections to close after the rep's `end`, then reads the report."""
+    for conn in (call.rep, call.customer):
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(conn.reader, 60)  # type: ignore[arg-type]
+    status, body = await http_get(port, f"/v1/sessions/{call.session}/report", call.rep_token)
+    call.report = json.loads(body) if status == 200 else None
 
 
 async def recognition_drained(port: int, max_s: float) -> float | None:
@@ -262,6 +335,13 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=40)
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--model", default="tiny.en")
+    parser.add_argument(
+        "--call-minutes",
+        type=float,
+        metavar="M",
+        help="role-plays of M minutes that end and start again (default: every call lasts "
+        "the whole soak); tells what a call keeps until it ends from a leak",
+    )
     parser.add_argument("--strict-memory", action="store_true", help="fail when RSS is not flat")
     parser.add_argument(
         "--trace",

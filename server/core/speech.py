@@ -47,6 +47,7 @@ class SpeechFacts:
     summaries: int = 0
     follow_ups: int = 0
     rep_words: int = 0
+    rep_words_speech_s: float = 0.0  # the rep's finals' time from first to last word
     filler_count: int = 0
     last_open_rep_speech_s: float = 0.0  # rep speech time at the last open question
     customer_speech_at_summary_s: float = 0.0  # customer speech time at the last summary
@@ -62,7 +63,6 @@ class SpeechCoach:
         self.playbook = playbook
         self.language = "nl" if language == "nl" else "en"
         self.facts = SpeechFacts()
-        self.rep_utterances: list[RepUtterance] = []
         self.checklist = Checklist(playbook.checklist, self.language)
         self.structure = Structure()
         self._recent_customer: deque[str] = deque(maxlen=FOLLOW_UP_CONTEXT_UTTERANCES)
@@ -129,6 +129,7 @@ class SpeechCoach:
         facts.fillers_seen.extend(fillers)
         facts.filler_times_s.extend([end_s] * len(fillers))
         speech_s = max(0.0, end_s - start_s)
+        facts.rep_words_speech_s += speech_s
         if speech_s > 0:
             self._pace.append((end_s, n_words, speech_s))
         self.structure.hear_rep(text, start_s, language, is_summary=summary)
@@ -143,7 +144,6 @@ class SpeechCoach:
             follow_up=follow.shared_words if follow.is_follow_up else (),
             fillers=fillers,
         )
-        self.rep_utterances.append(utterance)
         return utterance, ticks
 
     def wpm(self, window_s: float, min_speech_s: float) -> float | None:
@@ -164,8 +164,7 @@ class SpeechCoach:
     def report(self, at_s: float, checklist: tuple[ChecklistEntry, ...]) -> LanguageReport:
         """The language part of the scorecard at audio time `at_s`."""
         facts = self.facts
-        words = sum(u.n_words for u in self.rep_utterances)
-        speech_s = sum(u.speech_s for u in self.rep_utterances)
+        words, speech_s = facts.rep_words, facts.rep_words_speech_s
         minutes = at_s / 60
         asked = facts.open_questions + facts.closed_questions
         structure = self.structure

@@ -87,7 +87,7 @@ def test_asr_results_after_withdrawal_are_dropped() -> None:
     out = h.session.consent(h.customer, Consent(granted=False), 0.0)
     assert out.cancel_asr
     late = recognize(h.session, "rep", segment, True, words("too", "late"), 0.0)
-    assert late.sends == [] and h.session.coach.transcript == []
+    assert late.sends == [] and list(h.session.coach.transcript) == []
 
 
 def test_asr_customer_sees_transcripts_only_with_the_transcript_scope() -> None:
@@ -205,7 +205,7 @@ def test_asr_narrowing_the_transcript_scope_stops_recognition_at_once() -> None:
     out = h.session.consent(h.customer, Consent(granted=True, scopes=("coaching",)), 5.0)
     assert h.session.is_live and out.cancel_speakers == [Role.CUSTOMER] and not out.cancel_asr
     late = recognize(h.session, "customer", queued.segment, True, words("my", "budget"), 0.0)
-    assert late.sends == [] and h.session.coach.transcript == []
+    assert late.sends == [] and list(h.session.coach.transcript) == []
     mark = len(h.outputs)
     h.play([(2, False, True), (1, False, False)])
     assert not [j for o in h.outputs[mark:] for j in o.asr_jobs]  # not transcribed any more
