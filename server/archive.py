@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 
 import msgspec
@@ -23,6 +24,7 @@ from models.records import CallRecord, ParticipantName, Rep, StoredCall
 from models.report import SessionReport, SharedReport
 from models.scorecard import Evaluation, Scorecard
 from models.wire import Role, RoleTokens
+from server.core.hub import KEEP_ENDED_SESSIONS
 from server.core.reports import party_names
 from server.core.session import Session
 from server.store import AsyncStore, Store, measures_from_report, verdicts_from_scorecard
@@ -31,6 +33,7 @@ log = logging.getLogger("sparring.archive")
 
 # How long a call's pending recognition may take to come back before it is kept anyway.
 SETTLE_MAX_S = 30.0
+KEPT_IDS = 2 * KEEP_ENDED_SESSIONS
 
 
 def _awaiting_words(session: Session) -> bool:
@@ -60,7 +63,9 @@ class Archive:
         self._node = node
         self._clock = clock
         self.owners: dict[str, Rep] = {}  # session -> the rep whose personal link started it
-        self._kept: set[str] = set()
+        # Calls kept, most recent last: as many as the hub holds ended, and more (a late
+        # final or an evaluation of a call still in memory must find it here).
+        self._kept: OrderedDict[str, None] = OrderedDict()
         self._ended_at: dict[str, float] = {}
         self._waiting: dict[str, asyncio.TimerHandle] = {}
         self._settling: dict[str, Session] = {}  # the calls `_waiting` waits for
@@ -88,7 +93,9 @@ class Archive:
             waiting.cancel()
         if session.id in self._kept:
             return
-        self._kept.add(session.id)
+        self._kept[session.id] = None
+        while len(self._kept) > KEPT_IDS:
+            self._kept.popitem(last=False)
         ended_at = self._ended_at.pop(session.id, self._clock())
         self._spawn(self._keep(session, ended_at), f"archive[{session.id}]")
 
@@ -99,6 +106,7 @@ class Archive:
             return
         report = session.report()
         await self.store.save_call(self.record(session, report, tokens, ended_at))
+        self.owners.pop(session.id, None)  # the store has it now (`owned_by` reads it there)
         await self._save_scorecard(session.id, report)
 
     def record(

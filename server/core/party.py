@@ -281,6 +281,17 @@ class PartyStream:
         self._utt_start = None
         self._quiet_run = 0
 
+    def close(self) -> None:
+        """The call ended: keeps this party's place on the joint timeline and drops what only
+        live analysis holds (audio, frames, the second stage, prosody). An ended call stays
+        in memory for its report and its evaluations, a thousand of them per node."""
+        self.align(self._next_raw)
+        self._buffer = bytearray()
+        self._audio = bytearray()
+        self._keep_audio = False
+        self.second_stage = None
+        self.prosody = None
+
     @property
     def heard_until(self) -> int:
         """Joint frame index up to which (exclusive) this party's audio arrived."""

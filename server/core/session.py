@@ -648,6 +648,8 @@ class Session:
             self._release_asr(out, everything=True)
             self.turns.pause()
         self.roster.status = Status.ENDED
+        self.timeline.close()  # what only live analysis needs: kept ended calls stay small
+        self.coach.prosody = None
         self._send(out, Kind.REPORT, Report(session=self.id, url=self.report_url))
         self._send(out, Kind.STATE, self.state())
         out.closes.extend(self.roster.end())

@@ -96,6 +96,13 @@ class Timeline:
         for party in self.parties.values():
             party.align(0)
 
+    def close(self) -> None:
+        """The call ended: the turns stay for the report; attribution's history and each
+        party's audio and detectors go."""
+        self.attribution = None
+        for party in self.parties.values():
+            party.close()
+
     def heard_until_s(self, role: Role) -> float:
         """Session audio time up to which `role`'s audio arrived (at most `at_s`)."""
         frame = min(self.parties[role].heard_until, self.turns.frame)
