@@ -14,6 +14,19 @@ from models.wire import AudioFormat
 from server.core.vad import RATE_HZ
 
 
+class _Closed:
+    """The resampler of an ended call's connection."""
+
+    def resample_chunk(self, samples: object) -> object:
+        raise RuntimeError("the call has ended: its audio is not decoded")
+
+    def clear(self) -> None:
+        pass
+
+
+_CLOSED = _Closed()
+
+
 class AudioInput:
     """Per-connection decoder: validates framing, resamples to 16 kHz, splits channels."""
 
@@ -65,3 +78,9 @@ class AudioInput:
         """Forgets resampler history (after a pause nothing spans the gap)."""
         if self._resampler is not None:
             self._resampler.clear()
+
+    def close(self) -> None:
+        """The call ended: nothing more is decoded (late frames are only checked and
+        counted); the resampler's filter state, 90 kB at 48 kHz, goes with it."""
+        if self._resampler is not None:
+            self._resampler = _CLOSED

@@ -650,6 +650,9 @@ class Session:
         self.roster.status = Status.ENDED
         self.timeline.close()  # what only live analysis needs: kept ended calls stay small
         self.coach.prosody = None
+        for p in self.roster.participants.values():
+            if p.audio is not None:
+                p.audio.close()
         self._send(out, Kind.REPORT, Report(session=self.id, url=self.report_url))
         self._send(out, Kind.STATE, self.state())
         out.closes.extend(self.roster.end())

@@ -379,3 +379,20 @@ def test_an_ended_call_lets_go_of_its_audio_analysis_and_keeps_its_report() -> N
     assert report.status == "ended" and report.duration_s == pytest.approx(117, abs=1)
     assert report.talk.rep == pytest.approx(live.report().talk.rep, abs=0.01)
     assert report.rep_speech_s == pytest.approx(52, abs=1)
+
+
+def test_an_ended_48_khz_call_still_checks_audio_that_was_in_flight() -> None:
+    session = Session("s48", playbook=default_playbook())
+    rep, _ = session.join(Role.REP, "Anna", AudioFormat(rate=48000))
+    customer, _ = session.join(Role.CUSTOMER, "Bob", AudioFormat(rate=48000))
+    for pid in (rep, customer):
+        session.consent(pid, Consent(granted=True), 0.0)
+    for _ in range(20):  # 2 s, resampled to 16 kHz
+        session.feed_audio(rep, bytes(9600))
+        session.feed_audio(customer, bytes(9600))
+    session.end(rep, 0.0)
+    assert session.report().duration_s == pytest.approx(2.0, abs=0.1)
+    late = session.feed_audio(customer, bytes(9600))  # sent before the close reached them
+    assert late.sends == [] and late.asr_jobs == []
+    with pytest.raises(BadAudio, match="odd byte length"):
+        session.feed_audio(customer, bytes(9601))
