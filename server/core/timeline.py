@@ -98,7 +98,7 @@ class Timeline:
 
     def close(self) -> None:
         """The call ended: the turns stay for the report; attribution's history and each
-        party's audio and detectors go."""
+        party's audio, frames and second stage go."""
         self.attribution = None
         for party in self.parties.values():
             party.close()
