@@ -105,8 +105,9 @@ async def soak(args: argparse.Namespace, port: int, pid: int) -> int:
 
     sampler = asyncio.create_task(sample(), name="soak.rss")
     if args.call_minutes:
+        opening = asyncio.Lock()  # calls open one at a time, as in the default mode
         slots = [
-            role_plays(ws_url, port, tracks, i, args.calls, args.call_minutes * 60, until)
+            role_plays(ws_url, port, tracks, i, args.calls, args.call_minutes * 60, until, opening)
             for i in range(args.calls)
         ]
         calls = [call for done in await asyncio.gather(*slots) for call in done]
@@ -158,6 +159,7 @@ async def role_plays(
     slots: int,
     call_s: float,
     until: float,
+    opening: asyncio.Lock,
 ) -> list[CallRun]:
     """One slot's role-plays, back to back until `until`, each `call_s` long.
 
@@ -170,7 +172,8 @@ async def role_plays(
     length_s = call_s * (slot + 1) / slots
     names = cycle(CALLS[slot % len(CALLS) :] + CALLS[: slot % len(CALLS)])
     while time.time() + min(length_s, MIN_CALL_S) <= until:
-        call = await open_call(ws_url, slot + slots * len(done))
+        async with opening:
+            call = await open_call(ws_url, slot + slots * len(done))
         end = min(time.time() + length_s, until)
         await stream(call, tracks[next(names)], end, then_silence_s=END_SILENCE_S)
         await quiet(call.rep, QUIET_BEFORE_END_S, QUIET_MAX_S)
