@@ -169,7 +169,8 @@ class Dispatcher:
         if asr is not None:
             now = self._clock()
             for request in out.asr_jobs:
-                audio = np.frombuffer(request.pcm, dtype="<i2").astype(np.float32) / 32768.0
+                # Queued as the PCM16 it came as (a view, no copy); float32 when it runs.
+                audio = np.frombuffer(request.pcm, dtype="<i2")
                 asr.submit(
                     AsrJob(
                         session_id=session.id,

@@ -110,7 +110,8 @@ def test_dispatch_carries_out_outputs_in_order(dispatch, hub, bus, log):
     job = log[1][1]
     assert (job.session_id, job.speaker, job.segment, job.final) == (session.id, "rep", 3, True)
     assert (job.start_s, job.language, job.prompt, job.submitted_at_s) == (1.5, "en", "so", 42.0)
-    assert job.audio.tolist() == [0.0, 0.5, -1.0]
+    assert job.audio.tolist() == [0, 16384, -32768]  # queued as PCM16
+    assert job.samples.tolist() == [0.0, 0.5, -1.0]  # what recognition gets
     assert log[2] == ("cancel", session.id)
     assert log[3] == ("cancel", session.id, "customer")  # one party narrowed its consent
     assert log[4] == ("close", "rep", 1000)

@@ -59,7 +59,8 @@ class AsrJob:
         speaker: ``rep`` or ``customer``.
         segment: Utterance number within the session (protocol ``segment``).
         final: True for the end-of-utterance decode (never dropped), False for a partial.
-        audio: The whole utterance so far, float32 mono at 16 kHz.
+        audio: The whole utterance so far, mono at 16 kHz: PCM16 (int16, what the server
+            queues: half the memory of float32 while a job waits) or float32 in [-1, 1].
         start_s: Session audio time of the utterance start.
         language: Forced language, or None to detect.
         submitted_at_s: ``time.monotonic()`` at submission, for latency statistics.
@@ -79,10 +80,17 @@ class AsrJob:
     def __post_init__(self) -> None:
         if self.speaker not in ("rep", "customer"):
             raise ValueError(f"speaker must be 'rep' or 'customer', got {self.speaker!r}")
-        if self.audio.ndim != 1 or self.audio.dtype != np.float32:
+        if self.audio.ndim != 1 or self.audio.dtype not in (np.int16, np.float32):
             raise ValueError(
-                f"audio must be 1-D float32, got {self.audio.ndim}-D {self.audio.dtype}"
+                f"audio must be 1-D int16 or float32, got {self.audio.ndim}-D {self.audio.dtype}"
             )
+
+    @property
+    def samples(self) -> np.ndarray:
+        """The audio as float32 in [-1, 1], what recognition takes (made when it runs)."""
+        if self.audio.dtype == np.float32:
+            return self.audio
+        return self.audio.astype(np.float32) * np.float32(1 / 32768)
 
     @property
     def stream(self) -> tuple[str, str]:

@@ -600,12 +600,12 @@ class AsrPool:
         """Recognises one job, or several finals of one party as one decode."""
         job = group[0]
         if len(group) == 1:
-            audio = job.audio
+            audio = job.samples
         else:
             gap = np.zeros(round(MERGE_GAP_S * SAMPLE_RATE_HZ), dtype=np.float32)
             pieces: list[np.ndarray] = []
             for member in group:
-                pieces += [member.audio, gap]
+                pieces += [member.samples, gap]
             audio = np.concatenate(pieces[:-1])
         # A party far behind (its finals joined, or waiting past the wait at which partials
         # go off) catches up with greedy decodes; asked only when wanted, so that

@@ -485,3 +485,33 @@ def test_recognition_parts_without_word_times_give_the_text_to_the_first_piece()
     group = [final("s", 1, 1), final("s", 2, 2, seconds=2.0)]
     parts = recognition_parts(Recognition(text="hello there", duration_s=3.3), group)
     assert [(p.text, p.duration_s) for p in parts] == [("hello there", 1.0), ("", 2.0)]
+
+
+async def test_pool_queues_pcm16_and_recognises_it_as_float32() -> None:
+    """A waiting job holds the audio as the PCM16 it came as (half of float32); recognition
+    gets the float32 samples it takes, alone and joined with the party's other finals."""
+    heard: list[np.ndarray] = []
+
+    class Listening(FakeRecognizer):
+        def recognize(self, audio, *, language, final, prompt=None) -> Recognition:
+            heard.append(audio)
+            return super().recognize(audio, language=language, final=final, prompt=prompt)
+
+    recognizer = Listening()
+    pcm = np.array([16384, -32768, 3], dtype="<i2")
+    queued = AsrJob("s1", "rep", 1, True, pcm, 0.0, "en", time.monotonic())
+    assert queued.audio.nbytes == 6 and queued.duration_s == 3 / 16000
+    async with AsrPool(recognizer, lambda j, r: None, workers=1) as pool:
+        recognizer.gate.clear()
+        pool.submit(job("busy", 0, True))
+        await running(pool)
+        pool.submit(queued)
+        pool.submit(AsrJob("s1", "rep", 2, True, pcm, 0.5, "en", time.monotonic()))
+        recognizer.gate.set()
+        await drain(pool)
+    joined = heard[-1]
+    assert joined.dtype == np.float32
+    assert joined[:3].tolist() == [0.5, -1.0, 3 / 32768]
+    assert joined[-3:].tolist() == [0.5, -1.0, 3 / 32768]
+    with pytest.raises(ValueError, match="int16 or float32"):
+        AsrJob("s1", "rep", 3, True, pcm.astype(np.int32), 0.0, "en", time.monotonic())
