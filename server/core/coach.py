@@ -58,7 +58,7 @@ class Coach:
         self.prosody = ProsodyTracker(pitch_every_frames=PITCH_EVERY_FRAMES) if voice else None
         self._prosody_cache: ProsodySnapshot | None = None
         self._prosody_cache_at_s = 0.0
-        self.transcript = Finals()  # in the order they came, packed
+        self.transcript = Finals()  # in the order they came, compressed in blocks
         self.nudges: list[Nudge] = []  # rules' and whispers', in the order shown
         self.mic_verdicts: dict[Role, Verdict | None] = {Role.REP: None, Role.CUSTOMER: None}
         self.audio_checks: list[AudioCheck] = []  # each change of a verdict, for the report

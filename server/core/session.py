@@ -650,6 +650,7 @@ class Session:
         self.roster.status = Status.ENDED
         self.timeline.close()  # what only live analysis needs: kept ended calls stay small
         self.coach.prosody = None
+        self.coach.transcript.seal()
         for p in self.roster.participants.values():
             if p.audio is not None:
                 p.audio.close()
