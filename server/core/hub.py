@@ -260,6 +260,7 @@ class SessionHub:
         self._joined.discard(session.id)
         while len(self._ended) > KEEP_ENDED_SESSIONS:
             old_id, _ = self._ended.popitem(last=False)
-            for token in [t for t, (sid, _) in self._tokens.items() if sid == old_id]:
-                del self._tokens[token]
-            self._session_tokens.pop(old_id, None)
+            old_tokens = self._session_tokens.pop(old_id, None)
+            if old_tokens is not None:  # its three, not a scan of every call's tokens
+                for token in (old_tokens.rep, old_tokens.customer, old_tokens.observer):
+                    self._tokens.pop(token, None)

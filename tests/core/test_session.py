@@ -271,6 +271,31 @@ def test_hub_ends_idle_calls_and_calls_past_their_length() -> None:
     assert (ended, why) == (busy, EndReason.TOO_LONG)
 
 
+def test_hub_forgets_the_oldest_ended_call_and_only_its_tokens(monkeypatch) -> None:
+    from models.errors import BadToken, TokenExpired
+    from models.wire import Create
+    from server.core import hub as hub_module
+    from server.core.hub import Expiry, SessionHub
+
+    monkeypatch.setattr(hub_module, "KEEP_ENDED_SESSIONS", 2)
+    expiry = Expiry(never_joined_s=60.0, everyone_left_s=0.0, idle_s=0.0, max_call_s=0.0)
+    hub = SessionHub({"default": default_playbook()}, expiry=expiry)
+    calls = [hub.create(Create(), now=float(i)) for i in range(3)]
+    live, live_tokens = hub.create(Create(), now=1000.0)
+    assert len(hub.expire(now=100.0)) == 3  # the three unused calls end, oldest first
+    (oldest, old_tokens), *kept = calls
+    assert hub.get(oldest.id) is None and hub.tokens_of(oldest.id) is None
+    for token in (old_tokens.rep, old_tokens.customer, old_tokens.observer):
+        assert hub.lookup(token) is None
+        with pytest.raises(BadToken):
+            hub.resolve(token)
+    for session, tokens in kept:  # still readable: their reports, "this call has ended"
+        assert hub.get(session.id) is session and hub.lookup(tokens.rep) == (session, Role.REP)
+        with pytest.raises(TokenExpired):
+            hub.resolve(tokens.customer)
+    assert hub.resolve(live_tokens.observer) == (live, Role.OBSERVER)
+
+
 def test_hub_ids_and_tokens_name_the_node_for_load_balancers() -> None:
     from models.wire import Create
     from server.core.hub import SessionHub
