@@ -4,7 +4,7 @@ Pure. A call keeps every final until its report is stored, and the hub keeps the
 ended calls for their reports. As messages, each word is a struct with a string and two
 float objects: 1.7 MB per hour of a two-party call. Here each final is kept as its
 MessagePack bytes, and every `BLOCK_FINALS` of them are compressed together (their field
-names, speakers and words repeat): about 0.15 MB an hour. The messages decode equal to
+names, speakers and words repeat): about 0.1 MB an hour. The messages decode equal to
 those sent (MessagePack keeps every float's 64 bits) when the report asks for them.
 """
 
@@ -48,7 +48,8 @@ class Finals:
             self.seal()
 
     def seal(self) -> None:
-        """Compresses the finals not yet in a block (the call ended: no more will come)."""
+        """Compresses the finals not yet in a block (at the end of the call; a final that is
+        recognised later opens a new one)."""
         if self._open:
             self._blocks.append(
                 zlib.compress(_array_header(len(self._open)) + b"".join(self._open))
