@@ -97,6 +97,7 @@ class PoolStats:
         dropped_finals: Finals dropped because their party had over
             ``MAX_QUEUED_FINAL_AUDIO_S`` of speech waiting (delivered empty, ``overflow``).
         merged: Finals recognised together with the final before them (one decode).
+        rerun_alone: Finals a joined decode gave no words, recognised again on their own.
         cancelled: Jobs dropped or discarded by ``cancel_session``.
         failed: Jobs whose recognition raised (delivered as empty, ``rejected="error"``).
         partial_latency_p50_s: Submission to result, partials.
@@ -119,6 +120,7 @@ class PoolStats:
     dropped_stale: int
     dropped_finals: int
     merged: int
+    rerun_alone: int
     cancelled: int
     failed: int
     partial_latency_p50_s: float | None
@@ -216,6 +218,7 @@ class AsrPool:
                 "dropped_stale",
                 "dropped_finals",
                 "merged",
+                "rerun_alone",
                 "cancelled",
                 "failed",
             ),
@@ -621,7 +624,28 @@ class AsrPool:
             log.exception("recognition failed for %s segment %d", job.stream, job.segment)
             self._counts["failed"] += len(group)
             return [Recognition(text="", duration_s=m.duration_s, rejected="error") for m in group]
-        return recognition_parts(recognition, group) if len(group) > 1 else [recognition]
+        if len(group) == 1:
+            return [recognition]
+        parts = recognition_parts(recognition, group)
+        if recognition.words:
+            # Whisper may end a joined decode's text before its last pieces (tiny.en on the
+            # bundled `closed` call: two utterances joined, greedy, gave the first one's
+            # words only): a piece left without words is recognised again on its own.
+            for i, (member, part) in enumerate(zip(group, parts, strict=True)):
+                if not part.words:
+                    parts[i] = self._recognize_alone(member, greedy)
+        return parts
+
+    def _recognize_alone(self, job: AsrJob, greedy: dict[str, bool]) -> Recognition:
+        self._counts["rerun_alone"] += 1
+        try:
+            return self._recognizer.recognize(
+                job.samples, language=job.language, final=job.final, prompt=job.prompt, **greedy
+            )
+        except Exception:
+            log.exception("recognition failed for %s segment %d", job.stream, job.segment)
+            self._counts["failed"] += 1
+            return Recognition(text="", duration_s=job.duration_s, rejected="error")
 
 
 def recognition_parts(merged: Recognition, group: list[AsrJob]) -> list[Recognition]:

@@ -390,6 +390,37 @@ async def test_pool_joins_waiting_finals_of_one_party_and_splits_the_words_back(
         assert all(0.0 <= w.start_s <= w.end_s <= 1.0 for w in recognition.words)
 
 
+class EarlyStoppingRecognizer(WordyRecognizer):
+    """Ends a joined decode's text after its first second, as Whisper sometimes does (tiny.en
+    on the bundled `closed` call: two rep utterances joined gave the first one's words)."""
+
+    def recognize(self, audio, *, language, final, prompt=None) -> Recognition:
+        whole = super().recognize(audio, language=language, final=final, prompt=prompt)
+        words = tuple(w for w in whole.words if w.end_s <= 1.0)
+        return Recognition(" ".join(w.w for w in words), words, duration_s=whole.duration_s)
+
+
+async def test_pool_recognises_again_alone_a_joined_final_left_without_words() -> None:
+    recognizer = EarlyStoppingRecognizer()
+    results = []
+    async with AsrPool(recognizer, lambda j, r: results.append((j.segment, r)), workers=1) as pool:
+        recognizer.gate.clear()
+        pool.submit(final("other", 0, 9))
+        await running(pool)
+        for segment, marker in ((1, 1), (2, 2), (3, 3)):
+            pool.submit(final("behind", segment, marker))
+        recognizer.gate.set()
+        await drain(pool)
+    # The joined decode, then each piece it left empty on its own.
+    assert [length for length, _ in recognizer.calls] == [16000, 3 * 16000 + 2 * 4800, 16000, 16000]
+    assert pool.stats().rerun_alone == 2
+    assert {segment: r.text for segment, r in results[1:]} == {
+        1: " ".join(["w1"] * 10),
+        2: " ".join(["w2"] * 10),
+        3: " ".join(["w3"] * 10),
+    }
+
+
 async def test_pool_joins_no_more_audio_than_the_merge_bound() -> None:
     recognizer = WordyRecognizer()
     async with AsrPool(recognizer, lambda j, r: None, workers=1, merge_max_audio_s=10) as pool:
