@@ -615,13 +615,8 @@ class AsrPool:
         # recognizers without the option still serve.
         behind = len(group) > 1 or self._clock() - job.submitted_at_s >= DEGRADE_OFF_WAIT_S
         greedy = {"greedy": True} if self._greedy_when_behind and job.final and behind else {}
-        try:
-            recognition = self._recognizer.recognize(
-                audio, language=job.language, final=job.final, prompt=job.prompt, **greedy
-            )
-        except Exception:
-            # A final must still reach the session, so deliver an empty result.
-            log.exception("recognition failed for %s segment %d", job.stream, job.segment)
+        recognition = self._decode(audio, job, greedy)
+        if recognition is None:  # a final must still reach the session: empty, "error"
             self._counts["failed"] += len(group)
             return [Recognition(text="", duration_s=m.duration_s, rejected="error") for m in group]
         if len(group) == 1:
@@ -632,20 +627,27 @@ class AsrPool:
             # bundled `closed` call: two utterances joined, greedy, gave the first one's
             # words only): a piece left without words is recognised again on its own.
             for i, (member, part) in enumerate(zip(group, parts, strict=True)):
-                if not part.words:
-                    parts[i] = self._recognize_alone(member, greedy)
+                if part.words:
+                    continue
+                self._counts["rerun_alone"] += 1
+                alone = self._decode(member.samples, member, greedy)
+                if alone is None:
+                    self._counts["failed"] += 1
+                    alone = Recognition(text="", duration_s=member.duration_s, rejected="error")
+                parts[i] = alone
         return parts
 
-    def _recognize_alone(self, job: AsrJob, greedy: dict[str, bool]) -> Recognition:
-        self._counts["rerun_alone"] += 1
+    def _decode(
+        self, audio: np.ndarray, job: AsrJob, greedy: dict[str, bool]
+    ) -> Recognition | None:
+        """One recognizer call; None (logged) when it raised."""
         try:
             return self._recognizer.recognize(
-                job.samples, language=job.language, final=job.final, prompt=job.prompt, **greedy
+                audio, language=job.language, final=job.final, prompt=job.prompt, **greedy
             )
         except Exception:
             log.exception("recognition failed for %s segment %d", job.stream, job.segment)
-            self._counts["failed"] += 1
-            return Recognition(text="", duration_s=job.duration_s, rejected="error")
+            return None
 
 
 def recognition_parts(merged: Recognition, group: list[AsrJob]) -> list[Recognition]:

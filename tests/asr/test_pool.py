@@ -367,8 +367,9 @@ def final(session: str, segment: int, marker: int, seconds: float = 1.0) -> AsrJ
     return AsrJob(session, "rep", segment, True, audio, 0.0, "en", time.monotonic())
 
 
-async def test_pool_joins_waiting_finals_of_one_party_and_splits_the_words_back() -> None:
-    recognizer = WordyRecognizer()
+async def _three_finals_behind(recognizer: WordyRecognizer) -> tuple[list, AsrPool]:
+    """Segments 1-3 of one party (markers 1-3) wait behind another call's final (0, marker
+    9) on one worker, then run; returns (segment, recognition) as delivered, and the pool."""
     results = []
     async with AsrPool(recognizer, lambda j, r: results.append((j.segment, r)), workers=1) as pool:
         recognizer.gate.clear()
@@ -378,6 +379,12 @@ async def test_pool_joins_waiting_finals_of_one_party_and_splits_the_words_back(
             pool.submit(final("behind", segment, marker))
         recognizer.gate.set()
         await drain(pool)
+    return results, pool
+
+
+async def test_pool_joins_waiting_finals_of_one_party_and_splits_the_words_back() -> None:
+    recognizer = WordyRecognizer()
+    results, pool = await _three_finals_behind(recognizer)
     # One decode for the three waiting finals (joined with 0.3 s of silence), not three.
     assert [length for length, _ in recognizer.calls] == [16000, 3 * 16000 + 2 * 4800]
     assert pool.stats().merged == 2
@@ -402,15 +409,7 @@ class EarlyStoppingRecognizer(WordyRecognizer):
 
 async def test_pool_recognises_again_alone_a_joined_final_left_without_words() -> None:
     recognizer = EarlyStoppingRecognizer()
-    results = []
-    async with AsrPool(recognizer, lambda j, r: results.append((j.segment, r)), workers=1) as pool:
-        recognizer.gate.clear()
-        pool.submit(final("other", 0, 9))
-        await running(pool)
-        for segment, marker in ((1, 1), (2, 2), (3, 3)):
-            pool.submit(final("behind", segment, marker))
-        recognizer.gate.set()
-        await drain(pool)
+    results, pool = await _three_finals_behind(recognizer)
     # The joined decode, then each piece it left empty on its own.
     assert [length for length, _ in recognizer.calls] == [16000, 3 * 16000 + 2 * 4800, 16000, 16000]
     assert pool.stats().rerun_alone == 2
