@@ -122,9 +122,9 @@ async def soak(args: argparse.Namespace, port: int, pid: int) -> int:
         names = cycle(CALLS)
         # Each microphone goes on after the last words, as it does until the rep presses
         # End: that ends the utterance under way, whose final reaches the rep before the
-        # call ends (the words of one still open at the end go to the report only). 3 s:
-        # the hangover, the post-roll, attribution's look-ahead and a Silero batch take up
-        # to 1.5 s.
+        # call ends (one still open at the end is recognised after it, and the server
+        # keeps the connections open for it, at most `ENDING_MAX_S`). 3 s: the hangover,
+        # the post-roll, attribution's look-ahead and a Silero batch take up to 1.5 s.
         await asyncio.gather(
             *(
                 stream(call, tracks[next(names)], until, then_silence_s=END_SILENCE_S)
@@ -207,9 +207,10 @@ async def recognition_drained(port: int, max_s: float) -> float | None:
     """Waits until the server's recognition queue is empty (its /metrics), at most `max_s`;
     returns how long that took, None if it did not.
 
-    A final still queued when the rep ends the call lands in the report only (the rep's
-    connection is closed): the check below is about what was delivered, so the calls end
-    once what was said has been recognised, as a rep ends a call after their last words.
+    A final still queued when the rep ends the call keeps the call's connections open
+    until it comes, for `ENDING_MAX_S` at most (then it lands in the report only): so that
+    a slow queue is not mistaken for a loss, the calls end once what was said has been
+    recognised, as a rep ends a call after their last words.
     """
     start = time.monotonic()
     while time.monotonic() - start < max_s:

@@ -349,6 +349,7 @@ class App:
             asr_s = self.config.shutdown_s * SHUTDOWN_ASR_SHARE
             if not await self.asr.wait_idle(asr_s):
                 log.warning("shutdown: recognition not finished in %.1f s", asr_s)
+        self.dispatch.conclude_all()  # calls still waiting for their last finals close now
         if self.archive is not None:
             keep_s = max(0.1, deadline - loop.time() - SHUTDOWN_CLOSE_S)
             await self.archive.drain(keep_s, settle=True)

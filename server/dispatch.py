@@ -83,6 +83,8 @@ class Dispatcher:
         self._grace_timers: set[asyncio.TimerHandle] = set()
         # session -> monotonic time its participants were last told `transcript_behind`
         self._behind_told_at: dict[str, float] = {}
+        # ending sessions (`Session.is_ending`) -> the bound on waiting for their last finals
+        self._ending: dict[str, asyncio.TimerHandle] = {}
 
     def use_asr(self, asr: RecognitionQueue) -> None:
         """Sends recognition requests to `asr` from now on.
@@ -194,9 +196,33 @@ class Dispatcher:
                 conn.close_soon(self._close_code)
         if session.is_ended:
             self._behind_told_at.pop(session.id, None)
+            self._bound_ending(session)
             if self.on_ended is not None:
                 self.on_ended(session)
             self._hub.retire(session)
+
+    def _bound_ending(self, session: Session) -> None:
+        """An ending call waits at most `ENDING_MAX_S` for the finals of its last words."""
+        timer = self._ending.get(session.id)
+        if session.is_ending and timer is None:
+            loop = asyncio.get_running_loop()
+            self._ending[session.id] = loop.call_later(ENDING_MAX_S, self._conclude, session)
+        elif not session.is_ending and timer is not None:
+            timer.cancel()
+            del self._ending[session.id]
+
+    def _conclude(self, session: Session) -> None:
+        self._ending.pop(session.id, None)
+        self.carry_out(session, session.conclude())
+
+    def conclude_all(self) -> int:
+        """Shutdown, once recognition is done or out of time: calls still waiting for
+        their last finals get their report and close now. Returns how many."""
+        ending = [self._hub.get(session_id) for session_id in list(self._ending)]
+        for session in ending:
+            if session is not None:
+                self._conclude(session)
+        return len(ending)
 
     def on_recognition(self, job: AsrJob, recognition: Recognition) -> None:
         """The ASR pool's result callback: hands the result to its session, carries out."""
@@ -268,6 +294,10 @@ class Dispatcher:
         """
         expired = []
         for session, out, reason in self._hub.expire(now):
+            if self._asr is not None:
+                self._asr.cancel_session(session.id)
+            out.asr_jobs.clear()  # an expired call's last words are not recognised
+            out.extend(session.conclude())  # so its report waits for no final
             error = _END_ERRORS.get(reason)
             if error is not None:
                 notice = ErrorMessage(code=error.code, message=_END_TEXTS[reason])
@@ -276,13 +306,14 @@ class Dispatcher:
                     if conn is not None:
                         conn.enqueue(notice)
             self.carry_out(session, out)  # the final state reaches trainers too
-            if self._asr is not None:
-                self._asr.cancel_session(session.id)
             expired.append((session, reason))
         return expired
 
 
 TRANSCRIPT_BEHIND_EVERY_S = 30.0
+# How long an ended call keeps its connections open for the finals of its last words (what
+# was said in the second before End); at 40 calls on 2 cores a final's p95 is about 2 s.
+ENDING_MAX_S = 10.0
 
 _END_ERRORS: dict[EndReason, type[SparringError]] = {
     EndReason.IDLE: CallIdle,

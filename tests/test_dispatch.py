@@ -16,6 +16,7 @@ from server.core.hub import EndReason, SessionHub
 from server.core.session import Outputs
 from server.core.transcripts import AsrRequest
 from server.dispatch import Dispatcher
+from tests.waiting import wait_for
 
 
 class FakeQueue:
@@ -257,3 +258,51 @@ def test_dispatch_tells_a_call_whose_finals_were_dropped_once_per_half_minute(hu
     now[0] += 31
     dropped(3)
     assert told() == ["rep", "customer", "rep", "customer"]
+
+
+def _ending_call(hub, dispatch, log, monkeypatch):
+    """A call whose rep pressed End while a final of theirs was still being recognised."""
+    session, _ = hub.create(Create())
+    rep, _ = session.join(Role.REP, "Anna", None)
+    dispatch.attach(rep, FakeConn("rep", log))
+    monkeypatch.setattr(session.transcription, "in_flight", lambda role: role is Role.REP)
+    dispatch.carry_out(session, session.end(rep, 0.0))
+    return session
+
+
+def _closes(log) -> list:
+    return [entry for entry in log if entry[0] == "close"]
+
+
+async def test_dispatch_bounds_the_wait_for_an_ended_calls_last_final(
+    hub, bus, queue, log, monkeypatch
+):
+    monkeypatch.setattr("server.dispatch.ENDING_MAX_S", 0.05)
+    dispatch = Dispatcher(hub, bus)
+    dispatch.use_asr(queue)
+    session = _ending_call(hub, dispatch, log, monkeypatch)
+    assert session.is_ending and _closes(log) == []  # open for the last final
+    await wait_for(lambda: _closes(log), what="the ending call closed after its bound")
+    sent = [type(entry[2]).__name__ for entry in log if entry[0] == "send"]
+    assert sent == ["Report", "State"] and not session.is_ending
+
+
+async def test_dispatch_closes_an_ending_call_once_its_last_final_is_in(
+    hub, bus, queue, log, monkeypatch
+):
+    dispatch = Dispatcher(hub, bus)
+    dispatch.use_asr(queue)
+    session = _ending_call(hub, dispatch, log, monkeypatch)
+    monkeypatch.setattr(session.transcription, "in_flight", lambda role: False)
+    job = AsrJob(session.id, "rep", 1, True, np.zeros(160, np.float32), 0.0, "en", 0.0)
+    dispatch.on_recognition(job, Recognition(""))
+    assert _closes(log) == [("close", "rep", 1000)]
+    assert dispatch.conclude_all() == 0  # no bound left running for it
+
+
+async def test_dispatch_shutdown_concludes_calls_still_waiting(hub, bus, queue, log, monkeypatch):
+    dispatch = Dispatcher(hub, bus)
+    dispatch.use_asr(queue)
+    session = _ending_call(hub, dispatch, log, monkeypatch)
+    assert dispatch.conclude_all() == 1
+    assert _closes(log) == [("close", "rep", 1000)] and not session.is_ending

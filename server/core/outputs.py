@@ -21,3 +21,12 @@ class Outputs:
     cancel_asr: bool = False  # drop the session's queued and running recognition
     cancel_speakers: list[Role] = field(default_factory=list)  # the same, for one party
     closes: list[str] = field(default_factory=list)
+
+    def extend(self, later: Outputs) -> None:
+        """Adds what a later command produced, to be carried out after this one's."""
+        self.sends.extend(later.sends)
+        self.publish.extend(later.publish)
+        self.asr_jobs.extend(later.asr_jobs)
+        self.cancel_asr = self.cancel_asr or later.cancel_asr
+        self.cancel_speakers.extend(later.cancel_speakers)
+        self.closes.extend(later.closes)

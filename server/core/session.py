@@ -107,6 +107,9 @@ class Session:
         self.evaluations: list[Evaluation] = []  # self-reflection, peers' and trainers' ticks
         self.shared_with_customer = False  # the rep let the customer read the whole report
         self.forgotten = False  # erased after it ended: no report is served
+        # Ended while the finals of its last words were still being recognised: its report
+        # and the closing of its connections wait for them (see `conclude`).
+        self._farewell_due = False
         self._new_coach()
 
     def _new_coach(self) -> None:
@@ -128,6 +131,12 @@ class Session:
     @property
     def is_ended(self) -> bool:
         return self.roster.status is Status.ENDED
+
+    @property
+    def is_ending(self) -> bool:
+        """Ended, its connections kept open for the finals of its last words: the adapter
+        bounds the wait with `conclude`."""
+        return self._farewell_due
 
     @property
     def at_s(self) -> float:
@@ -354,10 +363,16 @@ class Session:
         never changes.
         """
         out = Outputs()
+        self._recognised(result, out)
+        if self._farewell_due and not self._awaiting_finals():
+            self._farewell(out)  # the last final is in: the report and the closes follow it
+        return out
+
+    def _recognised(self, result: SegmentRecognized, out: Outputs) -> None:
         if not audience.transcribes(self.roster, result.speaker) and not self.is_ended:
-            return out
+            return
         if not self.transcription.expects(result.segment):
-            return out
+            return
         if (
             result.final
             and result.language
@@ -367,15 +382,16 @@ class Session:
             self.detected_language = self.detected_language or result.language
         message = self.transcription.result(result)
         if message is None:
-            return out
+            return
         if message.final and message.words:
             message, ticked = self.coach.hear(message, self.turns, self.text_language())
             if ticked and not self.is_ended:
                 self._send(out, Kind.CHECKLIST, self.coach.checklist(self.text_language()))
-        if self.is_ended or (not message.final and not self.is_live):
-            return out  # kept for the report; partials only while live
+        if not message.final and not self.is_live:
+            return  # partials only while live
+        if self.is_ended and not self._farewell_due:
+            return  # after the farewell: kept for the report only
         self._send(out, Kind.TRANSCRIPT, message, about=result.speaker)
-        return out
 
     def whisper(self, pid: str, text: str) -> Outputs:
         """An observer's manual nudge, shown to the rep alone (never paced away)."""
@@ -459,6 +475,15 @@ class Session:
     def abandon(self) -> Outputs:
         """Ends a session nobody is connected to (see `SessionHub.expire`)."""
         return self._finish(Outputs())
+
+    def conclude(self) -> Outputs:
+        """Stops waiting for the last finals of an ending call (`is_ending`): its report
+        and final state go out and its connections close. A final that comes later still
+        reaches the report. The adapter calls this after its bound, or once recognition of
+        the call was cancelled."""
+        if not self._farewell_due:
+            return Outputs()
+        return self._farewell(Outputs())
 
     # --- internals ----------------------------------------------------------------------
 
@@ -654,6 +679,16 @@ class Session:
         for p in self.roster.participants.values():
             if p.audio is not None:
                 p.audio.close()
+        if self._awaiting_finals():
+            self._farewell_due = True  # the finals of the last words first (`conclude`)
+            return out
+        return self._farewell(out)
+
+    def _awaiting_finals(self) -> bool:
+        return any(self.transcription.in_flight(role) for role in PARTIES)
+
+    def _farewell(self, out: Outputs) -> Outputs:
+        self._farewell_due = False
         self._send(out, Kind.REPORT, Report(session=self.id, url=self.report_url))
         self._send(out, Kind.STATE, self.state())
         out.closes.extend(self.roster.end())

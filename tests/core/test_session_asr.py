@@ -229,3 +229,57 @@ def test_asr_customer_transcripts_carry_no_coaching_marks() -> None:
     assert sent[h.rep].question == "open" and sent[h.rep].tip
     assert sent[h.customer].question is None and sent[h.customer].tip is None
     assert sent[h.customer].text == sent[h.rep].text
+
+
+def _ended_while_speaking():
+    """A call whose rep pressed End mid-sentence: the flushed final is still being recognised."""
+    h = make_session(asr=True)
+    h.play([(2, True, False)])  # no silence after: the utterance is open
+    end = h.session.end(h.rep, 0.0)
+    (last,) = [j for j in end.asr_jobs if j.final]
+    return h, end, last
+
+
+def test_asr_an_ended_call_waits_for_its_last_final_before_report_and_close() -> None:
+    from models.wire import Report, State
+
+    h, end, last = _ended_while_speaking()
+    assert h.session.is_ended and h.session.is_ending
+    assert end.closes == [] and not [m for _, m in end.sends if isinstance(m, Report)]
+    ws = words("so", "what", "do", "you", "think")
+    out = recognize(h.session, "rep", last.segment, True, ws, last.start_s)
+    kinds = [type(m).__name__ for pid, m in out.sends if pid == h.rep]
+    # The last words reach both parties first, then the report and the final state.
+    assert kinds.index("Transcript") < kinds.index("Report") < kinds.index("State")
+    assert [m.text for p, m in out.sends if p == h.customer and isinstance(m, Transcript)] == [
+        "so what do you think"
+    ]
+    assert sorted(out.closes) == sorted([h.rep, h.customer])
+    assert not h.session.is_ending
+    report = [m for _, m in out.sends if isinstance(m, Report)]
+    state = [m for _, m in out.sends if isinstance(m, State)]
+    assert report and state[-1].status == "ended"
+
+
+def test_asr_conclude_closes_an_ending_call_and_a_later_final_still_reaches_the_report() -> None:
+    from models.wire import Report
+
+    h, _, last = _ended_while_speaking()
+    out = h.session.conclude()  # the adapter's bound ran out
+    assert [p for p, m in out.sends if isinstance(m, Report)] and out.closes
+    assert h.session.conclude().sends == []  # once
+    late = recognize(h.session, "rep", last.segment, True, words("too", "late"), last.start_s)
+    assert late.sends == [] and late.closes == []  # its connections are closed
+    assert [t.text for t in h.session.report().transcript] == ["too late"]
+
+
+def test_asr_an_ended_call_with_nothing_in_flight_closes_at_once() -> None:
+    from models.wire import Report
+
+    h = make_session(asr=True)
+    h.play([(2, True, False), (1.5, False, False)])
+    (final,) = [j for j in h.asr_jobs() if j.final]
+    recognize(h.session, "rep", final.segment, True, words("hello"), final.start_s)
+    end = h.session.end(h.rep, 0.0)
+    assert not h.session.is_ending
+    assert [m for _, m in end.sends if isinstance(m, Report)] and end.closes

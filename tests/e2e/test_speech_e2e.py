@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from typing import Literal
 
 import jiwer
 import numpy as np
@@ -37,8 +38,18 @@ def wer(reference: list[str], hypothesis: list[str]) -> float:
     return jiwer.wer(normalise(" ".join(reference)), normalise(" ".join(hypothesis)))
 
 
-async def stream_call(name: str, *, seconds: float | None = None, speed: float = SPEED):
-    """Streams a bundled call through a real server with tiny.en; returns what the rep saw."""
+async def stream_call(
+    name: str,
+    *,
+    seconds: float | None = None,
+    speed: float = SPEED,
+    cut_by: Literal["end", "shutdown"] | None = None,
+):
+    """Streams a bundled call through a real server with tiny.en; returns what the rep saw.
+
+    With `cut_by` the call stops right after the last frame, mid-sentence: the rep presses
+    End, or the server shuts down, instead of letting the last utterances end and their
+    finals arrive first."""
     truth = json.loads((CALLS_DIR / f"{name}.json").read_text())
     rep_audio = read_audio(CALLS_DIR / f"{name}.rep.flac")
     customer_audio = read_audio(CALLS_DIR / f"{name}.customer.flac")
@@ -64,6 +75,15 @@ async def stream_call(name: str, *, seconds: float | None = None, speed: float =
                 rep.stream(rep_audio.frames(), speed=speed, start_at=start),
                 customer.stream(customer_audio.frames(), speed=speed, start_at=start),
             )
+            if cut_by is not None:
+                if cut_by == "end":
+                    await rep.end()
+                else:
+                    await srv.app.shut_down()
+                await asyncio.wait_for(rep.ended.wait(), 20)
+                await asyncio.wait_for(customer.ended.wait(), 20)
+                report = srv.app.hub.get(created.session).report()
+                return truth, rep.messages, customer.messages, report
             # Let the last utterances end on the VAD and their finals arrive: once the
             # server has taken every frame, the pool has every job; idle, it has delivered.
             silence = bytes(3200)
@@ -120,6 +140,27 @@ async def test_transcripts_finals_never_change_and_partials_come_first() -> None
     # The customer granted the transcript scope, so sees the same finals.
     assert [t.text for t in finals(customer_messages)] == [t.text for t in finals(rep_messages)]
     assert [t.text for t in report.transcript] == [t.text for t in final_by_segment.values()]
+
+
+@pytest.mark.parametrize("cut_by", ["end", "shutdown"])
+async def test_transcripts_words_said_just_before_the_end_reach_both_parties_before_the_report(
+    cut_by: Literal["end", "shutdown"],
+) -> None:
+    # The call stops 3 s into "What does your current process look like when a new lead
+    # comes in?" (12.96-17.49 s), by the rep's End or a SIGTERM: those words are recognised
+    # after the end, and the call's connections stay open for them.
+    _, rep_messages, customer_messages, report = await stream_call(
+        "good", seconds=16.0, cut_by=cut_by
+    )
+    for messages in (rep_messages, customer_messages):
+        kinds = [type(m).__name__ for m in messages]
+        last = [m for m in finals(messages) if m.speaker == "rep" and m.start > 12.0]
+        assert last and "current process" in normalise(last[-1].text), [t.text for t in last]
+        assert messages.index(last[-1]) < kinds.index("Report")
+        if cut_by == "shutdown":
+            told = [m for m in messages if isinstance(m, ErrorMessage)]
+            assert told and told[-1].code == "server_stopping"
+    assert "current process" in normalise(report.transcript[-1].text)
 
 
 async def test_transcripts_nothing_before_consent_and_withdrawal_cancels() -> None:
