@@ -96,7 +96,9 @@ def run_analyse(
     try:
         names = parse_consents(consents)
         declared = Declared(
-            rep=names.get("rep", ""), customer=names.get("customer", ""), scopes=parse_scopes(scopes)
+            rep=names.get("rep", ""),
+            customer=names.get("customer", ""),
+            scopes=parse_scopes(scopes),
         )
         for name in files:
             if not Path(name).is_file():
@@ -145,10 +147,7 @@ def _analyse_and_keep(
         print(f"sparring analyse: {exc.message}", file=sys.stderr)
         return 1
     report = session.report()
-    how = (
-        f"sparring report {session.id} --token={analysed.tokens.rep}"
-        f" {_store_flag(store_target)}"
-    )
+    how = f"sparring report {session.id} --token={analysed.tokens.rep} {_store_flag(store_target)}"
     speed = tracks.duration_s / analysed.wall_s if analysed.wall_s > 0 else 0.0
     done = (
         f"analysed {_clock(tracks.duration_s)} of audio in {analysed.wall_s:.1f} s"
@@ -192,6 +191,9 @@ def _recognizer(  # type: ignore[no-untyped-def]
         return None
     from server.asr.device import Placement, load_placed, resolve_placement
     from server.asr.engine import Recognizer
+    from server.blas import limit_blas_threads
+
+    limit_blas_threads(1)  # the analysis has recognition threads of its own
 
     if model == "auto":
         model = "base" if language == "nl" else "tiny.en"
@@ -211,7 +213,5 @@ def _recognizer(  # type: ignore[no-untyped-def]
     recognizer, placement = load_placed(resolve_placement(device, compute_type), load)
     print(f"recognition: {model} on {placement.describe()}", file=sys.stderr)
     if not recognizer.supports(language):
-        raise SparringError(
-            f"the model {model} does not transcribe {language!r}; try --model base"
-        )
+        raise SparringError(f"the model {model} does not transcribe {language!r}; try --model base")
     return recognizer

@@ -26,6 +26,7 @@ from server.access import ReportAccess, ReportLinks
 from server.aftercall import AfterCall
 from server.allocator import Allocator
 from server.archive import Archive
+from server.blas import limit_blas_threads
 from server.asr.device import Placement, load_placed, resolve_placement
 from server.asr.engine import Recognizer
 from server.asr.languages import Recognizers
@@ -214,6 +215,8 @@ class App:
 
     async def start(self) -> None:
         """Opens the store, connects the bus, loads the speech model, starts recognition."""
+        if self.config.blas_threads is not None:
+            limit_blas_threads(self.config.blas_threads)
         if self.config.trim_memory and self.allocator.cap_arenas():
             # Before the model's and the executor's threads make arenas of their own.
             self._trimmer = asyncio.create_task(self._trim_memory(), name="app.trim")

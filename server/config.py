@@ -32,6 +32,9 @@ class Config:
     asr_greedy_behind: bool = True
     # Two malloc arenas and a `malloc_trim` every 30 s keep RSS flat (server/allocator.py).
     trim_memory: bool = True
+    # numpy's BLAS threads (None: its own default, one per core, which spin between
+    # products): recognition runs in worker threads of its own (server/blas.py).
+    blas_threads: int | None = 1
     # Where Whisper runs: auto (CUDA when CTranslate2 sees a device, else cpu) | cpu | cuda;
     # compute type auto: int8 on cpu, float16 on cuda (server/asr/device.py).
     device: str = "auto"

@@ -49,6 +49,8 @@ MERGE_GAP_S = 0.3
 # Waiting speech of one party beyond which its oldest finals are dropped: that call is a
 # minute behind (a replay far faster than real time, or a node far past its capacity).
 MAX_QUEUED_FINAL_AUDIO_S = 60.0
+# A joined decode rejected for these (not as silence) may hold pieces that are clear alone.
+UNSURE_REJECTIONS = frozenset({"low_confidence", "hallucination"})
 LATENCY_SAMPLES = 2000
 # Exponential moving average weight for the service time.
 EWMA_ALPHA = 0.2
@@ -622,10 +624,12 @@ class AsrPool:
         if len(group) == 1:
             return [recognition]
         parts = recognition_parts(recognition, group)
-        if recognition.words:
+        if recognition.words or recognition.rejected in UNSURE_REJECTIONS:
             # Whisper may end a joined decode's text before its last pieces (tiny.en on the
             # bundled `closed` call: two utterances joined, greedy, gave the first one's
-            # words only): a piece left without words is recognised again on its own.
+            # words only), or be unsure of the whole joined decode where each piece alone
+            # is clear: a piece left without words is recognised again on its own. A joined
+            # decode heard as no speech at all is not tried again.
             for i, (member, part) in enumerate(zip(group, parts, strict=True)):
                 if part.words:
                     continue

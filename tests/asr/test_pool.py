@@ -420,6 +420,45 @@ async def test_pool_recognises_again_alone_a_joined_final_left_without_words() -
     }
 
 
+class UnsureOfJoinsRecognizer(WordyRecognizer):
+    """Rejects a joined decode as a whole (low confidence), as Whisper may be on two
+    utterances glued together while each alone is clear; silence stays silence."""
+
+    def recognize(self, audio, *, language, final, prompt=None) -> Recognition:
+        whole = super().recognize(audio, language=language, final=final, prompt=prompt)
+        if len(audio) <= 16000:
+            return whole
+        reason = "no_speech" if not np.any(audio) else "low_confidence"
+        return Recognition("", duration_s=whole.duration_s, rejected=reason)
+
+
+async def test_pool_recognises_again_alone_the_pieces_of_a_joined_decode_rejected_as_unsure() -> (
+    None
+):
+    recognizer = UnsureOfJoinsRecognizer()
+    results, pool = await _three_finals_behind(recognizer)
+    assert [length for length, _ in recognizer.calls] == [16000, 3 * 16000 + 2 * 4800] + [16000] * 3
+    assert pool.stats().rerun_alone == 3
+    assert {segment: r.text for segment, r in results[1:]} == {
+        marker: " ".join([f"w{marker}"] * 10) for marker in (1, 2, 3)
+    }
+
+
+async def test_pool_does_not_recognise_again_pieces_of_a_joined_decode_heard_as_silence() -> None:
+    recognizer = UnsureOfJoinsRecognizer()
+    results = []
+    async with AsrPool(recognizer, lambda j, r: results.append(j.segment), workers=1) as pool:
+        recognizer.gate.clear()
+        pool.submit(final("other", 0, 9))
+        await running(pool)
+        for segment in (1, 2):
+            pool.submit(final("behind", segment, 0))
+        recognizer.gate.set()
+        await drain(pool)
+    assert [length for length, _ in recognizer.calls] == [16000, 2 * 16000 + 4800]
+    assert pool.stats().rerun_alone == 0 and results == [0, 1, 2]
+
+
 async def test_pool_joins_no_more_audio_than_the_merge_bound() -> None:
     recognizer = WordyRecognizer()
     async with AsrPool(recognizer, lambda j, r: None, workers=1, merge_max_audio_s=10) as pool:
