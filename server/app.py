@@ -26,11 +26,11 @@ from server.access import ReportAccess, ReportLinks
 from server.aftercall import AfterCall
 from server.allocator import Allocator
 from server.archive import Archive
-from server.blas import limit_blas_threads
 from server.asr.device import Placement, load_placed, resolve_placement
 from server.asr.engine import Recognizer
 from server.asr.languages import Recognizers
 from server.asr.pool import AsrPool
+from server.blas import limit_blas_threads
 from server.bus import Bus
 from server.bus.local import LocalBus
 from server.config import Config
