@@ -312,7 +312,8 @@ class Session:
             )
         if not self.is_live:
             p.audio.check(data)  # a framing error is still an error
-            self.dropped_before_consent_s += p.audio.seconds(len(data))
+            if not self.is_ended:  # after the end (its last finals awaited) it is no gap
+                self.dropped_before_consent_s += p.audio.seconds(len(data))
             return out
         channels = p.audio.decode(data)
         if len(channels) == 2:

@@ -261,6 +261,14 @@ def test_asr_an_ended_call_waits_for_its_last_final_before_report_and_close() ->
     assert report and state[-1].status == "ended"
 
 
+def test_asr_audio_sent_while_an_ended_call_waits_for_its_last_final_is_not_counted() -> None:
+    h, _, _ = _ended_while_speaking()
+    before = h.session.dropped_before_consent_s
+    h.play([(1, True, True)])  # the customer's microphone is still on
+    assert h.session.dropped_before_consent_s == before
+    assert h.session.report().dropped_before_consent_s == before
+
+
 def test_asr_conclude_closes_an_ending_call_and_a_later_final_still_reaches_the_report() -> None:
     from models.wire import Report
 
