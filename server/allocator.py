@@ -15,15 +15,11 @@ import sys
 
 log = logging.getLogger(__name__)
 
-# mallopt's parameter numbers (glibc <malloc.h>).
+# mallopt's parameter number for the arena cap (glibc <malloc.h>).
 M_ARENA_MAX = -8
-M_MMAP_THRESHOLD = -3
 # Two arenas: the event loop's and one the recognition threads share. More bought no speed
 # with two workers (bench/bench_capacity.py --variant) and held more memory.
 ARENAS = 2
-# glibc's own starting value: an utterance's audio (about 32 kB a second) and the arrays made
-# from it are over it once longer than 4 s.
-MMAP_THRESHOLD_BYTES = 128 * 1024
 
 
 class Allocator:
@@ -50,14 +46,6 @@ class Allocator:
     def cap_arenas(self, arenas: int = ARENAS) -> bool:
         """Caps the arenas threads created from now on share (call before they start)."""
         return self._libc is not None and self._libc.mallopt(M_ARENA_MAX, arenas) == 1
-
-    def fix_mmap_threshold(self, threshold_bytes: int = MMAP_THRESHOLD_BYTES) -> bool:
-        """Blocks from `threshold_bytes` up get pages of their own, given back when freed.
-
-        glibc raises this threshold each time such a block is freed (up to 32 MB), after
-        which utterance audio and its arrays land inside the heaps, between small blocks
-        that keep those pages from ever being returned. Setting it fixes it."""
-        return self._libc is not None and self._libc.mallopt(M_MMAP_THRESHOLD, threshold_bytes) == 1
 
     def trim(self) -> bool:
         """Returns free pages of every arena to the system; True when some were returned."""
