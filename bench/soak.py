@@ -263,6 +263,16 @@ def report(
         missing = set(made_finals) - set(keys)
         lost += len(set(made_nudges) - set(ids)) + len(missing)
         unordered += (ids != made_nudges) + (keys != made_finals)
+        if keys != made_finals:  # which: the first place the wire and the report part
+            at = next(
+                (i for i, (a, b) in enumerate(zip(keys, made_finals, strict=False)) if a != b),
+                min(len(keys), len(made_finals)),
+            )
+            print(
+                f"call {call.session}: finals differ from the report at #{at}: received "
+                f"{keys[at : at + 3]}, reported {made_finals[at : at + 3]} "
+                f"({len(keys)} received, {len(made_finals)} reported)"
+            )
         for speaker in ("rep", "customer"):  # recognised after the call ended?
             theirs = [k for k in made_finals if k[0] == speaker]
             lost_last += len(missing & set(theirs[-1:]))
