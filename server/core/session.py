@@ -546,9 +546,7 @@ class Session:
                 final=True,
                 start_s=request.start_s,
             )
-            out_empty = self.on_recognition(nothing)
-            out.sends.extend(out_empty.sends)
-            out.publish.extend(out_empty.publish)
+            out.extend(self.on_recognition(nothing))
 
     def _update_liveness(self, out: Outputs) -> None:
         roster = self.roster
