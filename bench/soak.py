@@ -235,11 +235,16 @@ def report(
     nudge_delays: list[list[float]] = [[] for _ in range(windows)]
     final_delays: list[list[float]] = [[] for _ in range(windows)]
     lost = gaps = unordered = lost_last = 0
-    nudges_got = finals_got = nudges_made = finals_made = 0
+    nudges_got = finals_got = nudges_made = finals_made = cleared = 0
     for call in calls:
         gaps += call.rep.seq_gaps() + call.customer.seq_gaps()
         got_nudges = [m for _, m in call.rep.of("nudge")]
-        got_finals = [m for _, m in call.rep.of("transcript") if m.get("final")]
+        got_finals = [m for _, m in call.rep.of("transcript") if m.get("final") and m.get("words")]
+        # A final without words clears the partials that were shown; the report has no line
+        # for it (docs/protocol.md), so it is counted apart.
+        cleared += sum(
+            1 for _, m in call.rep.of("transcript") if m.get("final") and not m.get("words")
+        )
         nudges_got += len(got_nudges)
         finals_got += len(got_finals)
         for at, m in call.rep.of("nudge"):
@@ -310,7 +315,10 @@ def report(
         f"nudges: {nudges_made} in the reports, {nudges_got} received, "
         f"{nudges_counted:.0f} counted by /metrics (sparring_nudges_total)"
     )
-    print(f"finals: {finals_made} in the reports, {finals_got} received")
+    print(
+        f"finals: {finals_made} in the reports, {finals_got} received "
+        f"(and {cleared} without words, which clear the partials shown)"
+    )
     if lost_last:
         print(f"  of those not received, {lost_last} were their speaker's last of the call")
     if nudges_counted != nudges_got:

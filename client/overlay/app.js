@@ -1025,6 +1025,12 @@ function onTranscript(t) {
   const key = `${t.speaker}:${t.segment}`;
   let line = S.lines.get(key);
   if (line && line.final) return; // a final line is never changed
+  if (t.final && !(t.text || '').trim()) {
+    // Recognised nothing after all: the partials shown go, and no line stays.
+    if (line) line.li.remove();
+    S.lines.set(key, { li: null, final: true });
+    return;
+  }
   show(el.transcriptCard);
   const list = el.transcript;
   const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;

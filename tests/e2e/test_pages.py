@@ -342,6 +342,20 @@ async def test_rep_and_customer_consent_live_withdraw(base_url, speech_wavs):
         await expect(lines.nth(0)).to_contain_text("What made you look at a new supplier?")
         await expect(lines.nth(0)).not_to_have_class("partial")
         await expect(lines.nth(1)).to_have_class("partial")
+        # A segment whose partials showed but that recognised nothing: its line goes.
+        for text, final in [("Mm", False), ("", True), ("late partial", False)]:
+            _inject(
+                ws, type="transcript", speaker="customer", segment=4,
+                text=text, final=final, start=5.2, end=5.6,
+            )  # fmt: skip
+        _inject(
+            ws, type="transcript", speaker="rep", segment=6,
+            text="Go on.", final=True, start=5.8, end=6.2,
+        )  # fmt: skip
+        await expect(lines).to_have_count(3)
+        await expect(lines.nth(2)).to_contain_text("Go on.")
+        await expect(rep.locator("#transcript")).not_to_contain_text("Mm")
+        await expect(rep.locator("#transcript")).not_to_contain_text("late partial")
 
         # The rep's finals carry the question's kind (a badge) and a rephrasing tip.
         tip = "Try “What led to…” instead of “why”"
@@ -361,19 +375,19 @@ async def test_rep_and_customer_consent_live_withdraw(base_url, speech_wavs):
                 question=kind,
                 **extra,
             )
-        await expect(lines).to_have_count(4)
-        await expect(lines.nth(2).locator(".qbadge.closed")).to_have_text("closed")
-        await expect(lines.nth(2).locator(".tip")).to_have_text(tip)
+        await expect(lines).to_have_count(5)
+        await expect(lines.nth(3).locator(".qbadge.closed")).to_have_text("closed")
+        await expect(lines.nth(3).locator(".tip")).to_have_text(tip)
         assert (
-            await lines.nth(2).locator(".tip").evaluate("e => getComputedStyle(e).fontStyle")
+            await lines.nth(3).locator(".tip").evaluate("e => getComputedStyle(e).fontStyle")
             == "italic"
         )
-        await expect(lines.nth(3).locator(".qbadge.open")).to_have_text("open")
-        await expect(lines.nth(3).locator(".tip")).to_have_count(0)
+        await expect(lines.nth(4).locator(".qbadge.open")).to_have_text("open")
+        await expect(lines.nth(4).locator(".tip")).to_have_count(0)
         await expect(lines.nth(0).locator(".qbadge")).to_have_count(0)  # no `question`: no badge
         open_bg, closed_bg = [
             await lines.nth(i).locator(".qbadge").evaluate("e => getComputedStyle(e).color")
-            for i in (3, 2)
+            for i in (4, 3)
         ]
         assert open_bg != closed_bg, (open_bg, closed_bg)
 
