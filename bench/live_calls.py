@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import random
 import signal
@@ -38,6 +39,9 @@ TRACEMALLOC_ENV = "SPARRING_BENCH_TRACEMALLOC"
 TRACE_EVERY_S = 120.0
 TRACE_EVERY_ENV = "SPARRING_BENCH_TRACE_EVERY_S"
 TRACE_FRAMES = 8
+# Set to a level name (e.g. DEBUG): the bench server's own loggers ("sparring.*") log at
+# that level, e.g. each final that recognised nothing and why (`server/asr/pool.py`).
+LOG_LEVEL_ENV = "SPARRING_BENCH_LOG_LEVEL"
 
 
 # --- the server process -------------------------------------------------------------------
@@ -67,6 +71,11 @@ def serve(port_file: str, model: str, overrides: dict[str, Any]) -> None:
     config = Config(**fields)
 
     trace_dir = os.environ.get(TRACEMALLOC_ENV)
+    if os.environ.get(LOG_LEVEL_ENV):
+        from server.logs import configure
+
+        configure("text")
+        logging.getLogger("sparring").setLevel(os.environ[LOG_LEVEL_ENV].upper())
 
     async def run() -> None:
         stop = asyncio.Event()

@@ -13,7 +13,7 @@ import ctypes.util
 import logging
 import sys
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("sparring.allocator")
 
 # mallopt's parameter number for the arena cap (glibc <malloc.h>).
 M_ARENA_MAX = -8

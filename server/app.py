@@ -100,6 +100,7 @@ class App:
                 max_call_s=config.max_call_s,
             ),
         )
+        self.hub.pause_cut_s = config.asr_pause_cut_s
         if silero.available():  # faster-whisper ships the model; onnxruntime runs it
             self.hub.confirmer_factory = silero.SileroConfirmer
         self.asr = None

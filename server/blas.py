@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("sparring.blas")
 
 
 def limit_blas_threads(threads: int) -> int:

@@ -30,6 +30,9 @@ class Config:
     # (0: one decode per final); finals greedy while partials are off for load.
     asr_merge_s: float = 24.0
     asr_greedy_behind: bool = True
+    # A run of speech over 3 s is cut for recognition at a pause this long (0: only where
+    # the VAD's hangover ends speech), so that each sentence's final comes after its end.
+    asr_pause_cut_s: float = 0.24
     # Two malloc arenas and a `malloc_trim` every 30 s keep RSS flat (server/allocator.py).
     trim_memory: bool = True
     # numpy's BLAS threads (None: its own default, one per core, which spin between

@@ -20,7 +20,7 @@ from server.asr.jobs import SAMPLE_RATE_HZ, Recognition
 from server.asr.models import ModelUnavailable, ResolvedModel, resolve_model
 from server.core.commit import clean_hypothesis, word_key
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("sparring.asr")
 
 EncodeMode = Literal["exact", "pad30"]
 
@@ -324,7 +324,9 @@ class Recognizer:
         if primed:
             kept_words = _trim_fuzzy_replay(kept_words)
         if len(kept_words) != len(raw_words):
-            log.debug("collapsed a repetition loop: %r", raw_text)
+            log.debug(
+                "collapsed a repetition loop: %d words to %d", len(raw_words), len(kept_words)
+            )
             raw_text = " ".join(kept_words)
             tokens = tokenizer.encode(" " + raw_text)
 

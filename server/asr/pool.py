@@ -25,7 +25,7 @@ import numpy as np
 
 from server.asr.jobs import SAMPLE_RATE_HZ, AsrJob, Recognition, Word
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("sparring.asr")
 
 # Degrade thresholds on the wait a new job faces: backlog x mean service time / workers,
 # or the age of the oldest queued job if larger. Partials are worth showing when
@@ -621,10 +621,8 @@ class AsrPool:
         if recognition is None:  # a final must still reach the session: empty, "error"
             self._counts["failed"] += len(group)
             return [Recognition(text="", duration_s=m.duration_s, rejected="error") for m in group]
-        if len(group) == 1:
-            return [recognition]
-        parts = recognition_parts(recognition, group)
-        if recognition.words or recognition.rejected in UNSURE_REJECTIONS:
+        parts = [recognition] if len(group) == 1 else recognition_parts(recognition, group)
+        if len(group) > 1 and (recognition.words or recognition.rejected in UNSURE_REJECTIONS):
             # Whisper may end a joined decode's text before its last pieces (tiny.en on the
             # bundled `closed` call: two utterances joined, greedy, gave the first one's
             # words only), or be unsure of the whole joined decode where each piece alone
@@ -639,6 +637,13 @@ class AsrPool:
                     self._counts["failed"] += 1
                     alone = Recognition(text="", duration_s=member.duration_s, rejected="error")
                 parts[i] = alone
+        for member, part in zip(group, parts, strict=True):
+            if member.final and not part.words:
+                log.debug(
+                    "final %s/%s #%d recognised nothing (%s): %.2f s, %d in its decode%s",
+                    member.session_id, member.speaker, member.segment, part.rejected,
+                    member.duration_s, len(group), ", greedy" if greedy else "",
+                )  # fmt: skip
         return parts
 
     def _decode(

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from models.errors import BadToken, ServerBusy, TokenExpired
 from models.playbook import Playbook
 from models.wire import Create, RecognitionStatus, Role, RoleTokens
+from server.core.party import PAUSE_CUT_FRAMES
 from server.core.second_stage import VoiceConfirmer
 from server.core.session import Outputs, Session
+from server.core.vad import FRAME_S
 
 # Ended sessions stay readable (reports, expired-token answers) up to this many.
 KEEP_ENDED_SESSIONS = 1000
@@ -88,6 +90,7 @@ class SessionHub:
         self.max_sessions = max_sessions
         self.max_observers = max_observers  # per call; 0: no cap
         self.rejoin_grace_s = rejoin_grace_s  # a dropped party may come back this long
+        self.pause_cut_s: float | None = PAUSE_CUT_FRAMES * FRAME_S  # Session.set_pause_cut
         self.sessions: dict[str, Session] = {}
         self._ended: OrderedDict[str, Session] = OrderedDict()
         self._tokens: dict[str, tuple[str, Role]] = {}
@@ -144,6 +147,7 @@ class SessionHub:
         )
         session.roster.max_observers = self.max_observers
         session.roster.rejoin_grace_s = self.rejoin_grace_s
+        session.set_pause_cut(self.pause_cut_s)
         prefix = self._prefix
         tokens = RoleTokens(
             rep=prefix + self._make_token(),

@@ -29,6 +29,12 @@ POST_ROLL_FRAMES = 7
 SOFT_MAX_UTTERANCE_FRAMES = round(15 / FRAME_S)
 SOFT_CUT_PAUSE_FRAMES = 3
 HARD_MAX_UTTERANCE_FRAMES = round(25 / FRAME_S)
+# A run of speech this long is cut for recognition at a pause shorter than the VAD's
+# hangover (`PartyStream.pause_cut_frames`): sentences spoken with short breaths between them
+# get their finals one by one, not all at the end of the run (no overlap, like a soft cut).
+# Talk-time metrics still see one run: the hangover bridges the pause for them.
+PAUSE_CUT_AFTER_FRAMES = round(3 / FRAME_S)
+PAUSE_CUT_FRAMES = 8
 
 
 # Level given to digital silence, so that levels stay finite.
@@ -92,6 +98,7 @@ class PartyStream:
         "_utt_start",
         "_last_partial_len",
         "_quiet_run",
+        "pause_cut_frames",
         "prosody",
         "second_stage",
         "_pending",
@@ -112,6 +119,7 @@ class PartyStream:
         self._utt_start: int | None = None
         self._last_partial_len = 0
         self._quiet_run = 0  # raw unvoiced frames in a row, up to the last one decided
+        self.pause_cut_frames: int | None = PAUSE_CUT_FRAMES  # None: runs end at the hangover
         self.prosody: ProsodyTracker | None = None  # the rep's pitch and level, while live
         # The second voice stage (Silero): spot checks, and every frame where it contradicts
         # webrtcvad (`SecondStage.confirming`).
@@ -216,7 +224,13 @@ class PartyStream:
     def _check_utterance(self, voiced: bool, out: list[UtteranceAudio]) -> None:
         assert self._utt_start is not None
         length = self._next_raw - self._utt_start
-        soft = length >= SOFT_MAX_UTTERANCE_FRAMES and self._quiet_run >= SOFT_CUT_PAUSE_FRAMES
+        soft = (
+            length >= SOFT_MAX_UTTERANCE_FRAMES and self._quiet_run >= SOFT_CUT_PAUSE_FRAMES
+        ) or (
+            length >= PAUSE_CUT_AFTER_FRAMES
+            and self.pause_cut_frames is not None
+            and self._quiet_run >= self.pause_cut_frames
+        )
         if soft or length >= HARD_MAX_UTTERANCE_FRAMES:
             out.append(self._cut(self._next_raw, final=True, overlap=not soft))
             self._utt_start = self._next_raw

@@ -356,6 +356,13 @@ class Session:
         for party in self.timeline.parties.values():
             party.partial_every_frames = frames
 
+    def set_pause_cut(self, seconds: float | None) -> None:
+        """The pause that ends a long run of speech for recognition (`party.PAUSE_CUT_FRAMES`);
+        None or 0: runs end at the VAD's hangover only."""
+        frames = max(1, round(seconds / FRAME_S)) if seconds else None
+        for party in self.timeline.parties.values():
+            party.pause_cut_frames = frames
+
     def on_recognition(self, result: SegmentRecognized) -> Outputs:
         """Takes a recognition result back (see `AsrRequest`).
 

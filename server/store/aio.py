@@ -24,7 +24,7 @@ from server.store.store import Store
 
 P = ParamSpec("P")
 T = TypeVar("T")
-log = logging.getLogger(__name__)
+log = logging.getLogger("sparring.store")
 
 DAY_S = 86_400.0
 DEFAULT_RETENTION_DAYS = 90  # issue 10, item 8

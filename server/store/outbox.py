@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from models.errors import SparringError, StoreUnavailable
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("sparring.store")
 
 # A 30-minute call writes two rows; 1,000 pending writes are hours of a busy server's calls.
 MAX_PENDING = 1000

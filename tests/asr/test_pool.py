@@ -4,6 +4,7 @@ streamed session on the real tiny.en model (slow)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 
@@ -12,9 +13,9 @@ import numpy as np
 import pytest
 from asr_helpers import normalise
 
-from server.core.commit import SegmentCommitter
 from server.asr.jobs import SAMPLE_RATE_HZ, AsrJob, Recognition, Word
 from server.asr.pool import AsrPool
+from server.core.commit import SegmentCommitter
 from tests.waiting import wait_for
 
 
@@ -457,6 +458,24 @@ async def test_pool_does_not_recognise_again_pieces_of_a_joined_decode_heard_as_
         await drain(pool)
     assert [length for length, _ in recognizer.calls] == [16000, 2 * 16000 + 4800]
     assert pool.stats().rerun_alone == 0 and results == [0, 1, 2]
+
+
+async def test_pool_logs_why_a_final_recognised_nothing_without_its_words(caplog) -> None:
+    recognizer = UnsureOfJoinsRecognizer()
+    caplog.set_level(logging.DEBUG, logger="sparring.asr")
+    async with AsrPool(recognizer, lambda j, r: None, workers=1) as pool:
+        recognizer.gate.clear()
+        pool.submit(final("other", 0, 9))
+        await running(pool)
+        for segment in (1, 2):
+            pool.submit(final("behind", segment, 0))
+        recognizer.gate.set()
+        await drain(pool)
+    lines = [r.getMessage() for r in caplog.records if "recognised nothing" in r.getMessage()]
+    assert lines == [
+        f"final behind/rep #{segment} recognised nothing (no_speech): 1.00 s, 2 in its decode"
+        for segment in (1, 2)
+    ]
 
 
 async def test_pool_joins_no_more_audio_than_the_merge_bound() -> None:
